@@ -1,0 +1,165 @@
+/*
+ * ack.cpp: pgmq.delete, pgmq.archive and pgmq.set_vt.
+ *
+ * delete and archive acknowledge a message whatever its visibility; the
+ * single-id forms return whether it existed, the array forms the ids that
+ * did. set_vt changes a message's visibility timeout and returns it.
+ */
+#include "api/args.hpp"
+#include "boundary.hpp"
+#include "pg/plans.hpp"
+#include "pg/results.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+}
+
+namespace pgmq::api {
+
+namespace {
+
+/* AckOne runs a single-id delete or archive and returns whether a row was affected. */
+Datum
+AckOne(FunctionCallInfo fcinfo, pg::Statement statement) {
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
+	Datum values[1] = {PG_GETARG_DATUM(1)};
+	pg::ConnectSpiUnsafe();
+	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, statement), values, nullptr, false);
+	pg::FinishSpiUnsafe();
+	PG_RETURN_BOOL(n > 0);
+}
+
+/* AckMany runs an array delete or archive and returns the ids that existed. */
+Datum
+AckMany(FunctionCallInfo fcinfo, pg::Statement statement) {
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	Datum values[1] = {PointerGetDatum(Int8ArrayArgUnsafe(fcinfo, 1, "msg_ids"))};
+	pg::BeginSetResultUnsafe(fcinfo, true);
+	pg::ConnectSpiUnsafe();
+	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, statement), values, nullptr, false);
+	pg::PutSpiIdsUnsafe(fcinfo, n);
+	pg::FinishSpiUnsafe();
+	return (Datum)0;
+}
+
+/* SetVt updates vt of the message(s) in ids (a bigint or bigint[] Datum) to the given time. */
+Datum
+SetVt(FunctionCallInfo fcinfo, const pg::Queue *queue, Datum ids, bool many, TimestampTz vt) {
+	Datum values[2] = {ids, TimestampTzGetDatum(vt)};
+	pg::BeginSetResultUnsafe(fcinfo, false);
+	pg::ConnectSpiUnsafe();
+	pg::Statement statement = many ? pg::Statement::kSetVtBatch : pg::Statement::kSetVt;
+	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(queue, statement), values, nullptr, false);
+	pg::PutSpiMessagesUnsafe(fcinfo, n);
+	pg::FinishSpiUnsafe();
+	return (Datum)0;
+}
+
+/* SetVtTyped serves the four typed overloads of set_vt. */
+Datum
+SetVtTyped(FunctionCallInfo fcinfo, bool many, bool absolute) {
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	Datum ids;
+	if (many)
+		ids = PointerGetDatum(Int8ArrayArgUnsafe(fcinfo, 1, "msg_ids"));
+	else {
+		pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
+		ids = PG_GETARG_DATUM(1);
+	}
+	TimestampTz vt = absolute ? TimestampArgUnsafe(fcinfo, 2, "vt")
+	                          : PlusSeconds(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, 2, "vt"));
+	return SetVt(fcinfo, &queue, ids, many, vt);
+}
+
+/* LooksLikeInteger says whether s is optional blanks, an optional sign, digits, optional blanks. */
+bool
+LooksLikeInteger(const char *s) {
+	while (*s == ' ')
+		s++;
+	if (*s == '+' || *s == '-')
+		s++;
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	while (*s == ' ')
+		s++;
+	return *s == '\0';
+}
+
+} // namespace
+
+PGMQ_FUNCTION(pgmq_delete) {
+	return AckOne(fcinfo, pg::Statement::kDelete);
+}
+PGMQ_FUNCTION(pgmq_delete_batch) {
+	return AckMany(fcinfo, pg::Statement::kDeleteBatch);
+}
+PGMQ_FUNCTION(pgmq_archive) {
+	return AckOne(fcinfo, pg::Statement::kArchive);
+}
+PGMQ_FUNCTION(pgmq_archive_batch) {
+	return AckMany(fcinfo, pg::Statement::kArchiveBatch);
+}
+
+PGMQ_FUNCTION(pgmq_set_vt) {
+	return SetVtTyped(fcinfo, false, false);
+}
+PGMQ_FUNCTION(pgmq_set_vt_at) {
+	return SetVtTyped(fcinfo, false, true);
+}
+PGMQ_FUNCTION(pgmq_set_vt_batch) {
+	return SetVtTyped(fcinfo, true, false);
+}
+PGMQ_FUNCTION(pgmq_set_vt_batch_at) {
+	return SetVtTyped(fcinfo, true, true);
+}
+
+/*
+ * pgmq_set_vt_text serves set_vt(text, text, text), the overload that
+ * untyped parameters ($1, $2, $3 of unknown type, as sent by some drivers)
+ * resolve to. msg_id is a bigint or a bigint[] literal ('{1,2}'); vt is a
+ * number of seconds or a timestamptz literal.
+ */
+PGMQ_FUNCTION(pgmq_set_vt_text) {
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
+	pg::ArgNotNullUnsafe(fcinfo, 2, "vt");
+	char *id_text = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char *vt_text = text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+	bool many = strchr(id_text, '{') != nullptr;
+	Datum ids;
+	if (many) {
+		ids = DirectFunctionCall3(array_in, CStringGetDatum(id_text), ObjectIdGetDatum(INT8OID), Int32GetDatum(-1));
+		ArrayType *array = DatumGetArrayTypeP(ids);
+		if (ARR_NDIM(array) > 1 || array_contains_nulls(array))
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("msg_ids must be a one-dimensional array without NULL elements")));
+	} else
+		ids = DirectFunctionCall1(int8in, CStringGetDatum(id_text));
+
+	TimestampTz vt;
+	if (LooksLikeInteger(vt_text)) {
+		int32 seconds = DatumGetInt32(DirectFunctionCall1(int4in, CStringGetDatum(vt_text)));
+		if (seconds < 0)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("vt must not be negative")));
+		vt = PlusSeconds(GetCurrentTimestamp(), seconds);
+	} else {
+		vt = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(vt_text),
+		                                             ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+		if (TIMESTAMP_NOT_FINITE(vt))
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("vt must be a finite timestamp")));
+	}
+	return SetVt(fcinfo, &queue, ids, many, vt);
+}
+
+} // namespace pgmq::api

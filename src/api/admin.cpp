@@ -1,0 +1,246 @@
+/*
+ * admin.cpp: creating, dropping, purging and measuring queues.
+ *
+ * DDL here is built from validated, quote_identifier()-quoted names and runs
+ * once per call of create/drop; it is not on the message path. Creating and
+ * dropping a queue take PGMQ's advisory lock (pgmq.acquire_queue_lock), so
+ * concurrent calls for one queue serialise.
+ */
+#include "boundary.hpp"
+#include "compat.hpp"
+#include "pg/plans.hpp"
+
+#include <cmath>
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/formatting.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+}
+
+namespace pgmq::api {
+
+namespace {
+
+/* LockQueueNameUnsafe takes the transaction-level advisory lock PGMQ uses for a queue name. */
+void
+LockQueueNameUnsafe(const pg::Queue *queue) {
+	char key[NAMEDATALEN + 16];
+	snprintf(key, sizeof(key), "pgmq.queue_%s", queue->name.text);
+	Datum hash = DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID, PointerGetDatum(cstring_to_text(key)));
+	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(static_cast<int64>(DatumGetInt32(hash))));
+}
+
+/* ExecuteUnsafe runs a utility or DML statement text through SPI. */
+void
+ExecuteUnsafe(const char *sql) {
+	int rc = SPI_execute(sql, false, 0);
+	if (rc < 0)
+		elog(ERROR, "pgmq: SPI_execute failed: %s", SPI_result_code_string(rc));
+}
+
+/* ExecuteWithNameUnsafe runs sql with $1 = the queue name (text). */
+uint64
+ExecuteWithNameUnsafe(const char *sql, const pg::Queue *queue, Datum extra, Oid extra_type) {
+	Oid types[2] = {TEXTOID, extra_type};
+	Datum values[2] = {PointerGetDatum(cstring_to_text(queue->name.text)), extra};
+	int rc = SPI_execute_with_args(sql, OidIsValid(extra_type) ? 2 : 1, types, values, nullptr, false, 0);
+	if (rc < 0)
+		elog(ERROR, "pgmq: SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+bool
+MetaRowExistsUnsafe(const pg::Queue *queue) {
+	return ExecuteWithNameUnsafe("SELECT 1 FROM pgmq.meta WHERE queue_name = $1", queue, 0, InvalidOid) > 0;
+}
+
+/* CreateQueue creates the queue's tables, indexes and meta row unless they all exist. */
+Datum
+CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
+	pg::Queue queue;
+	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
+	LockQueueNameUnsafe(&queue);
+	pg::ConnectSpiUnsafe();
+	bool queue_exists = pg::LookupQueueUnsafe(&queue, true);
+	bool archive_exists = OidIsValid(get_relname_relid(queue.archive_table, pg::PgmqNamespaceUnsafe()));
+	if (queue_exists && archive_exists && MetaRowExistsUnsafe(&queue)) {
+		pg::FinishSpiUnsafe();
+		ereport(NOTICE, (errmsg("queue \"%s\" already exists, skipping", queue.name.text)));
+		PG_RETURN_VOID();
+	}
+
+	const char *q = quote_identifier(queue.queue_table);
+	const char *a = quote_identifier(queue.archive_table);
+	char vt_index[NAMEDATALEN];
+	char archived_index[NAMEDATALEN];
+	snprintf(vt_index, sizeof(vt_index), "%s_vt_idx", queue.queue_table);
+	snprintf(archived_index, sizeof(archived_index), "archived_at_idx_%s", queue.name.text);
+
+	StringInfoData sql;
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+	                 "CREATE %sTABLE IF NOT EXISTS pgmq.%s ("
+	                 "msg_id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY, "
+	                 "read_ct integer NOT NULL DEFAULT 0, "
+	                 "enqueued_at timestamp with time zone NOT NULL DEFAULT now(), "
+	                 "last_read_at timestamp with time zone, "
+	                 "vt timestamp with time zone NOT NULL, "
+	                 "message jsonb, "
+	                 "headers jsonb); ",
+	                 unlogged ? "UNLOGGED " : "", q);
+	appendStringInfo(&sql,
+	                 "CREATE TABLE IF NOT EXISTS pgmq.%s ("
+	                 "msg_id bigint PRIMARY KEY, "
+	                 "read_ct integer NOT NULL DEFAULT 0, "
+	                 "enqueued_at timestamp with time zone NOT NULL DEFAULT now(), "
+	                 "last_read_at timestamp with time zone, "
+	                 "archived_at timestamp with time zone NOT NULL DEFAULT now(), "
+	                 "vt timestamp with time zone NOT NULL, "
+	                 "message jsonb, "
+	                 "headers jsonb); ",
+	                 a);
+	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (vt ASC); ", quote_identifier(vt_index), q);
+	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (archived_at); ",
+	                 quote_identifier(archived_index), a);
+	ExecuteUnsafe(sql.data);
+	ExecuteWithNameUnsafe("INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2) "
+	                      "ON CONFLICT (queue_name) DO NOTHING",
+	                      &queue, BoolGetDatum(unlogged), BOOLOID);
+	pg::FinishSpiUnsafe();
+	PG_RETURN_VOID();
+}
+
+/* DropQueue drops the queue's tables and meta row; false (with a notice) when there is no such queue. */
+bool
+DropQueue(FunctionCallInfo fcinfo) {
+	pg::Queue queue;
+	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
+	LockQueueNameUnsafe(&queue);
+	pg::ConnectSpiUnsafe();
+	bool queue_exists = pg::LookupQueueUnsafe(&queue, true);
+	bool meta_exists = MetaRowExistsUnsafe(&queue);
+	if (!queue_exists && !meta_exists) {
+		pg::FinishSpiUnsafe();
+		ereport(NOTICE, (errmsg("queue \"%s\" does not exist", queue.name.text)));
+		return false;
+	}
+	StringInfoData sql;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "DROP TABLE IF EXISTS pgmq.%s, pgmq.%s", quote_identifier(queue.queue_table),
+	                 quote_identifier(queue.archive_table));
+	ExecuteUnsafe(sql.data);
+	ExecuteWithNameUnsafe("DELETE FROM pgmq.meta WHERE queue_name = $1", &queue, 0, InvalidOid);
+	pg::FinishSpiUnsafe();
+	pg::ForgetQueuePlans(&queue);
+	return true;
+}
+
+/* AgeSeconds is extract(epoch from now - t)::int, rounded as PostgreSQL's numeric-to-int cast rounds. */
+int32
+AgeSeconds(TimestampTz now, TimestampTz t) {
+	return static_cast<int32>(std::lround(static_cast<double>(now - t) / USECS_PER_SEC));
+}
+
+} // namespace
+
+PGMQ_FUNCTION(pgmq_create) {
+	return CreateQueue(fcinfo, false);
+}
+
+PGMQ_FUNCTION(pgmq_create_unlogged) {
+	return CreateQueue(fcinfo, true);
+}
+
+PGMQ_FUNCTION(pgmq_drop_queue) {
+	PG_RETURN_BOOL(DropQueue(fcinfo));
+}
+
+/* pgmq_drop_queue_partitioned implements the deprecated drop_queue(queue_name, partitioned). */
+PGMQ_FUNCTION(pgmq_drop_queue_partitioned) {
+	ereport(WARNING, (errmsg("drop_queue(queue_name, partitioned) is deprecated and will be removed; use "
+	                         "drop_queue(queue_name) instead")));
+	PG_RETURN_BOOL(DropQueue(fcinfo));
+}
+
+/* pgmq_purge_queue deletes every message of the queue (not the archive) and returns how many there were. */
+PGMQ_FUNCTION(pgmq_purge_queue) {
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	const char *q = quote_identifier(queue.queue_table);
+	pg::ConnectSpiUnsafe();
+	StringInfoData sql;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "LOCK TABLE pgmq.%s IN ACCESS EXCLUSIVE MODE", q);
+	ExecuteUnsafe(sql.data);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT count(*) FROM pgmq.%s", q);
+	ExecuteUnsafe(sql.data);
+	bool isnull;
+	int64 count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "TRUNCATE pgmq.%s", q);
+	ExecuteUnsafe(sql.data);
+	pg::FinishSpiUnsafe();
+	PG_RETURN_INT64(count);
+}
+
+/* pgmq_metrics implements metrics(queue_name) with PGMQ's columns. */
+PGMQ_FUNCTION(pgmq_metrics) {
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "pgmq: metrics must return a composite type");
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Datum args[2] = {TimestampTzGetDatum(now), ObjectIdGetDatum(queue.queue_relid)};
+
+	pg::ConnectSpiUnsafe();
+	pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kMetrics), args, nullptr, true);
+	HeapTuple row = SPI_tuptable->vals[0];
+	TupleDesc row_desc = SPI_tuptable->tupdesc;
+	bool isnull[5];
+	Datum got[5];
+	for (int i = 0; i < 5; i++)
+		got[i] = SPI_getbinval(row, row_desc, i + 1, &isnull[i]);
+
+	Datum values[8];
+	bool nulls[8] = {false, false, isnull[2], isnull[3], false, false, false, true};
+	values[0] = PointerGetDatum(cstring_to_text(queue.name.text));
+	values[1] = got[0];
+	values[2] = isnull[2] ? (Datum)0 : Int32GetDatum(AgeSeconds(now, DatumGetTimestampTz(got[2])));
+	values[3] = isnull[3] ? (Datum)0 : Int32GetDatum(AgeSeconds(now, DatumGetTimestampTz(got[3])));
+	values[4] = isnull[4] ? Int64GetDatum(0) : got[4];
+	values[5] = TimestampTzGetDatum(now);
+	values[6] = got[1];
+	values[7] = (Datum)0;
+	pg::FinishSpiUnsafe();
+	/* SPI memory is gone now, but every by-reference value above was built outside it. */
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/* pgmq_validate_queue_name raises an error unless queue_name is a valid queue name. */
+PGMQ_FUNCTION(pgmq_validate_queue_name) {
+	pg::Queue queue;
+	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
+	PG_RETURN_VOID();
+}
+
+/* pgmq_format_table_name returns <prefix>_<normalised name>, e.g. format_table_name('Jobs', 'q') = 'q_jobs'. */
+PGMQ_FUNCTION(pgmq_format_table_name) {
+	pg::Queue queue;
+	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
+	pg::ArgNotNullUnsafe(fcinfo, 1, "prefix");
+	char *prefix = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char *lower = asc_tolower(prefix, strlen(prefix));
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s_%s", lower, queue.name.text)));
+}
+
+} // namespace pgmq::api

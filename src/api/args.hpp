@@ -1,0 +1,34 @@
+/*
+ * args.hpp: argument checks shared by the SQL-callable functions.
+ *
+ * Shell code. Each helper raises a clear error with a proper SQLSTATE:
+ * 22004 for a NULL argument, 22023 for a value out of range.
+ */
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/timestamp.h"
+}
+
+namespace pgmq::api {
+
+/* NonNegativeSecondsArgUnsafe reads int argument argno: not NULL, >= 0. */
+int32 NonNegativeSecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/* TimestampArgUnsafe reads a timestamptz argument that must not be NULL. */
+TimestampTz TimestampArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/* QtyArgUnsafe reads qty: not NULL, between 1 and pgmq.max_read_qty. */
+int32 QtyArgUnsafe(FunctionCallInfo fcinfo, int argno);
+
+/* PlusSeconds returns t + seconds. */
+TimestampTz PlusSeconds(TimestampTz t, int32 seconds);
+
+/* Int8ArrayArgUnsafe reads a bigint[] argument: not NULL, one dimension (or empty), no NULL elements. */
+ArrayType *Int8ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+} // namespace pgmq::api

@@ -1,0 +1,134 @@
+/*
+ * read.cpp: pgmq.read, pgmq.read_with_poll and pgmq.pop.
+ *
+ * A read takes the oldest visible messages (vt <= clock time) in msg_id
+ * order, skipping rows other transactions hold (FOR UPDATE SKIP LOCKED), and
+ * hides them until clock time + vt seconds. Rows are returned in msg_id order.
+ */
+#include "api/args.hpp"
+#include "boundary.hpp"
+#include "pg/plans.hpp"
+#include "pg/results.hpp"
+#include "pg/wakeup.hpp"
+
+extern "C" {
+#include "miscadmin.h"
+#include "utils/jsonb.h"
+}
+
+namespace pgmq::api {
+
+namespace {
+
+/* ReadArgs is a read's checked arguments. */
+struct ReadArgs {
+	pg::Queue queue;
+	int32 vt;
+	int32 qty;
+	Datum conditional; /* 0 when absent or '{}' */
+};
+
+/* ReadArgsUnsafe checks queue_name, vt, qty and (at cond_arg) the conditional filter. */
+void
+ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, ReadArgs *args) {
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &args->queue);
+	args->vt = NonNegativeSecondsArgUnsafe(fcinfo, 1, "vt");
+	args->qty = QtyArgUnsafe(fcinfo, 2);
+	args->conditional = (Datum)0;
+	if (cond_arg >= 0 && !PG_ARGISNULL(cond_arg)) {
+		Jsonb *cond = PG_GETARG_JSONB_P(cond_arg);
+		bool empty_object = JB_ROOT_IS_OBJECT(cond) && JB_ROOT_COUNT(cond) == 0;
+		if (!empty_object)
+			args->conditional = PointerGetDatum(cond);
+	}
+}
+
+/* ReadOnceUnsafe runs one read inside a connected SPI session, appends the rows, returns how many. */
+uint64
+ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
+	TimestampTz now = GetCurrentTimestamp();
+	Datum values[4] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now),
+	                   TimestampTzGetDatum(PlusSeconds(now, args->vt)), args->conditional};
+	pg::Statement statement = args->conditional != (Datum)0 ? pg::Statement::kReadWhere : pg::Statement::kRead;
+	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false);
+	pg::PutSpiMessagesUnsafe(fcinfo, n);
+	return n;
+}
+
+} // namespace
+
+/* pgmq_read implements read(queue_name, vt, qty, conditional). */
+PGMQ_FUNCTION(pgmq_read) {
+	ReadArgs args;
+	ReadArgsUnsafe(fcinfo, 3, &args);
+	pg::BeginSetResultUnsafe(fcinfo, false);
+	pg::ConnectSpiUnsafe();
+	ReadOnceUnsafe(fcinfo, &args);
+	pg::FinishSpiUnsafe();
+	return (Datum)0;
+}
+
+/*
+ * pgmq_read_with_poll implements read_with_poll(queue_name, vt, qty,
+ * max_poll_seconds, poll_interval_ms, conditional): it reads at once, and
+ * while nothing is found and max_poll_seconds have not passed, waits for a
+ * send to this queue to commit (or poll_interval_ms, whichever comes first)
+ * and reads again.
+ */
+PGMQ_FUNCTION(pgmq_read_with_poll) {
+	ReadArgs args;
+	ReadArgsUnsafe(fcinfo, 5, &args);
+	int32 max_poll_seconds = NonNegativeSecondsArgUnsafe(fcinfo, 3, "max_poll_seconds");
+	pg::ArgNotNullUnsafe(fcinfo, 4, "poll_interval_ms");
+	int32 poll_interval_ms = PG_GETARG_INT32(4);
+	if (poll_interval_ms < 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("poll_interval_ms must be at least 1, got %d", poll_interval_ms)));
+
+	TimestampTz deadline = PlusSeconds(GetCurrentTimestamp(), max_poll_seconds);
+	bool shared_wakeup = pg::WakeupAvailable();
+	Oid relid = args.queue.queue_relid;
+	uint64 seen = shared_wakeup ? pg::WakeupPrepare(relid) : 0;
+
+	pg::BeginSetResultUnsafe(fcinfo, false);
+	for (;;) {
+		pg::ConnectSpiUnsafe();
+		uint64 n = ReadOnceUnsafe(fcinfo, &args);
+		pg::FinishSpiUnsafe();
+		if (n > 0)
+			break;
+		long remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (remaining_ms <= 0)
+			break;
+		if (shared_wakeup) {
+			uint64 now_seen = pg::WakeupCounter(relid);
+			if (now_seen != seen) {
+				/* A send committed while we were reading: read again at once. */
+				seen = now_seen;
+				continue;
+			}
+		}
+		pg::WakeupWait(relid, Min(remaining_ms, static_cast<long>(poll_interval_ms)));
+		if (shared_wakeup)
+			seen = pg::WakeupCounter(relid);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pg::WakeupFinish();
+	return (Datum)0;
+}
+
+/* pgmq_pop implements pop(queue_name, qty): delete and return the oldest visible messages. */
+PGMQ_FUNCTION(pgmq_pop) {
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	int32 qty = QtyArgUnsafe(fcinfo, 1);
+	Datum values[2] = {Int32GetDatum(qty), TimestampTzGetDatum(GetCurrentTimestamp())};
+	pg::BeginSetResultUnsafe(fcinfo, false);
+	pg::ConnectSpiUnsafe();
+	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kPop), values, nullptr, false);
+	pg::PutSpiMessagesUnsafe(fcinfo, n);
+	pg::FinishSpiUnsafe();
+	return (Datum)0;
+}
+
+} // namespace pgmq::api

@@ -1,0 +1,142 @@
+/*
+ * send.cpp: pgmq.send and pgmq.send_batch, every PGMQ overload.
+ *
+ * Each overload is its own C entry point; all funnel into Send/SendBatch.
+ * enqueued_at is the transaction time (column default now()), vt is clock
+ * time plus the delay, as in PGMQ. A NULL or negative delay is rejected.
+ */
+#include "api/args.hpp"
+#include "boundary.hpp"
+#include "pg/plans.hpp"
+#include "pg/results.hpp"
+#include "pg/wakeup.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+}
+
+namespace pgmq::api {
+
+namespace {
+
+enum class Delay { kNone, kSeconds, kTimestamp };
+
+/* VisibleAtUnsafe computes a new message's vt from the delay argument (if any). */
+TimestampTz
+VisibleAtUnsafe(FunctionCallInfo fcinfo, int delay_arg, Delay delay) {
+	switch (delay) {
+	case Delay::kNone:
+		break;
+	case Delay::kSeconds:
+		return PlusSeconds(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, delay_arg, "delay"));
+	case Delay::kTimestamp:
+		return TimestampArgUnsafe(fcinfo, delay_arg, "delay");
+	}
+	return GetCurrentTimestamp();
+}
+
+/* Send inserts one message and returns its msg_id as a one-row set. */
+Datum
+Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ArgNotNullUnsafe(fcinfo, 1, "msg");
+	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
+	Datum values[3] = {TimestampTzGetDatum(VisibleAtUnsafe(fcinfo, delay_arg, delay)), PG_GETARG_DATUM(1),
+	                   has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0};
+	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
+
+	pg::BeginSetResultUnsafe(fcinfo, true);
+	pg::ConnectSpiUnsafe();
+	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSend), values, nulls, false);
+	pg::PutSpiIdsUnsafe(fcinfo, n);
+	pg::FinishSpiUnsafe();
+	pg::NoteSend(queue.queue_relid);
+	return (Datum)0;
+}
+
+/* JsonbArrayArgUnsafe checks a jsonb[] argument: one dimension, no NULL elements; returns its length. */
+int
+JsonbArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
+	ArrayType *array = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a one-dimensional array", argname)));
+	if (array_contains_nulls(array))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain NULL elements", argname)));
+	return ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+}
+
+/* SendBatch inserts the messages of an array in order and returns their msg_ids in the same order. */
+Datum
+SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ArgNotNullUnsafe(fcinfo, 1, "msgs");
+	int count = JsonbArrayArgUnsafe(fcinfo, 1, "msgs");
+	if (count == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("msgs must not be empty")));
+	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
+	if (has_headers) {
+		int header_count = JsonbArrayArgUnsafe(fcinfo, headers_arg, "headers");
+		if (header_count != count)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("headers array length (%d) must match msgs array length (%d)", header_count, count)));
+	}
+	Datum values[3] = {TimestampTzGetDatum(VisibleAtUnsafe(fcinfo, delay_arg, delay)), PG_GETARG_DATUM(1),
+	                   has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0};
+	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
+
+	pg::BeginSetResultUnsafe(fcinfo, true);
+	pg::ConnectSpiUnsafe();
+	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSendBatch), values, nulls, false);
+	pg::PutSpiIdsUnsafe(fcinfo, n);
+	pg::FinishSpiUnsafe();
+	pg::NoteSend(queue.queue_relid);
+	return (Datum)0;
+}
+
+} // namespace
+
+PGMQ_FUNCTION(pgmq_send) {
+	return Send(fcinfo, -1, -1, Delay::kNone);
+}
+PGMQ_FUNCTION(pgmq_send_headers) {
+	return Send(fcinfo, 2, -1, Delay::kNone);
+}
+PGMQ_FUNCTION(pgmq_send_delay) {
+	return Send(fcinfo, -1, 2, Delay::kSeconds);
+}
+PGMQ_FUNCTION(pgmq_send_at) {
+	return Send(fcinfo, -1, 2, Delay::kTimestamp);
+}
+PGMQ_FUNCTION(pgmq_send_headers_delay) {
+	return Send(fcinfo, 2, 3, Delay::kSeconds);
+}
+PGMQ_FUNCTION(pgmq_send_headers_at) {
+	return Send(fcinfo, 2, 3, Delay::kTimestamp);
+}
+
+PGMQ_FUNCTION(pgmq_send_batch) {
+	return SendBatch(fcinfo, -1, -1, Delay::kNone);
+}
+PGMQ_FUNCTION(pgmq_send_batch_headers) {
+	return SendBatch(fcinfo, 2, -1, Delay::kNone);
+}
+PGMQ_FUNCTION(pgmq_send_batch_delay) {
+	return SendBatch(fcinfo, -1, 2, Delay::kSeconds);
+}
+PGMQ_FUNCTION(pgmq_send_batch_at) {
+	return SendBatch(fcinfo, -1, 2, Delay::kTimestamp);
+}
+PGMQ_FUNCTION(pgmq_send_batch_headers_delay) {
+	return SendBatch(fcinfo, 2, 3, Delay::kSeconds);
+}
+PGMQ_FUNCTION(pgmq_send_batch_headers_at) {
+	return SendBatch(fcinfo, 2, 3, Delay::kTimestamp);
+}
+
+} // namespace pgmq::api

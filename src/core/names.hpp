@@ -1,0 +1,29 @@
+/*
+ * names.hpp: queue name rules (pure C++).
+ *
+ * A queue name is 1 to 47 characters from [A-Za-z0-9_-]. It is folded to
+ * lower case, so "Orders" and "orders" are the same queue, stored once in
+ * pgmq.meta and backed by the tables pgmq.q_orders and pgmq.a_orders.
+ * 47 leaves room under PostgreSQL's 63-byte identifier limit for the longest
+ * derived name, "archived_at_idx_<name>".
+ */
+#pragma once
+
+#include <cstddef>
+
+namespace pgmq::core {
+
+constexpr std::size_t kMaxQueueNameLength = 47;
+
+/* A normalised name plus its terminating NUL. */
+struct QueueName {
+	char text[kMaxQueueNameLength + 1];
+	std::size_t length;
+};
+
+/* NormalizeQueueName validates name[0..length) and writes its lower-case form to out; throws pgmq::Error. */
+void NormalizeQueueName(const char *name, std::size_t length, QueueName *out);
+
+} // namespace pgmq::core
+
+#include "core/core_only.hpp"

@@ -1,0 +1,180 @@
+/*
+ * plans.cpp: statement texts and the per-backend cache of prepared plans.
+ */
+#include "pg/plans.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+}
+
+namespace pgmq::pg {
+
+namespace {
+
+#define PGMQ_MESSAGE_COLUMNS "msg_id, read_ct, enqueued_at, last_read_at, vt, message, headers"
+
+/* The oldest visible messages, locked; shared by read and pop. %1$s is the queue table. */
+#define PGMQ_VISIBLE_HEAD(extra)                                                                                       \
+	"msg_id = ANY (ARRAY(SELECT msg_id FROM pgmq.%1$s WHERE vt <= $2" extra                                          \
+	" ORDER BY msg_id LIMIT $1 FOR UPDATE SKIP LOCKED))"
+
+struct StatementInfo {
+	const char *text; /* %1$s = quoted queue table, %2$s = quoted archive table */
+	int nargs;
+	Oid argtypes[4];
+};
+
+const StatementInfo kStatements[] = {
+    /* kSend */
+    {"INSERT INTO pgmq.%1$s (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id",
+     3,
+     {TIMESTAMPTZOID, JSONBOID, JSONBOID}},
+    /* kSendBatch */
+    {"INSERT INTO pgmq.%1$s (vt, message, headers) SELECT $1, m, h FROM unnest($2, $3) AS u(m, h) RETURNING msg_id",
+     3,
+     {TIMESTAMPTZOID, JSONBARRAYOID, JSONBARRAYOID}},
+    /* kRead */
+    {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2 WHERE " PGMQ_VISIBLE_HEAD(
+         "") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     3,
+     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID}},
+    /* kReadWhere */
+    {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2 WHERE " PGMQ_VISIBLE_HEAD(
+         " AND message @> $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     4,
+     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID}},
+    /* kPop */
+    {"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     2,
+     {INT4OID, TIMESTAMPTZOID}},
+    /* kSetVt */
+    {"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS, 2, {INT8OID, TIMESTAMPTZOID}},
+    /* kSetVtBatch */
+    {"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS,
+     2,
+     {INT8ARRAYOID, TIMESTAMPTZOID}},
+    /* kDelete */
+    {"DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING msg_id", 1, {INT8OID}},
+    /* kDeleteBatch */
+    {"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id", 1, {INT8ARRAYOID}},
+    /* kArchive */
+    {"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS
+     ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
+     1,
+     {INT8OID}},
+    /* kArchiveBatch */
+    {"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS
+     ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
+     1,
+     {INT8ARRAYOID}},
+    /* kMetrics */
+    {"SELECT count(*), count(*) FILTER (WHERE vt <= $1), max(enqueued_at), min(enqueued_at), "
+     "pg_catalog.pg_sequence_last_value(pg_catalog.pg_get_serial_sequence($2::regclass::text, 'msg_id')::regclass) "
+     "FROM pgmq.%1$s",
+     2,
+     {TIMESTAMPTZOID, OIDOID}},
+};
+
+static_assert(sizeof(kStatements) / sizeof(kStatements[0]) == static_cast<size_t>(Statement::kCount),
+              "one text per statement");
+
+struct PlanKey {
+	char queue[core::kMaxQueueNameLength + 1];
+	int statement;
+};
+
+struct PlanEntry {
+	PlanKey key; /* must be first */
+	SPIPlanPtr plan;
+};
+
+HTAB *plan_cache = nullptr;
+
+HTAB *
+PlanCacheUnsafe() {
+	if (plan_cache == nullptr) {
+		HASHCTL ctl;
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(PlanKey);
+		ctl.entrysize = sizeof(PlanEntry);
+		ctl.hcxt = TopMemoryContext;
+		plan_cache = hash_create("pgmq plans", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	return plan_cache;
+}
+
+void
+MakeKey(const Queue *queue, int statement, PlanKey *key) {
+	memset(key, 0, sizeof(*key));
+	memcpy(key->queue, queue->name.text, queue->name.length);
+	key->statement = statement;
+}
+
+} // namespace
+
+SPIPlanPtr
+PreparedPlanUnsafe(const Queue *queue, Statement statement) {
+	PlanKey key;
+	bool found;
+	MakeKey(queue, static_cast<int>(statement), &key);
+	PlanEntry *entry = static_cast<PlanEntry *>(hash_search(PlanCacheUnsafe(), &key, HASH_ENTER, &found));
+	if (found && entry->plan != nullptr)
+		return entry->plan;
+	entry->plan = nullptr;
+
+	const StatementInfo *info = &kStatements[static_cast<int>(statement)];
+	StringInfoData sql;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, info->text, quote_identifier(queue->queue_table), quote_identifier(queue->archive_table));
+	SPIPlanPtr plan = SPI_prepare(sql.data, info->nargs, const_cast<Oid *>(info->argtypes));
+	if (plan == nullptr)
+		elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "pgmq: SPI_keepplan failed");
+	pfree(sql.data);
+	entry->plan = plan;
+	return plan;
+}
+
+void
+ForgetQueuePlans(const Queue *queue) {
+	if (plan_cache == nullptr)
+		return;
+	for (int statement = 0; statement < static_cast<int>(Statement::kCount); statement++) {
+		PlanKey key;
+		MakeKey(queue, statement, &key);
+		PlanEntry *entry = static_cast<PlanEntry *>(hash_search(plan_cache, &key, HASH_FIND, nullptr));
+		if (entry == nullptr)
+			continue;
+		SPIPlanPtr plan = entry->plan;
+		hash_search(plan_cache, &key, HASH_REMOVE, nullptr);
+		if (plan != nullptr)
+			SPI_freeplan(plan);
+	}
+}
+
+uint64
+ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only) {
+	int rc = SPI_execute_plan(plan, values, nulls, read_only, 0);
+	if (rc < 0)
+		elog(ERROR, "pgmq: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+void
+ConnectSpiUnsafe() {
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pgmq: SPI_connect failed");
+}
+
+void
+FinishSpiUnsafe() {
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "pgmq: SPI_finish failed");
+}
+
+} // namespace pgmq::pg

@@ -1,0 +1,52 @@
+/*
+ * plans.hpp: the data-access layer: one prepared plan per (queue, statement).
+ *
+ * Shell code. Each statement is built once per backend and queue with quoted
+ * identifiers, prepared with SPI and kept (SPI_keepplan) in a hash table in
+ * TopMemoryContext. Values always travel as parameters. PostgreSQL's plan
+ * cache re-analyses a kept plan after DDL on its tables, so a queue dropped
+ * and re-created under the same name is picked up again; drop_queue() in this
+ * backend also forgets the plans of that queue.
+ */
+#pragma once
+
+#include "pg/queue.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "executor/spi.h"
+}
+
+namespace pgmq::pg {
+
+enum class Statement {
+	kSend,         /* $1 vt timestamptz, $2 message jsonb, $3 headers jsonb -> msg_id */
+	kSendBatch,    /* $1 vt, $2 messages jsonb[], $3 headers jsonb[] -> msg_id */
+	kRead,         /* $1 qty int4, $2 now, $3 new vt -> message_record */
+	kReadWhere,    /* as kRead plus $4 conditional jsonb */
+	kPop,          /* $1 qty, $2 now -> message_record */
+	kSetVt,        /* $1 msg_id int8, $2 vt -> message_record */
+	kSetVtBatch,   /* $1 msg_ids int8[], $2 vt -> message_record */
+	kDelete,       /* $1 msg_id -> msg_id */
+	kDeleteBatch,  /* $1 msg_ids -> msg_id */
+	kArchive,      /* $1 msg_id -> msg_id */
+	kArchiveBatch, /* $1 msg_ids -> msg_id */
+	kMetrics,      /* $1 now, $2 queue oid -> count, visible count, max and min enqueued_at, last msg_id */
+	kCount         /* number of statements, not a statement */
+};
+
+/* PreparedPlanUnsafe returns the kept plan of statement for queue; call between SPI_connect and SPI_finish. */
+SPIPlanPtr PreparedPlanUnsafe(const Queue *queue, Statement statement);
+
+/* ForgetQueuePlans frees this backend's plans of the queue (after drop_queue). */
+void ForgetQueuePlans(const Queue *queue);
+
+/* ExecutePlanUnsafe runs a kept plan and raises on any SPI failure; returns SPI_processed. */
+uint64 ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only);
+
+/* ConnectSpiUnsafe / FinishSpiUnsafe wrap SPI_connect / SPI_finish with error checks. */
+void ConnectSpiUnsafe();
+void FinishSpiUnsafe();
+
+} // namespace pgmq::pg

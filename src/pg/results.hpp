@@ -1,0 +1,30 @@
+/*
+ * results.hpp: returning sets from SQL-callable functions (materialize mode).
+ *
+ * Shell code. Results go into the tuplestore PostgreSQL set up for the call,
+ * which lives in per-query memory, so it may be filled while SPI is connected.
+ */
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+}
+
+namespace pgmq::pg {
+
+/* BeginSetResultUnsafe prepares the function's materialized result set; scalar for SETOF <base type>. */
+void BeginSetResultUnsafe(FunctionCallInfo fcinfo, bool scalar);
+
+/* PutInt8Unsafe appends one bigint row to a scalar result set. */
+void PutInt8Unsafe(FunctionCallInfo fcinfo, int64 value);
+
+/* PutSpiIdsUnsafe appends column 1 (bigint) of the first count SPI result rows. */
+void PutSpiIdsUnsafe(FunctionCallInfo fcinfo, uint64 count);
+
+/* PutSpiMessagesUnsafe appends the SPI result rows (message_record columns), ordered by msg_id. */
+void PutSpiMessagesUnsafe(FunctionCallInfo fcinfo, uint64 count);
+
+} // namespace pgmq::pg

@@ -1,0 +1,52 @@
+/*
+ * pgmq.cpp: the module's entry point: PG_MODULE_MAGIC and _PG_init.
+ */
+#include "guc.hpp"
+#include "pg/wakeup.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+
+PG_MODULE_MAGIC;
+
+PGDLLEXPORT void _PG_init(void);
+}
+
+namespace {
+
+shmem_request_hook_type prev_shmem_request_hook = nullptr;
+shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
+
+void
+ShmemRequest() {
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(pgmq::pg::WakeupShmemSize());
+}
+
+void
+ShmemStartup() {
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	pgmq::pg::WakeupShmemInit();
+}
+
+} // namespace
+
+/* _PG_init defines the GUCs and, when preloaded, claims shared memory. */
+extern "C" void
+_PG_init(void) {
+	pgmq::DefineGucs();
+	pgmq::pg::WakeupRegisterCallbacks();
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = ShmemRequest;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = ShmemStartup;
+}
