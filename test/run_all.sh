@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# test/run_all.sh: the whole test suite, the README's test command.
+#
+# Installs missing build/test dependencies, builds pgmq into a private copy of the
+# PostgreSQL installation, starts a throwaway cluster (initdb in a temporary directory,
+# its own port, pgmq preloaded), runs every suite against it, stops and removes it.
+# Exits non-zero if any suite fails. PGMQ_KEEP=1 keeps the temporary directory.
+# Suites can be chosen: test/run_all.sh regress isolation python js worker
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source test/lib.sh
+pgmq_install_deps
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(regress isolation python js worker)
+
+WORK=$(mktemp -d /tmp/pgmq-test.XXXXXX)
+chmod 755 "$WORK"
+CLUSTER="$WORK/cluster/data"
+cleanup() {
+	pgmq_cluster_stop "$CLUSTER"
+	if [ "${PGMQ_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+started=$(date +%s)
+echo "== building into a private installation under $WORK/inst"
+pgmq_private_install "$WORK/inst" || { echo "build failed"; exit 1; }
+PORT=$(pgmq_free_port "${PGMQ_TEST_PORT:-55432}")
+pgmq_cluster_start "$CLUSTER" "$PORT" test/pgmq.conf || { cat "$WORK/cluster/server.log"; exit 1; }
+export PGMQ_TEST_WORK=$WORK PGMQ_TEST_DATA=$CLUSTER PGMQ_BIN
+echo "== cluster on port $PORT (socket $PGHOST)"
+
+regress_opts=(--host="$PGHOST" --port="$PGPORT" --user=postgres --bindir="$PG_BIN")
+
+suite_regress() {
+	local tests
+	tests=$(ls sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | grep -v '^pgmq')
+	"$PGXS_TEST/regress/pg_regress" "${regress_opts[@]}" --inputdir=. --outputdir="$WORK/regress" \
+		--dbname=pgmq_regress --load-extension=pgmq $tests ||
+		{ cat "$WORK/regress/regression.diffs" 2>/dev/null | head -300; return 1; }
+}
+
+suite_isolation() {
+	local specs
+	specs=$(ls test/specs/*.spec | xargs -n1 basename | sed 's/\.spec$//')
+	"$PGXS_TEST/isolation/pg_isolation_regress" "${regress_opts[@]}" --inputdir=test --outputdir="$WORK/isolation" \
+		--dbname=pgmq_isolation --load-extension=pgmq $specs ||
+		{ cat "$WORK/isolation/regression.diffs" 2>/dev/null | head -300; return 1; }
+}
+
+suite_python() {
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider test/python
+}
+
+suite_js() {
+	bash test/js/run.sh "$WORK/js"
+}
+
+suite_worker() {
+	if ls test/worker/*.py >/dev/null 2>&1; then
+		/usr/bin/python3 -m pytest -q -p no:cacheprovider test/worker
+	else
+		echo "no worker tests"
+	fi
+}
+
+passed=0
+failed=0
+failed_names=()
+for s in "${suites[@]}"; do
+	echo "== suite: $s"
+	if "suite_$s"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failed_names+=("$s")
+	fi
+done
+
+echo "== server log check"
+if bash test/check_log.sh "$WORK/cluster/server.log"; then passed=$((passed + 1)); else
+	failed=$((failed + 1))
+	failed_names+=(server-log)
+fi
+
+echo "== suites finished in $(($(date +%s) - started)) s"
+[ $failed -eq 0 ] || echo "failed suites: ${failed_names[*]}"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
