@@ -307,3 +307,202 @@ CREATE FUNCTION pgmq.list_notify_insert_throttles()
     SELECT t.queue_name, t.throttle_interval_ms, t.last_notified_at
       FROM pgmq.notify_insert_throttle AS t ORDER BY t.queue_name
 $$;
+
+------------------------------------------------------------------------------
+-- Policies: invalid (dead-letter) queues, deadlines, max deliveries, retention.
+-- Not in PGMQ. Enforced by the background worker (shared_preload_libraries) or by
+-- pgmq.run_maintenance(); max_deliveries is also enforced by every read. See README.
+------------------------------------------------------------------------------
+
+-- One row per queue that has a policy. NULL limits mean "no limit". invalid_queue has no
+-- ON DELETE action: drop_queue refuses to drop a queue that is some queue's invalid queue.
+CREATE TABLE pgmq.queue_policy (
+    queue_name varchar PRIMARY KEY
+        REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
+    invalid_queue varchar
+        REFERENCES pgmq.meta (queue_name),
+    max_deliveries integer CHECK (max_deliveries > 0),
+    deadline_seconds integer CHECK (deadline_seconds > 0),
+    retention_seconds integer CHECK (retention_seconds > 0),
+    retention_action text NOT NULL DEFAULT 'archive' CHECK (retention_action IN ('archive', 'delete')),
+    updated_at timestamp with time zone NOT NULL DEFAULT now(),
+    CHECK (invalid_queue IS DISTINCT FROM queue_name)
+);
+SELECT pg_catalog.pg_extension_config_dump('pgmq.queue_policy', '');
+
+-- Counters of what policies did, per queue, updated in the same transaction as the moves.
+CREATE TABLE pgmq.queue_policy_stats (
+    queue_name varchar PRIMARY KEY
+        REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
+    moved_deadline bigint NOT NULL DEFAULT 0,
+    moved_max_deliveries bigint NOT NULL DEFAULT 0,
+    removed_retention bigint NOT NULL DEFAULT 0,
+    last_moved_at timestamp with time zone
+);
+
+-- Tells every backend's policy cache (read path) that policies changed.
+CREATE FUNCTION pgmq._policy_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pgmq_policy_changed' LANGUAGE C;
+CREATE TRIGGER queue_policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgmq.queue_policy
+    FOR EACH STATEMENT EXECUTE FUNCTION pgmq._policy_changed();
+REVOKE ALL ON FUNCTION pgmq._policy_changed() FROM PUBLIC;
+
+CREATE FUNCTION pgmq._existing_queue(queue_name text) RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    qname text;
+BEGIN
+    IF queue_name IS NULL THEN
+        RAISE EXCEPTION 'queue_name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    qname := substr(pgmq.format_table_name(queue_name, 'q'), 3);
+    IF to_regclass(format('pgmq.%I', 'q_' || qname)) IS NULL
+       OR NOT EXISTS (SELECT 1 FROM pgmq.meta AS m WHERE m.queue_name = qname) THEN
+        RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
+    END IF;
+    RETURN qname;
+END
+$$;
+
+CREATE FUNCTION pgmq.set_policy(
+    queue_name text,
+    invalid_queue text DEFAULT NULL,
+    max_deliveries integer DEFAULT NULL,
+    deadline_seconds integer DEFAULT NULL,
+    retention_seconds integer DEFAULT NULL,
+    retention_action text DEFAULT 'archive'
+) RETURNS pgmq.queue_policy LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    qname text;
+    iname text;
+    walk text;
+    path text;
+    result pgmq.queue_policy;
+BEGIN
+    qname := pgmq._existing_queue(queue_name);
+    IF max_deliveries IS NOT NULL AND max_deliveries < 1 THEN
+        RAISE EXCEPTION 'max_deliveries must be greater than zero, got %', max_deliveries
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF deadline_seconds IS NOT NULL AND deadline_seconds < 1 THEN
+        RAISE EXCEPTION 'deadline_seconds must be greater than zero, got %', deadline_seconds
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF retention_seconds IS NOT NULL AND retention_seconds < 1 THEN
+        RAISE EXCEPTION 'retention_seconds must be greater than zero, got %', retention_seconds
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF retention_action IS NULL OR retention_action NOT IN ('archive', 'delete') THEN
+        RAISE EXCEPTION 'retention_action must be ''archive'' or ''delete'', got %',
+            coalesce(quote_literal(retention_action), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Policies change one at a time, so two concurrent calls cannot build a cycle together.
+    LOCK TABLE pgmq.queue_policy IN SHARE ROW EXCLUSIVE MODE;
+    IF invalid_queue IS NOT NULL THEN
+        iname := pgmq._existing_queue(invalid_queue);
+        IF iname = qname THEN
+            RAISE EXCEPTION 'queue "%" cannot be its own invalid queue', qname
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        path := qname || ' -> ' || iname;
+        walk := iname;
+        LOOP
+            SELECT p.invalid_queue INTO walk FROM pgmq.queue_policy AS p WHERE p.queue_name = walk;
+            EXIT WHEN walk IS NULL;
+            path := path || ' -> ' || walk;
+            IF walk = qname THEN
+                RAISE EXCEPTION 'invalid queues would form a cycle: %', path
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        END LOOP;
+    END IF;
+    -- Reads of a queue with a policy remember when each message first became visible.
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                    WHERE a.attrelid = format('pgmq.%I', 'q_' || qname)::regclass
+                      AND a.attname = 'first_visible_at' AND NOT a.attisdropped) THEN
+        EXECUTE format('ALTER TABLE pgmq.%I ADD COLUMN first_visible_at timestamp with time zone', 'q_' || qname);
+    END IF;
+    IF deadline_seconds IS NOT NULL OR retention_seconds IS NOT NULL THEN
+        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON pgmq.%I (enqueued_at)',
+                       'enqueued_at_idx_' || qname, 'q_' || qname);
+    END IF;
+    INSERT INTO pgmq.queue_policy AS p (queue_name, invalid_queue, max_deliveries, deadline_seconds,
+                                        retention_seconds, retention_action, updated_at)
+        VALUES (qname, iname, max_deliveries, deadline_seconds, retention_seconds, retention_action, now())
+        ON CONFLICT ON CONSTRAINT queue_policy_pkey DO UPDATE
+        SET invalid_queue = EXCLUDED.invalid_queue, max_deliveries = EXCLUDED.max_deliveries,
+            deadline_seconds = EXCLUDED.deadline_seconds, retention_seconds = EXCLUDED.retention_seconds,
+            retention_action = EXCLUDED.retention_action, updated_at = EXCLUDED.updated_at
+        RETURNING p.* INTO result;
+    RETURN result;
+END
+$$;
+
+CREATE FUNCTION pgmq.clear_policy(queue_name text) RETURNS boolean
+    LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    qname text := pgmq._existing_queue(queue_name);
+BEGIN
+    LOCK TABLE pgmq.queue_policy IN SHARE ROW EXCLUSIVE MODE;
+    DELETE FROM pgmq.queue_policy AS p WHERE p.queue_name = qname;
+    RETURN FOUND;
+END
+$$;
+
+-- The queue's policy; a queue without one gets a row of NULL limits.
+CREATE FUNCTION pgmq.policy(queue_name text) RETURNS pgmq.queue_policy
+    LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    qname text := pgmq._existing_queue(queue_name);
+    result pgmq.queue_policy;
+BEGIN
+    SELECT * INTO result FROM pgmq.queue_policy AS p WHERE p.queue_name = qname;
+    IF NOT FOUND THEN
+        result.queue_name := qname;
+        result.retention_action := 'archive';
+    END IF;
+    RETURN result;
+END
+$$;
+
+CREATE VIEW pgmq.policies AS
+    SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
+           updated_at
+      FROM pgmq.queue_policy ORDER BY queue_name;
+
+-- Per database: the background worker's process and when it last finished a pass (shared memory).
+CREATE FUNCTION pgmq.worker_status(
+    OUT database name, OUT pid integer, OUT last_run_at timestamp with time zone, OUT passes bigint,
+    OUT moved bigint
+) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'pgmq_worker_status' LANGUAGE C VOLATILE;
+
+-- What policies did, per queue with a policy or a history; metrics() keeps PGMQ's columns.
+CREATE FUNCTION pgmq.policy_metrics() RETURNS TABLE (
+    queue_name text,
+    invalid_queue text,
+    moved_deadline bigint,
+    moved_max_deliveries bigint,
+    removed_retention bigint,
+    total_moved bigint,
+    last_moved_at timestamp with time zone,
+    worker_last_run_at timestamp with time zone
+) LANGUAGE sql VOLATILE AS $$
+    SELECT coalesce(p.queue_name, s.queue_name)::text, p.invalid_queue::text,
+           coalesce(s.moved_deadline, 0), coalesce(s.moved_max_deliveries, 0), coalesce(s.removed_retention, 0),
+           coalesce(s.moved_deadline + s.moved_max_deliveries + s.removed_retention, 0), s.last_moved_at,
+           (SELECT w.last_run_at FROM pgmq.worker_status() AS w WHERE w.database = current_database())
+      FROM pgmq.queue_policy AS p FULL JOIN pgmq.queue_policy_stats AS s ON s.queue_name = p.queue_name
+     ORDER BY 1
+$$;
+
+-- One maintenance pass in the current database, in the caller's transaction (one
+-- subtransaction per queue): what the worker does every pgmq.worker_interval_ms.
+CREATE FUNCTION pgmq.run_maintenance(
+    OUT queue_name text, OUT reason text, OUT destination text, OUT messages bigint
+) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'pgmq_run_maintenance' LANGUAGE C VOLATILE;

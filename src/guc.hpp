@@ -8,6 +8,18 @@ namespace pgmq {
 /* pgmq.max_read_qty: the largest qty a read, read_with_poll or pop accepts. */
 extern int guc_max_read_qty;
 
+/* pgmq.worker_enabled: whether the background worker enforces policies (needs the preload). */
+extern bool guc_worker_enabled;
+
+/* pgmq.worker_interval_ms: pause between two maintenance passes of a database's worker. */
+extern int guc_worker_interval_ms;
+
+/* pgmq.worker_batch_size: most messages one maintenance transaction moves per queue. */
+extern int guc_worker_batch_size;
+
+/* pgmq.launcher_interval_ms: how often the launcher looks for databases without a worker. */
+extern int guc_launcher_interval_ms;
+
 /* DefineGucs defines the pgmq.* parameters; called once from _PG_init. */
 void DefineGucs();
 

@@ -2,7 +2,10 @@
  * pgmq.cpp: the module's entry point: PG_MODULE_MAGIC and _PG_init.
  */
 #include "guc.hpp"
+#include "pg/policy.hpp"
 #include "pg/wakeup.hpp"
+#include "worker/status.hpp"
+#include "worker/worker.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -27,6 +30,7 @@ ShmemRequest() {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(pgmq::pg::WakeupShmemSize());
+	RequestAddinShmemSpace(pgmq::worker::StatusShmemSize());
 }
 
 void
@@ -34,17 +38,26 @@ ShmemStartup() {
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	pgmq::pg::WakeupShmemInit();
+	pgmq::worker::StatusShmemInit();
 }
 
 } // namespace
 
-/* _PG_init defines the GUCs and, when preloaded, claims shared memory. */
+/*
+ * _PG_init defines the GUCs and cache callbacks and, when preloaded, claims
+ * shared memory and registers the background worker's launcher.
+ */
 extern "C" void
 _PG_init(void) {
 	pgmq::DefineGucs();
 	pgmq::pg::WakeupRegisterCallbacks();
+	pgmq::pg::PolicyRegisterCallbacks();
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+	if (!IsBinaryUpgrade) {
+		pgmq::worker::RegisterLauncher();
+		pgmq::worker::InstallUtilityHook();
+	}
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = ShmemRequest;
 	prev_shmem_startup_hook = shmem_startup_hook;

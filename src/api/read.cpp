@@ -8,6 +8,7 @@
 #include "api/args.hpp"
 #include "boundary.hpp"
 #include "pg/plans.hpp"
+#include "pg/policy.hpp"
 #include "pg/results.hpp"
 #include "pg/wakeup.hpp"
 
@@ -50,6 +51,15 @@ ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 	Datum values[4] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now),
 	                   TimestampTzGetDatum(PlusSeconds(now, args->vt)), args->conditional};
 	pg::Statement statement = args->conditional != (Datum)0 ? pg::Statement::kReadWhere : pg::Statement::kRead;
+	int32 max_deliveries;
+	if (pg::QueueHasPolicyUnsafe(&args->queue, &max_deliveries)) {
+		/* Never hand out a message beyond its queue's max_deliveries (see pg/policy.hpp). */
+		Datum policy_values[5] = {values[0], values[1], values[2], Int32GetDatum(max_deliveries), values[3]};
+		statement = args->conditional != (Datum)0 ? pg::Statement::kReadWherePolicy : pg::Statement::kReadPolicy;
+		uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), policy_values, nullptr, false);
+		pg::PutSpiMessagesUnsafe(fcinfo, n);
+		return n;
+	}
 	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false);
 	pg::PutSpiMessagesUnsafe(fcinfo, n);
 	return n;
@@ -122,10 +132,16 @@ PGMQ_FUNCTION(pgmq_pop) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
 	int32 qty = QtyArgUnsafe(fcinfo, 1);
-	Datum values[2] = {Int32GetDatum(qty), TimestampTzGetDatum(GetCurrentTimestamp())};
+	Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(GetCurrentTimestamp()), (Datum)0};
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	pg::ConnectSpiUnsafe();
-	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kPop), values, nullptr, false);
+	int32 max_deliveries;
+	pg::Statement statement = pg::Statement::kPop;
+	if (pg::QueueHasPolicyUnsafe(&queue, &max_deliveries)) {
+		values[2] = Int32GetDatum(max_deliveries);
+		statement = pg::Statement::kPopPolicy;
+	}
+	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, statement), values, nullptr, false);
 	pg::PutSpiMessagesUnsafe(fcinfo, n);
 	pg::FinishSpiUnsafe();
 	return (Datum)0;

@@ -25,7 +25,7 @@ namespace {
 struct StatementInfo {
 	const char *text; /* %1$s = quoted queue table, %2$s = quoted archive table */
 	int nargs;
-	Oid argtypes[4];
+	Oid argtypes[5];
 };
 
 const StatementInfo kStatements[] = {
@@ -77,6 +77,20 @@ const StatementInfo kStatements[] = {
      "FROM pgmq.%1$s",
      2,
      {TIMESTAMPTZOID, OIDOID}},
+    /* kReadPolicy */
+    {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
+     "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(" AND read_ct < $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     4,
+     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}},
+    /* kReadWherePolicy */
+    {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
+     "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(" AND read_ct < $4 AND message @> $5") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     5,
+     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, JSONBOID}},
+    /* kPopPolicy */
+    {"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD(" AND read_ct < $3") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     3,
+     {INT4OID, TIMESTAMPTZOID, INT4OID}},
 };
 
 static_assert(sizeof(kStatements) / sizeof(kStatements[0]) == static_cast<size_t>(Statement::kCount),

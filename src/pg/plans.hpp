@@ -33,6 +33,10 @@ enum class Statement {
 	kArchive,      /* $1 msg_id -> msg_id */
 	kArchiveBatch, /* $1 msg_ids -> msg_id */
 	kMetrics,      /* $1 now, $2 queue oid -> count, visible count, max and min enqueued_at, last msg_id */
+	/* Queues with a policy (pg/policy.hpp): skip messages read $4 (pop: $3) times, remember first visibility. */
+	kReadPolicy,      /* as kRead plus $4 max_deliveries int4 */
+	kReadWherePolicy, /* as kRead plus $4 max_deliveries, $5 conditional */
+	kPopPolicy,       /* as kPop plus $3 max_deliveries */
 	kCount         /* number of statements, not a statement */
 };
 

@@ -1,0 +1,142 @@
+/*
+ * policy.cpp: pgmq.run_maintenance, pgmq.worker_status and the trigger that
+ * invalidates policy caches. The policy API itself (set_policy, clear_policy,
+ * policy, policies, policy_metrics) is SQL in sql/pgmq.sql.
+ */
+#include "api/args.hpp"
+#include "boundary.hpp"
+#include "guc.hpp"
+#include "pg/maintenance.hpp"
+#include "pg/plans.hpp"
+#include "pg/results.hpp"
+#include "worker/status.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "commands/dbcommands.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/tuplestore.h"
+}
+
+namespace pgmq::api {
+
+namespace {
+
+/* PutMoveRow appends (queue_name, reason, destination, messages) when messages > 0. */
+void
+PutMoveRow(FunctionCallInfo fcinfo, const pg::QueuePolicy *policy, core::OverdueReason reason, int64 messages) {
+	if (messages == 0)
+		return;
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	Datum values[4] = {CStringGetTextDatum(policy->queue.name.text), CStringGetTextDatum(core::ReasonName(reason)),
+	                   CStringGetTextDatum(pg::DestinationName(policy, reason)), Int64GetDatum(messages)};
+	bool nulls[4] = {false, false, false, false};
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * MaintainQueueUnsafe runs batches for one queue until one comes back short,
+ * inside an internal subtransaction: an error is reported as a WARNING, the
+ * queue's work is rolled back and the caller goes on with the next queue.
+ */
+void
+MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
+	MemoryContext call_cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(call_cxt);
+	PG_TRY();
+	{
+		pg::QueuePolicy policy;
+		pg::MoveCounts counts = {0, 0, 0, 0};
+		if (pg::LoadQueuePolicyUnsafe(queue_name, &policy)) {
+			for (;;) {
+				CHECK_FOR_INTERRUPTS();
+				pg::MoveCounts batch = {0, 0, 0, 0};
+				pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &batch);
+				counts.deadline += batch.deadline;
+				counts.max_deliveries += batch.max_deliveries;
+				counts.retention += batch.retention;
+				if (batch.candidates < guc_worker_batch_size ||
+				    batch.deadline + batch.max_deliveries + batch.retention == 0)
+					break;
+			}
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(call_cxt);
+		CurrentResourceOwner = owner;
+		PutMoveRow(fcinfo, &policy, core::OverdueReason::kDeadline, counts.deadline);
+		PutMoveRow(fcinfo, &policy, core::OverdueReason::kMaxDeliveries, counts.max_deliveries);
+		PutMoveRow(fcinfo, &policy, core::OverdueReason::kRetention, counts.retention);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(call_cxt);
+		ErrorData *error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(call_cxt);
+		CurrentResourceOwner = owner;
+		ereport(WARNING, (errcode(error->sqlerrcode),
+		                  errmsg("pgmq could not enforce the policy of queue \"%s\": %s", queue_name, error->message)));
+		FreeErrorData(error);
+	}
+	PG_END_TRY();
+}
+
+} // namespace
+
+/* pgmq_run_maintenance implements run_maintenance(): one pass over every queue with a policy. */
+PGMQ_FUNCTION(pgmq_run_maintenance) {
+	pg::BeginSetResultUnsafe(fcinfo, false);
+	MemoryContext call_cxt = CurrentMemoryContext;
+	pg::ConnectSpiUnsafe();
+	char **names;
+	int n = pg::PolicyQueueNamesUnsafe(call_cxt, &names);
+	for (int i = 0; i < n; i++)
+		MaintainQueueUnsafe(fcinfo, names[i]);
+	pg::FinishSpiUnsafe();
+	return (Datum)0;
+}
+
+/* pgmq_worker_status implements worker_status(): one row per database a worker ran in. */
+PGMQ_FUNCTION(pgmq_worker_status) {
+	pg::BeginSetResultUnsafe(fcinfo, false);
+	int capacity = worker::StatusSlotCount();
+	if (capacity == 0)
+		return (Datum)0;
+	worker::WorkerSlotInfo *slots =
+	    static_cast<worker::WorkerSlotInfo *>(palloc(sizeof(worker::WorkerSlotInfo) * capacity));
+	int n = worker::StatusSnapshot(slots, capacity);
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	for (int i = 0; i < n; i++) {
+		char *name = get_database_name(slots[i].database);
+		if (name == nullptr)
+			continue;
+		NameData dbname;
+		namestrcpy(&dbname, name);
+		Datum values[5] = {NameGetDatum(&dbname), Int32GetDatum(slots[i].pid), TimestampTzGetDatum(slots[i].last_run_at),
+		                   Int64GetDatum(slots[i].passes), Int64GetDatum(slots[i].moved)};
+		bool nulls[5] = {false, slots[i].pid == 0, slots[i].last_run_at == 0, false, false};
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum)0;
+}
+
+/* pgmq_policy_changed is the statement trigger on pgmq.queue_policy: every backend drops its policy cache. */
+PGMQ_FUNCTION(pgmq_policy_changed) {
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("pgmq._policy_changed() must be called as a trigger")));
+	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigger->tg_relation));
+	return PointerGetDatum(nullptr);
+}
+
+} // namespace pgmq::api

@@ -1,0 +1,201 @@
+/*
+ * status.cpp: the shared per-database worker slots.
+ */
+#include "worker/status.hpp"
+
+#include <csignal>
+
+extern "C" {
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+}
+
+namespace pgmq::worker {
+
+namespace {
+
+struct Slot {
+	Oid database; /* InvalidOid = free */
+	int pid;
+	int pause_count;
+	TimestampTz last_run_at;
+	int64 passes;
+	int64 moved;
+};
+
+struct StatusShared {
+	slock_t mutex;
+	int slot_count;
+	Slot slots[FLEXIBLE_ARRAY_MEMBER];
+};
+
+StatusShared *shared = nullptr;
+Slot *my_slot = nullptr; /* this worker's slot */
+
+int
+SlotCapacity() {
+	return max_worker_processes + 8;
+}
+
+/* FindSlotLocked returns the slot of database, or (if create) a free one claimed for it; NULL if none. */
+Slot *
+FindSlotLocked(Oid database, bool create) {
+	Slot *free_slot = nullptr;
+	for (int i = 0; i < shared->slot_count; i++) {
+		Slot *slot = &shared->slots[i];
+		if (slot->database == database)
+			return slot;
+		if (free_slot == nullptr && slot->database == InvalidOid)
+			free_slot = slot;
+	}
+	/* Reuse the slot of a database with no worker and no pause when the table is full. */
+	if (free_slot == nullptr && create) {
+		for (int i = 0; i < shared->slot_count; i++) {
+			Slot *slot = &shared->slots[i];
+			if (slot->pid == 0 && slot->pause_count == 0) {
+				free_slot = slot;
+				break;
+			}
+		}
+	}
+	if (free_slot == nullptr || !create)
+		return nullptr;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->database = database;
+	return free_slot;
+}
+
+/* WorkerDetach clears this worker's pid at exit. */
+void
+WorkerDetach(int, Datum) {
+	if (my_slot == nullptr)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	if (my_slot->pid == MyProcPid)
+		my_slot->pid = 0;
+	SpinLockRelease(&shared->mutex);
+	my_slot = nullptr;
+}
+
+} // namespace
+
+Size
+StatusShmemSize() {
+	return add_size(offsetof(StatusShared, slots), mul_size(sizeof(Slot), SlotCapacity()));
+}
+
+void
+StatusShmemInit() {
+	bool found;
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = static_cast<StatusShared *>(ShmemInitStruct("pgmq worker status", StatusShmemSize(), &found));
+	if (!found) {
+		memset(shared, 0, StatusShmemSize());
+		SpinLockInit(&shared->mutex);
+		shared->slot_count = SlotCapacity();
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+bool
+StatusAvailable() {
+	return shared != nullptr;
+}
+
+bool
+WorkerAttach(Oid database) {
+	if (shared == nullptr)
+		return false;
+	bool ok = false;
+	SpinLockAcquire(&shared->mutex);
+	Slot *slot = FindSlotLocked(database, true);
+	if (slot != nullptr && slot->pause_count == 0 && slot->pid == 0) {
+		slot->pid = MyProcPid;
+		my_slot = slot;
+		ok = true;
+	}
+	SpinLockRelease(&shared->mutex);
+	if (ok)
+		before_shmem_exit(WorkerDetach, (Datum)0);
+	return ok;
+}
+
+void
+WorkerRecordPass(TimestampTz finished_at, int64 moved) {
+	if (my_slot == nullptr)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	my_slot->last_run_at = finished_at;
+	my_slot->passes++;
+	my_slot->moved += moved;
+	SpinLockRelease(&shared->mutex);
+}
+
+bool
+DatabasePaused(Oid database) {
+	if (shared == nullptr)
+		return false;
+	SpinLockAcquire(&shared->mutex);
+	Slot *slot = FindSlotLocked(database, false);
+	bool paused = slot != nullptr && slot->pause_count > 0;
+	SpinLockRelease(&shared->mutex);
+	return paused;
+}
+
+void
+PauseDatabase(Oid database) {
+	if (shared == nullptr)
+		return;
+	int pid = 0;
+	SpinLockAcquire(&shared->mutex);
+	Slot *slot = FindSlotLocked(database, true);
+	if (slot != nullptr) {
+		slot->pause_count++;
+		pid = slot->pid;
+	}
+	SpinLockRelease(&shared->mutex);
+	if (pid != 0)
+		kill(pid, SIGTERM);
+}
+
+void
+ResumeDatabase(Oid database) {
+	if (shared == nullptr)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	Slot *slot = FindSlotLocked(database, false);
+	if (slot != nullptr && slot->pause_count > 0)
+		slot->pause_count--;
+	SpinLockRelease(&shared->mutex);
+}
+
+int
+StatusSnapshot(WorkerSlotInfo *out, int max) {
+	if (shared == nullptr)
+		return 0;
+	int n = 0;
+	SpinLockAcquire(&shared->mutex);
+	for (int i = 0; i < shared->slot_count && n < max; i++) {
+		Slot *slot = &shared->slots[i];
+		if (slot->database == InvalidOid || (slot->passes == 0 && slot->pid == 0))
+			continue;
+		out[n].database = slot->database;
+		out[n].pid = slot->pid;
+		out[n].last_run_at = slot->last_run_at;
+		out[n].passes = slot->passes;
+		out[n].moved = slot->moved;
+		n++;
+	}
+	SpinLockRelease(&shared->mutex);
+	return n;
+}
+
+int
+StatusSlotCount() {
+	return shared == nullptr ? 0 : shared->slot_count;
+}
+
+} // namespace pgmq::worker

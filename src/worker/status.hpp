@@ -1,0 +1,60 @@
+/*
+ * status.hpp: per-database worker slots in shared memory.
+ *
+ * Shell code. One slot per database that has (had) a pgmq worker: the
+ * worker's pid while it runs, when it last finished a pass, counters, and a
+ * pause count set while DROP DATABASE (or another command that needs the
+ * database to itself) runs, so the launcher does not start a worker there.
+ * Kept in shared memory, not in a table, so an idle worker writes no WAL.
+ * Exists only when pgmq is in shared_preload_libraries.
+ */
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+}
+
+namespace pgmq::worker {
+
+/* WorkerSlotInfo is a copy of one slot. */
+struct WorkerSlotInfo {
+	Oid database;
+	int pid; /* 0 when no worker runs */
+	TimestampTz last_run_at;
+	int64 passes;
+	int64 moved;
+};
+
+/* StatusShmemSize is the shared memory the slots need. */
+Size StatusShmemSize();
+
+/* StatusShmemInit attaches to (or creates) the slots; call from shmem_startup_hook. */
+void StatusShmemInit();
+
+/* StatusAvailable says whether the slots exist (pgmq preloaded). */
+bool StatusAvailable();
+
+/* WorkerAttach claims the slot of database for this process; false if it is paused or no slot is free. */
+bool WorkerAttach(Oid database);
+
+/* WorkerRecordPass notes a finished pass of this process's worker. */
+void WorkerRecordPass(TimestampTz finished_at, int64 moved);
+
+/* DatabasePaused says whether a command that needs the database to itself is running. */
+bool DatabasePaused(Oid database);
+
+/* PauseDatabase stops the database's worker (SIGTERM) and keeps the launcher away until ResumeDatabase. */
+void PauseDatabase(Oid database);
+
+/* ResumeDatabase undoes one PauseDatabase. */
+void ResumeDatabase(Oid database);
+
+/* StatusSnapshot copies up to max slots in use into out and returns how many. */
+int StatusSnapshot(WorkerSlotInfo *out, int max);
+
+/* StatusSlotCount is the number of slots. */
+int StatusSlotCount();
+
+} // namespace pgmq::worker

@@ -1,0 +1,201 @@
+/*
+ * worker_pass.cpp: the per-database worker's main loop and maintenance pass.
+ *
+ * A pass lists the queues with a policy in one transaction, then for each
+ * queue runs batches of pgmq.worker_batch_size, each in its own transaction
+ * (SPI, snapshot, pgstat_report_activity), until a batch comes back short or
+ * kMaxBatchesPerQueue batches ran. An error in one queue's batch is logged,
+ * that transaction is rolled back and the pass goes on with the next queue.
+ */
+#include "worker/worker.hpp"
+
+#include "guc.hpp"
+#include "pg/maintenance.hpp"
+#include "worker/status.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+namespace pgmq::worker {
+
+namespace {
+
+constexpr int kMaxBatchesPerQueue = 100; /* then the next queue gets its turn; the rest waits a pass */
+constexpr long kLogIntervalMs = 10000;   /* LOG at most this often; every pass at DEBUG1 */
+
+pg::MoveCounts unlogged = {0, 0, 0, 0};
+char database_name[NAMEDATALEN]; /* read inside the first transaction, for log messages */
+TimestampTz last_log_at = 0;
+
+/* BeginWork starts a transaction with SPI and a snapshot, reporting activity. */
+void
+BeginWork(const char *activity) {
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pgmq: SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+/* EndWork commits what BeginWork started. */
+void
+EndWork() {
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "pgmq: SPI_finish failed");
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/* ExtensionReady says whether pgmq is installed (committed) in this database, with its policy table. */
+bool
+ExtensionReady() {
+	if (!OidIsValid(get_extension_oid("pgmq", true)))
+		return false;
+	Oid ns = get_namespace_oid("pgmq", true);
+	return OidIsValid(ns) && OidIsValid(get_relname_relid("queue_policy", ns));
+}
+
+/* QueueBatch runs one batch for a queue in its own transaction; returns whether more may be waiting. */
+bool
+QueueBatch(const char *queue_name, MemoryContext pass_cxt, pg::MoveCounts *totals) {
+	volatile bool more = false;
+	PG_TRY();
+	{
+		char activity[NAMEDATALEN + 64];
+		snprintf(activity, sizeof(activity), "pgmq: enforcing the policy of queue %s", queue_name);
+		BeginWork(activity);
+		pg::QueuePolicy policy;
+		if (pg::LoadQueuePolicyUnsafe(queue_name, &policy)) {
+			pg::MoveCounts counts = {0, 0, 0, 0};
+			pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &counts);
+			more = counts.candidates >= guc_worker_batch_size;
+			EndWork();
+			totals->deadline += counts.deadline;
+			totals->max_deliveries += counts.max_deliveries;
+			totals->retention += counts.retention;
+		} else {
+			EndWork();
+		}
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(pass_cxt);
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+		more = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(pass_cxt);
+	return more;
+}
+
+/* LogMoves reports what was moved: DEBUG1 per pass, LOG summed over kLogIntervalMs. */
+void
+LogMoves(const pg::MoveCounts *pass) {
+	int64 total = pass->deadline + pass->max_deliveries + pass->retention;
+	if (total > 0)
+		ereport(DEBUG1, (errmsg("pgmq worker moved %lld messages (deadline %lld, max_deliveries %lld, retention %lld)",
+		                        static_cast<long long>(total), static_cast<long long>(pass->deadline),
+		                        static_cast<long long>(pass->max_deliveries), static_cast<long long>(pass->retention))));
+	unlogged.deadline += pass->deadline;
+	unlogged.max_deliveries += pass->max_deliveries;
+	unlogged.retention += pass->retention;
+	TimestampTz now = GetCurrentTimestamp();
+	int64 pending = unlogged.deadline + unlogged.max_deliveries + unlogged.retention;
+	if (pending == 0 || !TimestampDifferenceExceeds(last_log_at, now, kLogIntervalMs))
+		return;
+	ereport(LOG, (errmsg("pgmq worker moved %lld overdue messages in database \"%s\" (deadline %lld, max_deliveries "
+	                     "%lld, retention %lld)",
+	                     static_cast<long long>(pending), database_name,
+	                     static_cast<long long>(unlogged.deadline), static_cast<long long>(unlogged.max_deliveries),
+	                     static_cast<long long>(unlogged.retention))));
+	unlogged = {0, 0, 0, 0};
+	last_log_at = now;
+}
+
+} // namespace
+
+bool
+RunPass(MemoryContext pass_cxt) {
+	MemoryContextSwitchTo(pass_cxt);
+	BeginWork("pgmq: listing queue policies");
+	bool ready = ExtensionReady();
+	if (database_name[0] == '\0') {
+		char *name = get_database_name(MyDatabaseId);
+		strlcpy(database_name, name != nullptr ? name : "?", sizeof(database_name));
+	}
+	char **names = nullptr;
+	int n = ready ? pg::PolicyQueueNamesUnsafe(pass_cxt, &names) : 0;
+	EndWork();
+	MemoryContextSwitchTo(pass_cxt);
+	if (!ready)
+		return false;
+
+	pg::MoveCounts totals = {0, 0, 0, 0};
+	for (int i = 0; i < n; i++) {
+		for (int batch = 0; batch < kMaxBatchesPerQueue; batch++) {
+			CHECK_FOR_INTERRUPTS();
+			if (!QueueBatch(names[i], pass_cxt, &totals))
+				break;
+		}
+	}
+	WorkerRecordPass(GetCurrentTimestamp(), totals.deadline + totals.max_deliveries + totals.retention);
+	LogMoves(&totals);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, nullptr);
+	return true;
+}
+
+} // namespace pgmq::worker
+
+/* pgmq_worker_main is the entry point of a database's worker; main_arg is the database OID. */
+extern "C" void
+pgmq_worker_main(Datum main_arg) {
+	Oid database = DatumGetObjectId(main_arg);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	/* Paused by DROP DATABASE and the like, or another worker already runs here: leave quietly. */
+	if (!pgmq::worker::WorkerAttach(database))
+		proc_exit(0);
+	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
+	pgstat_report_appname("pgmq worker");
+	MemoryContext pass_cxt = AllocSetContextCreate(TopMemoryContext, "pgmq worker pass", ALLOCSET_DEFAULT_SIZES);
+	for (;;) {
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending) {
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!pgmq::guc_worker_enabled || pgmq::worker::DatabasePaused(database))
+			proc_exit(0);
+		if (!RecoveryInProgress() && !pgmq::worker::RunPass(pass_cxt))
+			proc_exit(0); /* no pgmq here (yet): the launcher looks again later */
+		MemoryContextReset(pass_cxt);
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, pgmq::guc_worker_interval_ms,
+		                PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
