@@ -424,8 +424,10 @@ BEGIN
                       AND a.attname = 'first_visible_at' AND NOT a.attisdropped) THEN
         EXECUTE format('ALTER TABLE pgmq.%I ADD COLUMN first_visible_at timestamp with time zone', 'q_' || qname);
     END IF;
-    IF deadline_seconds IS NOT NULL OR retention_seconds IS NOT NULL THEN
-        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON pgmq.%I (enqueued_at)',
+    -- Deadline and retention candidates are found through enqueued_at.
+    IF (deadline_seconds IS NOT NULL OR retention_seconds IS NOT NULL)
+       AND to_regclass(format('pgmq.%I', 'enqueued_at_idx_' || qname)) IS NULL THEN
+        EXECUTE format('CREATE INDEX %I ON pgmq.%I (enqueued_at)',
                        'enqueued_at_idx_' || qname, 'q_' || qname);
     END IF;
     INSERT INTO pgmq.queue_policy AS p (queue_name, invalid_queue, max_deliveries, deadline_seconds,
