@@ -1,0 +1,61 @@
+"""Worker lifecycle on the shared cluster: names, late CREATE EXTENSION, DROP DATABASE, SIGTERM, reload."""
+import time
+
+import pytest
+from conftest import connect, wait_for, worker_pid
+
+
+def test_processes_have_clear_names(conn, database):
+    rows = conn.execute("SELECT backend_type, application_name, datname FROM pg_stat_activity "
+                        "WHERE backend_type LIKE 'pgmq%' ORDER BY 1, 3").fetchall()
+    assert ("pgmq launcher", "pgmq launcher", None) in rows
+    assert ("pgmq worker", "pgmq worker", database) in rows
+    status = conn.execute("SELECT pid, passes > 0, last_run_at > now() - interval '5 seconds' "
+                          "FROM pgmq.worker_status() WHERE database = current_database()").fetchone()
+    assert status == (worker_pid(conn, database), True, True)
+
+
+@pytest.fixture
+def late_db():
+    name = "pgmq_worker_late"
+    with connect("postgres") as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    yield name
+    with connect("postgres") as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
+def test_extension_created_later_is_picked_up_and_drop_database_works(late_db):
+    with connect("postgres") as admin:
+        time.sleep(2.5)  # more than two launcher intervals: no worker stays in a database without pgmq
+        assert worker_pid(admin, late_db) is None
+        with connect(late_db) as c:
+            c.execute("CREATE EXTENSION pgmq")
+        wait_for(lambda: worker_pid(admin, late_db), 10, what="a worker in the new pgmq database")
+        # DROP DATABASE needs the database to itself: the worker steps aside at once.
+        t0 = time.monotonic()
+        admin.execute(f"DROP DATABASE {late_db}")
+        assert time.monotonic() - t0 < 4.0
+        assert worker_pid(admin, late_db) is None
+
+
+def test_terminated_worker_is_restarted(conn, database):
+    old = worker_pid(conn, database)
+    assert conn.execute("SELECT pg_terminate_backend(%s)", [old]).fetchone()[0]
+    new = wait_for(lambda: (p := worker_pid(conn, database)) and p != old and p, 10, what="a new worker")
+    assert new != old
+
+
+def test_reload_switches_the_worker_off_and_on(conn, database):
+    with connect("postgres") as admin:
+        try:
+            admin.execute("ALTER SYSTEM SET pgmq.worker_enabled = off")
+            admin.execute("SELECT pg_reload_conf()")
+            wait_for(lambda: worker_pid(conn, database) is None, 10, what="the worker to stop")
+            time.sleep(1.5)
+            assert worker_pid(conn, database) is None
+        finally:
+            admin.execute("ALTER SYSTEM RESET pgmq.worker_enabled")
+            admin.execute("SELECT pg_reload_conf()")
+        wait_for(lambda: worker_pid(conn, database), 10, what="the worker to start again")
