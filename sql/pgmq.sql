@@ -307,3 +307,12 @@ CREATE FUNCTION pgmq.list_notify_insert_throttles()
     SELECT t.queue_name, t.throttle_interval_ms, t.last_notified_at
       FROM pgmq.notify_insert_throttle AS t ORDER BY t.queue_name
 $$;
+
+------------------------------------------------------------------------------
+-- Internal
+------------------------------------------------------------------------------
+
+-- Makes core C++ code throw the named exception kind; tests the error boundary.
+CREATE FUNCTION pgmq._boundary_selftest(kind text) RETURNS integer
+    AS 'MODULE_PATHNAME', 'pgmq_boundary_selftest' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION pgmq._boundary_selftest(text) FROM PUBLIC;

@@ -20,6 +20,7 @@ extern "C" {
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/inval.h"
 #include "utils/formatting.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -36,6 +37,8 @@ LockQueueNameUnsafe(const pg::Queue *queue) {
 	snprintf(key, sizeof(key), "pgmq.queue_%s", queue->name.text);
 	Datum hash = DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID, PointerGetDatum(cstring_to_text(key)));
 	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(static_cast<int64>(DatumGetInt32(hash))));
+	/* Whoever held the lock may have just created or dropped the queue: see its catalog changes. */
+	AcceptInvalidationMessages();
 }
 
 /* ExecuteUnsafe runs a utility or DML statement text through SPI. */
