@@ -176,7 +176,7 @@ PGMQ_FUNCTION(pgmq_drop_queue_partitioned) {
 /* pgmq_purge_queue deletes every message of the queue (not the archive) and returns how many there were. */
 PGMQ_FUNCTION(pgmq_purge_queue) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, AccessExclusiveLock);
 	const char *q = quote_identifier(queue.queue_table);
 	pg::ConnectSpiUnsafe();
 	StringInfoData sql;
@@ -198,7 +198,7 @@ PGMQ_FUNCTION(pgmq_purge_queue) {
 /* pgmq_metrics implements metrics(queue_name) with PGMQ's columns. */
 PGMQ_FUNCTION(pgmq_metrics) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, AccessShareLock);
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "pgmq: metrics must return a composite type");
