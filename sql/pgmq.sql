@@ -508,3 +508,12 @@ CREATE FUNCTION pgmq.run_maintenance(
     OUT queue_name text, OUT reason text, OUT destination text, OUT messages bigint
 ) RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'pgmq_run_maintenance' LANGUAGE C VOLATILE;
+
+------------------------------------------------------------------------------
+-- Internal
+------------------------------------------------------------------------------
+
+-- Makes core C++ code throw the named exception kind; tests the error boundary.
+CREATE FUNCTION pgmq._boundary_selftest(kind text) RETURNS integer
+    AS 'MODULE_PATHNAME', 'pgmq_boundary_selftest' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION pgmq._boundary_selftest(text) FROM PUBLIC;

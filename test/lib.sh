@@ -48,7 +48,7 @@ pgmq_private_install() {
 	bindir=$($PG_CONFIG --bindir)
 	libdir=$($PG_CONFIG --pkglibdir)
 	sharedir=$($PG_CONFIG --sharedir)
-	make -C "$REPO_ROOT" -s -j2 >/dev/null
+	make -C "$REPO_ROOT" -s -j2 ERROR_ON_WARNING=1 >/dev/null
 	make -C "$REPO_ROOT" -s install DESTDIR="$root" >/dev/null
 	mkdir -p "$root$bindir"
 	for b in postgres initdb pg_ctl; do cp "$bindir/$b" "$root$bindir/$b"; done

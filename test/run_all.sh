@@ -5,14 +5,14 @@
 # PostgreSQL installation, starts a throwaway cluster (initdb in a temporary directory,
 # its own port, pgmq preloaded), runs every suite against it, stops and removes it.
 # Exits non-zero if any suite fails. PGMQ_KEEP=1 keeps the temporary directory.
-# Suites can be chosen: test/run_all.sh regress isolation python js worker
+# Suites can be chosen: test/run_all.sh regress isolation python js worker durability
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source test/lib.sh
 pgmq_install_deps
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(regress isolation python js worker)
+[ ${#suites[@]} -gt 0 ] || suites=(regress isolation python js worker durability)
 
 WORK=$(mktemp -d /tmp/pgmq-test.XXXXXX)
 chmod 755 "$WORK"
@@ -62,6 +62,14 @@ suite_worker() {
 		/usr/bin/python3 -m pytest -q -p no:cacheprovider test/worker
 	else
 		echo "no worker tests"
+	fi
+}
+
+suite_durability() {
+	if ls test/durability/*.py >/dev/null 2>&1; then
+		/usr/bin/python3 -m pytest -q -p no:cacheprovider test/durability
+	else
+		echo "no durability tests"
 	fi
 }
 

@@ -15,6 +15,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
 }
 
 namespace pgmq::api {
@@ -139,7 +140,11 @@ PGMQ_FUNCTION(pgmq_set_vt_text) {
 	bool many = strchr(id_text, '{') != nullptr;
 	Datum ids;
 	if (many) {
-		ids = DirectFunctionCall3(array_in, CStringGetDatum(id_text), ObjectIdGetDatum(INT8OID), Int32GetDatum(-1));
+		/* array_in caches in fn_extra, so it needs a real FmgrInfo (DirectFunctionCall has none). */
+		Oid input_fn;
+		Oid io_param;
+		getTypeInputInfo(INT8ARRAYOID, &input_fn, &io_param);
+		ids = OidInputFunctionCall(input_fn, id_text, io_param, -1);
 		ArrayType *array = DatumGetArrayTypeP(ids);
 		if (ARR_NDIM(array) > 1 || array_contains_nulls(array))
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -20,6 +20,7 @@ extern "C" {
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/inval.h"
 #include "utils/formatting.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -36,6 +37,8 @@ LockQueueNameUnsafe(const pg::Queue *queue) {
 	snprintf(key, sizeof(key), "pgmq.queue_%s", queue->name.text);
 	Datum hash = DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID, PointerGetDatum(cstring_to_text(key)));
 	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(static_cast<int64>(DatumGetInt32(hash))));
+	/* Whoever held the lock may have just created or dropped the queue: see its catalog changes. */
+	AcceptInvalidationMessages();
 }
 
 /* ExecuteUnsafe runs a utility or DML statement text through SPI. */
@@ -188,7 +191,7 @@ PGMQ_FUNCTION(pgmq_drop_queue_partitioned) {
 /* pgmq_purge_queue deletes every message of the queue (not the archive) and returns how many there were. */
 PGMQ_FUNCTION(pgmq_purge_queue) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, AccessExclusiveLock);
 	const char *q = quote_identifier(queue.queue_table);
 	pg::ConnectSpiUnsafe();
 	StringInfoData sql;
@@ -210,7 +213,7 @@ PGMQ_FUNCTION(pgmq_purge_queue) {
 /* pgmq_metrics implements metrics(queue_name) with PGMQ's columns. */
 PGMQ_FUNCTION(pgmq_metrics) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, AccessShareLock);
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "pgmq: metrics must return a composite type");

@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "catalog/namespace.h"
+#include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 }
@@ -41,8 +42,13 @@ PgmqNamespaceUnsafe() {
 }
 
 bool
-LookupQueueUnsafe(Queue *queue, bool missing_ok) {
-	queue->queue_relid = get_relname_relid(queue->queue_table, PgmqNamespaceUnsafe());
+LookupQueueUnsafe(Queue *queue, bool missing_ok, LOCKMODE lockmode) {
+	if (lockmode == NoLock)
+		queue->queue_relid = get_relname_relid(queue->queue_table, PgmqNamespaceUnsafe());
+	else {
+		RangeVar *relation = makeRangeVar(pstrdup("pgmq"), queue->queue_table, -1);
+		queue->queue_relid = RangeVarGetRelidExtended(relation, lockmode, RVR_MISSING_OK, nullptr, nullptr);
+	}
 	if (!OidIsValid(queue->queue_relid) && !missing_ok)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("queue \"%s\" does not exist", queue->name.text),
 		                errhint("Create it with pgmq.create('%s').", queue->name.text)));
@@ -50,9 +56,9 @@ LookupQueueUnsafe(Queue *queue, bool missing_ok) {
 }
 
 void
-ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out) {
+ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, LOCKMODE lockmode) {
 	QueueFromArgUnsafe(fcinfo, argno, out);
-	LookupQueueUnsafe(out, false);
+	LookupQueueUnsafe(out, false, lockmode);
 }
 
 } // namespace pgmq::pg

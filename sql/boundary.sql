@@ -1,0 +1,19 @@
+-- boundary: every kind of C++ exception thrown in core code becomes a PostgreSQL error
+-- with the right SQLSTATE, and the session keeps working afterwards.
+CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+SELECT kind, pg_temp.try(format('SELECT pgmq._boundary_selftest(%L)', kind))
+  FROM unnest(ARRAY['invalid', 'null', 'oom', 'std', 'int']) AS kind;
+-- no exception: the value comes back
+SELECT pgmq._boundary_selftest('fine');
+-- many round trips leave nothing behind
+SELECT count(*) FROM generate_series(1, 1000) AS i
+ WHERE pg_temp.try('SELECT pgmq._boundary_selftest(''std'')') LIKE 'XX000%';
+SELECT pgmq._boundary_selftest(NULL);
+SELECT 1 AS still_alive;

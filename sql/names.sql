@@ -1,0 +1,139 @@
+-- names: hostile queue names are rejected and create nothing; names are
+-- case-insensitive (one queue, one meta row); hyphenated and 47-character names
+-- work end to end.
+CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+-- every relation in schema pgmq and every meta row, as one fingerprint
+CREATE FUNCTION pg_temp.catalog_state() RETURNS text LANGUAGE sql AS $$
+    SELECT md5(concat_ws('|',
+        (SELECT string_agg(c.relname, ',' ORDER BY c.relname)
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgmq'),
+        (SELECT string_agg(queue_name, ',' ORDER BY queue_name) FROM pgmq.meta),
+        (SELECT count(*) FROM pg_class)))
+$$;
+
+------------------------------------------------------------------------------
+-- hostile and invalid names: rejected by every entry point, nothing created
+------------------------------------------------------------------------------
+SELECT pg_temp.catalog_state() AS before \gset
+CREATE TEMP TABLE hostile (id serial, name text);
+INSERT INTO hostile (name) VALUES
+  ('x''; DROP TABLE pgmq.meta; --'),
+  ('x"; DROP TABLE pgmq.meta; --'),
+  ('a"b'),
+  ('a b'),
+  ('q$1'),
+  ('a;b'),
+  ('a.b'),
+  ('pgmq.meta'),
+  ('a/b'),
+  ('a\b'),
+  (E'a\tb'),
+  (E'a\nb'),
+  ('(select 1)'),
+  ('%s'),
+  ('ünïcödé'),
+  ('日本'),
+  ('a' || chr(160) || 'b'),
+  (' leading'),
+  ('trailing ');
+SELECT id, to_json(name) AS name, pg_temp.try(format('SELECT pgmq.create(%L)', name)) AS "create"
+  FROM hostile ORDER BY id;
+SELECT id, pg_temp.try(format('SELECT pgmq.create_unlogged(%L)', name)) AS create_unlogged,
+       pg_temp.try(format('SELECT * FROM pgmq.send(%L, ''{}'')', name)) AS send,
+       pg_temp.try(format('SELECT * FROM pgmq.read(%L, 1, 1)', name)) AS read,
+       pg_temp.try(format('SELECT pgmq.drop_queue(%L)', name)) AS drop_queue
+  FROM hostile ORDER BY id;
+SELECT DISTINCT pg_temp.try(format('SELECT pgmq.%s(%L)', f, name)) AS every_other_function
+  FROM hostile, unnest(ARRAY['create_non_partitioned', 'purge_queue', 'metrics', 'detach_archive',
+                             'validate_queue_name', 'acquire_queue_lock', 'enable_notify_insert',
+                             'disable_notify_insert']) AS f;
+DROP TABLE hostile;
+SELECT pg_temp.catalog_state() = :'before' AS nothing_created;
+SELECT count(*) AS meta_rows_are_fine FROM pgmq.meta;
+
+------------------------------------------------------------------------------
+-- case: Foo, foo and FOO are one queue with one meta row
+------------------------------------------------------------------------------
+SELECT pgmq.create('Foo');
+SELECT pgmq.create('foo');
+SELECT pgmq.create_unlogged('FOO');
+SELECT queue_name, is_unlogged FROM pgmq.meta WHERE lower(queue_name) = 'foo';
+SELECT queue_name FROM pgmq.list_queues() WHERE lower(queue_name) = 'foo';
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'pgmq' AND lower(c.relname) LIKE '%foo%' ORDER BY c.relname;
+SELECT * FROM pgmq.send('FOO', '{"via": "FOO"}');
+SELECT * FROM pgmq.send('foo', '{"via": "foo"}');
+SELECT msg_id, message FROM pgmq.read('Foo', 30, 10);
+SELECT pgmq.archive('fOO', 1), pgmq.delete('FoO', 2);
+SELECT queue_name, queue_length, total_messages FROM pgmq.metrics('FOO');
+SELECT pgmq.drop_queue('FOO');
+SELECT pgmq.drop_queue('foo');
+SELECT count(*) AS foo_meta_rows FROM pgmq.meta WHERE lower(queue_name) = 'foo';
+
+------------------------------------------------------------------------------
+-- hyphenated names: quoted identifiers everywhere
+------------------------------------------------------------------------------
+SELECT pgmq.create('my-queue');
+SELECT pgmq.create('-');
+-- '--' is no comment inside a quoted identifier: a valid name like any other
+SELECT pgmq.create('a--b');
+SELECT * FROM pgmq.send('a--b', '{"comment": "no"}');
+SELECT msg_id, message FROM pgmq.pop('a--b');
+SELECT pgmq.drop_queue('a--b');
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'pgmq' AND (c.relname LIKE '%my-queue%' OR c.relname IN ('q_-', 'a_-', 'q_-_pkey', 'a_-_pkey'))
+ ORDER BY c.relname;
+SELECT * FROM pgmq.send('my-queue', '{"h": 1}');
+SELECT * FROM pgmq.send_batch('my-queue', ARRAY['{"h": 2}', '{"h": 3}']::jsonb[]);
+SELECT * FROM pgmq.send('-', '{"dash": true}');
+SELECT msg_id, message FROM pgmq.read('my-queue', 30, 2);
+SELECT pgmq.archive('my-queue', 1);
+SELECT * FROM pgmq.archive('my-queue', ARRAY[2]::bigint[]);
+SELECT msg_id FROM pgmq.set_vt('my-queue', 3, 0);
+SELECT msg_id, message FROM pgmq.pop('my-queue');
+SELECT msg_id, message FROM pgmq.read('-', 30, 1);
+SELECT pgmq.enable_notify_insert('my-queue');
+SELECT * FROM pgmq.send('my-queue', '{"h": 4}');
+SELECT pgmq.purge_queue('my-queue');
+SELECT queue_name, queue_length, total_messages FROM pgmq.metrics('my-queue');
+SELECT msg_id, message FROM pgmq."a_my-queue" ORDER BY msg_id;
+SELECT pgmq.drop_queue('my-queue');
+SELECT pgmq.drop_queue('-');
+
+------------------------------------------------------------------------------
+-- 47 characters, the longest name: every derived identifier fits in 63 bytes
+------------------------------------------------------------------------------
+SELECT repeat('L', 20) || '-' || repeat('z', 26) AS long_name \gset
+SELECT length(:'long_name');
+SELECT pgmq.create(:'long_name');
+SELECT c.relname, length(c.relname) AS len FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'pgmq' AND c.relname LIKE '%llllllllllllllllllll-%' ORDER BY c.relname;
+SELECT * FROM pgmq.send(:'long_name', '{"long": 1}');
+SELECT * FROM pgmq.send_batch(:'long_name', ARRAY['{"long": 2}', '{"long": 3}']::jsonb[]);
+SELECT msg_id, message FROM pgmq.read(:'long_name', 30, 1);
+SELECT pgmq.archive(:'long_name', 1);
+SELECT msg_id, message FROM pgmq.pop(:'long_name');
+SELECT pgmq.delete(:'long_name', 3);
+SELECT queue_name = lower(:'long_name') AS stored_lower, queue_length, total_messages FROM pgmq.metrics(:'long_name');
+SELECT pgmq.enable_notify_insert(:'long_name');
+SELECT queue_name = lower(:'long_name') AS throttle_row FROM pgmq.list_notify_insert_throttles();
+SELECT pgmq.drop_queue(:'long_name');
+SELECT count(*) AS long_relations_left FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'pgmq' AND c.relname LIKE '%llllllllllllllllllll-%';
+-- one more character is rejected
+SELECT pg_temp.try(format('SELECT pgmq.create(%L)', :'long_name' || 'z'));
+
+-- digits, underscores and a leading digit are fine
+SELECT pgmq.create('1_2_3');
+SELECT * FROM pgmq.send('1_2_3', '{}');
+SELECT msg_id FROM pgmq.read('1_2_3', 30, 1);
+SELECT pgmq.drop_queue('1_2_3');
+
+SELECT pg_temp.catalog_state() = :'before' AS catalog_as_at_start;
