@@ -261,7 +261,8 @@ bool
 LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 	memset(policy, 0, sizeof(*policy));
 	QueueFromTextUnsafe(cstring_to_text(queue_name), &policy->queue);
-	if (!LookupQueueUnsafe(&policy->queue, true))
+	/* Locked as the moves will lock it anyway; a queue dropped meanwhile is skipped. */
+	if (!LookupQueueUnsafe(&policy->queue, true, RowExclusiveLock))
 		return false;
 	Datum values[1] = {TextDatum(policy->queue.name.text)};
 	if (RunUnsafe(MaintPlanUnsafe(MaintStatement::kLoadPolicy, "", ""), values, true) == 0) {
@@ -279,7 +280,7 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 	if (invalid != nullptr) {
 		policy->has_invalid_queue = true;
 		QueueFromTextUnsafe(cstring_to_text(invalid), &policy->invalid_queue);
-		LookupQueueUnsafe(&policy->invalid_queue, false);
+		LookupQueueUnsafe(&policy->invalid_queue, false, RowExclusiveLock);
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return true;
