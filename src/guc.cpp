@@ -20,24 +20,23 @@ int guc_launcher_interval_ms = 5000;
 void
 DefineGucs() {
 	DefineCustomIntVariable("pgmq.max_read_qty", "Largest number of messages one read, read_with_poll or pop returns.",
-	                        "A larger qty is rejected with an error.", &guc_max_read_qty, 10000, 1, 1000000,
-	                        PGC_USERSET, 0, nullptr, nullptr, nullptr);
+							"A larger qty is rejected with an error.", &guc_max_read_qty, 10000, 1, 1000000,
+							PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	DefineCustomBoolVariable("pgmq.worker_enabled", "Runs the pgmq background worker that enforces queue policies.",
-	                         "Needs shared_preload_libraries = 'pgmq'. Without the worker, call "
-	                         "pgmq.run_maintenance() yourself.",
-	                         &guc_worker_enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+							 "Needs shared_preload_libraries = 'pgmq'. Without the worker, call "
+							 "pgmq.run_maintenance() yourself.",
+							 &guc_worker_enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("pgmq.worker_interval_ms", "Pause between two maintenance passes of the pgmq worker.",
-	                        "Overdue messages move at most about this long after they fall due.",
-	                        &guc_worker_interval_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
-	                        nullptr);
+							"Overdue messages move at most about this long after they fall due.",
+							&guc_worker_interval_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+							nullptr);
 	DefineCustomIntVariable("pgmq.worker_batch_size", "Most messages of one queue moved in one transaction.",
-	                        "Used by the worker and by pgmq.run_maintenance().", &guc_worker_batch_size, 1000, 1,
-	                        100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-	DefineCustomIntVariable("pgmq.launcher_interval_ms",
-	                        "How often the pgmq launcher looks for databases that need a worker.",
-	                        "A database where CREATE EXTENSION pgmq ran gets its worker within about this long.",
-	                        &guc_launcher_interval_ms, 5000, 100, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
-	                        nullptr, nullptr);
+							"Used by the worker and by pgmq.run_maintenance().", &guc_worker_batch_size, 1000, 1,
+							100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+		"pgmq.launcher_interval_ms", "How often the pgmq launcher looks for databases that need a worker.",
+		"A database where CREATE EXTENSION pgmq ran gets its worker within about this long.", &guc_launcher_interval_ms,
+		5000, 100, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("pgmq");
 }
 

@@ -125,14 +125,14 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 void
 RefuseDropOfInvalidQueueUnsafe(const pg::Queue *queue) {
 	if (ExecuteWithNameUnsafe("SELECT queue_name::text FROM pgmq.queue_policy WHERE invalid_queue = $1 "
-	                          "AND queue_name <> $1 ORDER BY queue_name LIMIT 1",
-	                          queue, 0, InvalidOid) == 0)
+							  "AND queue_name <> $1 ORDER BY queue_name LIMIT 1",
+							  queue, 0, InvalidOid) == 0)
 		return;
 	char *user = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	ereport(ERROR, (errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-	                errmsg("cannot drop queue \"%s\" because it is the invalid queue of queue \"%s\"", queue->name.text,
-	                       user),
-	                errhint("Change or clear that policy first, e.g. pgmq.clear_policy('%s').", user)));
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("cannot drop queue \"%s\" because it is the invalid queue of queue \"%s\"", queue->name.text, user),
+			 errhint("Change or clear that policy first, e.g. pgmq.clear_policy('%s').", user)));
 }
 
 /* DropQueue drops the queue's tables and meta row; false (with a notice) when there is no such queue. */

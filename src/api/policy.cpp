@@ -35,7 +35,7 @@ PutMoveRow(FunctionCallInfo fcinfo, const pg::QueuePolicy *policy, core::Overdue
 		return;
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	Datum values[4] = {CStringGetTextDatum(policy->queue.name.text), CStringGetTextDatum(core::ReasonName(reason)),
-	                   CStringGetTextDatum(pg::DestinationName(policy, reason)), Int64GetDatum(messages)};
+					   CStringGetTextDatum(pg::DestinationName(policy, reason)), Int64GetDatum(messages)};
 	bool nulls[4] = {false, false, false, false};
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
@@ -64,7 +64,7 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 				counts.max_deliveries += batch.max_deliveries;
 				counts.retention += batch.retention;
 				if (batch.candidates < guc_worker_batch_size ||
-				    batch.deadline + batch.max_deliveries + batch.retention == 0)
+					batch.deadline + batch.max_deliveries + batch.retention == 0)
 					break;
 			}
 		}
@@ -84,7 +84,7 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 		MemoryContextSwitchTo(call_cxt);
 		CurrentResourceOwner = owner;
 		ereport(WARNING, (errcode(error->sqlerrcode),
-		                  errmsg("pgmq could not enforce the policy of queue \"%s\": %s", queue_name, error->message)));
+						  errmsg("pgmq could not enforce the policy of queue \"%s\": %s", queue_name, error->message)));
 		FreeErrorData(error);
 	}
 	PG_END_TRY();
@@ -112,7 +112,7 @@ PGMQ_FUNCTION(pgmq_worker_status) {
 	if (capacity == 0)
 		return (Datum)0;
 	worker::WorkerSlotInfo *slots =
-	    static_cast<worker::WorkerSlotInfo *>(palloc(sizeof(worker::WorkerSlotInfo) * capacity));
+		static_cast<worker::WorkerSlotInfo *>(palloc(sizeof(worker::WorkerSlotInfo) * capacity));
 	int n = worker::StatusSnapshot(slots, capacity);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	for (int i = 0; i < n; i++) {
@@ -121,8 +121,9 @@ PGMQ_FUNCTION(pgmq_worker_status) {
 			continue;
 		NameData dbname;
 		namestrcpy(&dbname, name);
-		Datum values[5] = {NameGetDatum(&dbname), Int32GetDatum(slots[i].pid), TimestampTzGetDatum(slots[i].last_run_at),
-		                   Int64GetDatum(slots[i].passes), Int64GetDatum(slots[i].moved)};
+		Datum values[5] = {NameGetDatum(&dbname), Int32GetDatum(slots[i].pid),
+						   TimestampTzGetDatum(slots[i].last_run_at), Int64GetDatum(slots[i].passes),
+						   Int64GetDatum(slots[i].moved)};
 		bool nulls[5] = {false, slots[i].pid == 0, slots[i].last_run_at == 0, false, false};
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -133,7 +134,7 @@ PGMQ_FUNCTION(pgmq_worker_status) {
 PGMQ_FUNCTION(pgmq_policy_changed) {
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-		                errmsg("pgmq._policy_changed() must be called as a trigger")));
+						errmsg("pgmq._policy_changed() must be called as a trigger")));
 	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigger->tg_relation));
 	return PointerGetDatum(nullptr);

@@ -56,7 +56,8 @@ ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 		/* Never hand out a message beyond its queue's max_deliveries (see pg/policy.hpp). */
 		Datum policy_values[5] = {values[0], values[1], values[2], Int32GetDatum(max_deliveries), values[3]};
 		statement = args->conditional != (Datum)0 ? pg::Statement::kReadWherePolicy : pg::Statement::kReadPolicy;
-		uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), policy_values, nullptr, false);
+		uint64 n =
+			pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), policy_values, nullptr, false);
 		pg::PutSpiMessagesUnsafe(fcinfo, n);
 		return n;
 	}

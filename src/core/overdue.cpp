@@ -34,12 +34,12 @@ DecideOverdue(const PolicyLimits &limits, int64_t now, MessageState *message) {
 	};
 	if (limits.deadline_seconds > 0)
 		consider(OverdueReason::kDeadline,
-		         FirstVisibleAt(*message) + static_cast<int64_t>(limits.deadline_seconds) * kMicrosPerSecond);
+				 FirstVisibleAt(*message) + static_cast<int64_t>(limits.deadline_seconds) * kMicrosPerSecond);
 	if (limits.max_deliveries > 0 && message->read_ct >= limits.max_deliveries)
 		consider(OverdueReason::kMaxDeliveries, message->vt);
 	if (limits.retention_seconds > 0)
 		consider(OverdueReason::kRetention,
-		         message->enqueued_at + static_cast<int64_t>(limits.retention_seconds) * kMicrosPerSecond);
+				 message->enqueued_at + static_cast<int64_t>(limits.retention_seconds) * kMicrosPerSecond);
 	message->reason = reason;
 	message->due_at = reason == OverdueReason::kNone ? 0 : due;
 }

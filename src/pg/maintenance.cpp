@@ -22,32 +22,32 @@ namespace pgmq::pg {
 namespace {
 
 enum class MaintStatement {
-	kPolicyQueues,          /* -> queue_name of every policy with a limit */
-	kLoadPolicy,            /* $1 queue_name -> invalid_queue, limits, retention_action = 'delete' */
-	kStats,                 /* $1 queue_name, $2..$4 counts, $5 moved_at: add to pgmq.queue_policy_stats */
-	kCandidateDeadline,     /* $1 now - deadline, $2 limit */
+	kPolicyQueues,           /* -> queue_name of every policy with a limit */
+	kLoadPolicy,             /* $1 queue_name -> invalid_queue, limits, retention_action = 'delete' */
+	kStats,                  /* $1 queue_name, $2..$4 counts, $5 moved_at: add to pgmq.queue_policy_stats */
+	kCandidateDeadline,      /* $1 now - deadline, $2 limit */
 	kCandidateMaxDeliveries, /* $1 now, $2 limit, $3 max_deliveries */
-	kCandidateRetention,    /* $1 now - retention, $2 limit */
-	kMoveToQueue,           /* $1 ids, $2 reasons, $3 due_at, $4 now, $5 source queue name */
-	kMoveToArchive,         /* as kMoveToQueue, into the source queue's archive */
-	kDeleteIds,             /* $1 ids */
+	kCandidateRetention,     /* $1 now - retention, $2 limit */
+	kMoveToQueue,            /* $1 ids, $2 reasons, $3 due_at, $4 now, $5 source queue name */
+	kMoveToArchive,          /* as kMoveToQueue, into the source queue's archive */
+	kDeleteIds,              /* $1 ids */
 	kCount
 };
 
 #define PGMQ_CANDIDATE(where)                                                                                          \
-	"SELECT msg_id, read_ct, enqueued_at, vt, first_visible_at FROM pgmq.%1$s WHERE " where                          \
+	"SELECT msg_id, read_ct, enqueued_at, vt, first_visible_at FROM pgmq.%1$s WHERE " where                            \
 	" LIMIT $2 FOR UPDATE SKIP LOCKED"
 
 /* The moved rows, with their reason and due time, taken out of the source queue. */
 #define PGMQ_MOVED_ROWS                                                                                                \
 	"WITH r AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS r(id, reason, due_at)), "         \
-	"moved AS (DELETE FROM pgmq.%1$s AS q USING r WHERE q.msg_id = r.id RETURNING q.msg_id, q.read_ct, "             \
+	"moved AS (DELETE FROM pgmq.%1$s AS q USING r WHERE q.msg_id = r.id RETURNING q.msg_id, q.read_ct, "               \
 	"q.enqueued_at, q.last_read_at, q.vt, q.message, q.headers, r.reason, r.due_at) "
 
 /* The headers merged with what happened; headers that are not an object are kept under x-pgmq-headers. */
 #define PGMQ_MOVED_HEADERS                                                                                             \
-	"CASE WHEN jsonb_typeof(headers) = 'object' THEN headers WHEN headers IS NULL THEN '{}'::jsonb "                 \
-	"ELSE jsonb_build_object('x-pgmq-headers', headers) END || jsonb_build_object('x-pgmq-invalid', "               \
+	"CASE WHEN jsonb_typeof(headers) = 'object' THEN headers WHEN headers IS NULL THEN '{}'::jsonb "                   \
+	"ELSE jsonb_build_object('x-pgmq-headers', headers) END || jsonb_build_object('x-pgmq-invalid', "                  \
 	"jsonb_build_object('reason', reason, 'queue', $5::text, 'msg_id', msg_id, 'due_at', due_at, 'moved_at', $4))"
 
 struct MaintStatementInfo {
@@ -57,51 +57,51 @@ struct MaintStatementInfo {
 };
 
 const MaintStatementInfo kMaintStatements[] = {
-    /* kPolicyQueues */
-    {"SELECT queue_name::text FROM pgmq.queue_policy WHERE max_deliveries IS NOT NULL OR deadline_seconds IS NOT "
-     "NULL OR retention_seconds IS NOT NULL ORDER BY queue_name",
-     0,
-     {}},
-    /* kLoadPolicy */
-    {"SELECT invalid_queue::text, coalesce(max_deliveries, 0), coalesce(deadline_seconds, 0), "
-     "coalesce(retention_seconds, 0), retention_action = 'delete' FROM pgmq.queue_policy WHERE queue_name = $1",
-     1,
-     {TEXTOID}},
-    /* kStats */
-    {"INSERT INTO pgmq.queue_policy_stats AS s (queue_name, moved_deadline, moved_max_deliveries, "
-     "removed_retention, last_moved_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (queue_name) DO UPDATE SET "
-     "moved_deadline = s.moved_deadline + EXCLUDED.moved_deadline, "
-     "moved_max_deliveries = s.moved_max_deliveries + EXCLUDED.moved_max_deliveries, "
-     "removed_retention = s.removed_retention + EXCLUDED.removed_retention, last_moved_at = EXCLUDED.last_moved_at",
-     5,
-     {TEXTOID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID}},
-    /* kCandidateDeadline: enqueued_at <= first visible time, so the first test can use an index. */
-    {PGMQ_CANDIDATE("enqueued_at <= $1 AND GREATEST(enqueued_at, COALESCE(first_visible_at, "
-                    "CASE WHEN read_ct = 0 THEN vt ELSE enqueued_at END)) <= $1"),
-     2,
-     {TIMESTAMPTZOID, INT4OID}},
-    /* kCandidateMaxDeliveries */
-    {PGMQ_CANDIDATE("vt <= $1 AND read_ct >= $3"), 3, {TIMESTAMPTZOID, INT4OID, INT4OID}},
-    /* kCandidateRetention */
-    {PGMQ_CANDIDATE("enqueued_at <= $1"), 2, {TIMESTAMPTZOID, INT4OID}},
-    /* kMoveToQueue: a new msg_id in the invalid queue, visible at once; the old one is in the headers. */
-    {PGMQ_MOVED_ROWS "INSERT INTO pgmq.%2$s (read_ct, enqueued_at, last_read_at, vt, message, headers) "
-                     "SELECT read_ct, enqueued_at, last_read_at, $4, message, " PGMQ_MOVED_HEADERS
-                     " FROM moved ORDER BY msg_id RETURNING msg_id",
-     5,
-     {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, TEXTOID}},
-    /* kMoveToArchive */
-    {PGMQ_MOVED_ROWS "INSERT INTO pgmq.%2$s (msg_id, read_ct, enqueued_at, last_read_at, archived_at, vt, message, "
-                     "headers) SELECT msg_id, read_ct, enqueued_at, last_read_at, $4, vt, message, " PGMQ_MOVED_HEADERS
-                     " FROM moved RETURNING msg_id",
-     5,
-     {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, TEXTOID}},
-    /* kDeleteIds */
-    {"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id", 1, {INT8ARRAYOID}},
+	/* kPolicyQueues */
+	{"SELECT queue_name::text FROM pgmq.queue_policy WHERE max_deliveries IS NOT NULL OR deadline_seconds IS NOT "
+	 "NULL OR retention_seconds IS NOT NULL ORDER BY queue_name",
+	 0,
+	 {}},
+	/* kLoadPolicy */
+	{"SELECT invalid_queue::text, coalesce(max_deliveries, 0), coalesce(deadline_seconds, 0), "
+	 "coalesce(retention_seconds, 0), retention_action = 'delete' FROM pgmq.queue_policy WHERE queue_name = $1",
+	 1,
+	 {TEXTOID}},
+	/* kStats */
+	{"INSERT INTO pgmq.queue_policy_stats AS s (queue_name, moved_deadline, moved_max_deliveries, "
+	 "removed_retention, last_moved_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (queue_name) DO UPDATE SET "
+	 "moved_deadline = s.moved_deadline + EXCLUDED.moved_deadline, "
+	 "moved_max_deliveries = s.moved_max_deliveries + EXCLUDED.moved_max_deliveries, "
+	 "removed_retention = s.removed_retention + EXCLUDED.removed_retention, last_moved_at = EXCLUDED.last_moved_at",
+	 5,
+	 {TEXTOID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID}},
+	/* kCandidateDeadline: enqueued_at <= first visible time, so the first test can use an index. */
+	{PGMQ_CANDIDATE("enqueued_at <= $1 AND GREATEST(enqueued_at, COALESCE(first_visible_at, "
+					"CASE WHEN read_ct = 0 THEN vt ELSE enqueued_at END)) <= $1"),
+	 2,
+	 {TIMESTAMPTZOID, INT4OID}},
+	/* kCandidateMaxDeliveries */
+	{PGMQ_CANDIDATE("vt <= $1 AND read_ct >= $3"), 3, {TIMESTAMPTZOID, INT4OID, INT4OID}},
+	/* kCandidateRetention */
+	{PGMQ_CANDIDATE("enqueued_at <= $1"), 2, {TIMESTAMPTZOID, INT4OID}},
+	/* kMoveToQueue: a new msg_id in the invalid queue, visible at once; the old one is in the headers. */
+	{PGMQ_MOVED_ROWS "INSERT INTO pgmq.%2$s (read_ct, enqueued_at, last_read_at, vt, message, headers) "
+					 "SELECT read_ct, enqueued_at, last_read_at, $4, message, " PGMQ_MOVED_HEADERS
+					 " FROM moved ORDER BY msg_id RETURNING msg_id",
+	 5,
+	 {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, TEXTOID}},
+	/* kMoveToArchive */
+	{PGMQ_MOVED_ROWS "INSERT INTO pgmq.%2$s (msg_id, read_ct, enqueued_at, last_read_at, archived_at, vt, message, "
+					 "headers) SELECT msg_id, read_ct, enqueued_at, last_read_at, $4, vt, message, " PGMQ_MOVED_HEADERS
+					 " FROM moved RETURNING msg_id",
+	 5,
+	 {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, TEXTOID}},
+	/* kDeleteIds */
+	{"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id", 1, {INT8ARRAYOID}},
 };
 
 static_assert(sizeof(kMaintStatements) / sizeof(kMaintStatements[0]) == static_cast<size_t>(MaintStatement::kCount),
-              "one text per statement");
+			  "one text per statement");
 
 struct MaintPlanKey {
 	char source[NAMEDATALEN];      /* source queue table, "" for statements on pgmq's own tables */
@@ -160,7 +160,7 @@ MaintPlanUnsafe(MaintStatement statement, const char *source, const char *destin
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, info->text, source[0] ? quote_identifier(source) : "",
-	                 destination[0] ? quote_identifier(destination) : "");
+					 destination[0] ? quote_identifier(destination) : "");
 	SPIPlanPtr plan = SPI_prepare(sql.data, info->nargs, const_cast<Oid *>(info->argtypes));
 	if (plan == nullptr)
 		elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
@@ -210,7 +210,7 @@ CollectCandidatesUnsafe(core::MessageState *messages, int *count, int limit) {
 /* MoveGroupUnsafe moves (or deletes) the messages of one destination; returns how many rows moved. */
 uint64
 MoveGroupUnsafe(const QueuePolicy *policy, const core::MessageState *messages, int count, bool retention,
-                TimestampTz now) {
+				TimestampTz now) {
 	if (count == 0)
 		return 0;
 	Datum *ids = static_cast<Datum *>(palloc(sizeof(Datum) * count));
@@ -228,18 +228,18 @@ MoveGroupUnsafe(const QueuePolicy *policy, const core::MessageState *messages, i
 		return RunUnsafe(MaintPlanUnsafe(MaintStatement::kDeleteIds, source->queue_table, ""), values, false);
 	}
 	Datum values[5] = {
-	    id_array, PointerGetDatum(construct_array(reasons, count, TEXTOID, -1, false, TYPALIGN_INT)),
-	    PointerGetDatum(construct_array(dues, count, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
-	    TimestampTzGetDatum(now), TextDatum(source->name.text)};
+		id_array, PointerGetDatum(construct_array(reasons, count, TEXTOID, -1, false, TYPALIGN_INT)),
+		PointerGetDatum(construct_array(dues, count, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+		TimestampTzGetDatum(now), TextDatum(source->name.text)};
 	if (!retention && policy->has_invalid_queue) {
-		uint64 n = RunUnsafe(MaintPlanUnsafe(MaintStatement::kMoveToQueue, source->queue_table,
-		                                     policy->invalid_queue.queue_table),
-		                     values, false);
+		uint64 n = RunUnsafe(
+			MaintPlanUnsafe(MaintStatement::kMoveToQueue, source->queue_table, policy->invalid_queue.queue_table),
+			values, false);
 		NoteSend(policy->invalid_queue.queue_relid);
 		return n;
 	}
 	return RunUnsafe(MaintPlanUnsafe(MaintStatement::kMoveToArchive, source->queue_table, source->archive_table),
-	                 values, false);
+					 values, false);
 }
 
 } // namespace
@@ -293,27 +293,27 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgmq batch", ALLOCSET_DEFAULT_SIZES);
 	MemoryContext saved = MemoryContextSwitchTo(batch_cxt);
 	core::MessageState *messages =
-	    static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * static_cast<Size>(batch_size)));
+		static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * static_cast<Size>(batch_size)));
 	int count = 0;
 
 	/* 1. Lock candidates, oldest limits first; each query only fills what is left of the batch. */
 	if (limits->deadline_seconds > 0 && count < batch_size) {
 		Datum values[2] = {TimestampTzGetDatum(now - static_cast<int64>(limits->deadline_seconds) * USECS_PER_SEC),
-		                   Int32GetDatum(batch_size - count)};
+						   Int32GetDatum(batch_size - count)};
 		RunUnsafe(MaintPlanUnsafe(MaintStatement::kCandidateDeadline, table, ""), values, false);
 		MemoryContextSwitchTo(batch_cxt);
 		CollectCandidatesUnsafe(messages, &count, batch_size);
 	}
 	if (limits->max_deliveries > 0 && count < batch_size) {
 		Datum values[3] = {TimestampTzGetDatum(now), Int32GetDatum(batch_size - count),
-		                   Int32GetDatum(limits->max_deliveries)};
+						   Int32GetDatum(limits->max_deliveries)};
 		RunUnsafe(MaintPlanUnsafe(MaintStatement::kCandidateMaxDeliveries, table, ""), values, false);
 		MemoryContextSwitchTo(batch_cxt);
 		CollectCandidatesUnsafe(messages, &count, batch_size);
 	}
 	if (limits->retention_seconds > 0 && count < batch_size) {
 		Datum values[2] = {TimestampTzGetDatum(now - static_cast<int64>(limits->retention_seconds) * USECS_PER_SEC),
-		                   Int32GetDatum(batch_size - count)};
+						   Int32GetDatum(batch_size - count)};
 		RunUnsafe(MaintPlanUnsafe(MaintStatement::kCandidateRetention, table, ""), values, false);
 		MemoryContextSwitchTo(batch_cxt);
 		CollectCandidatesUnsafe(messages, &count, batch_size);
@@ -322,12 +322,13 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 
 	/* 2. Decide, per locked row, whether and why it is overdue. */
 	int distinct = static_cast<int>(
-	    CallCpp(core::ClassifyMessages, limits, static_cast<int64_t>(now), messages, static_cast<size_t>(count)));
+		CallCpp(core::ClassifyMessages, limits, static_cast<int64_t>(now), messages, static_cast<size_t>(count)));
 
 	/* 3. Split by destination (retention, or the invalid queue / archive) and move. */
-	core::MessageState *to_invalid = static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * (distinct + 1)));
+	core::MessageState *to_invalid =
+		static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * (distinct + 1)));
 	core::MessageState *to_retention =
-	    static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * (distinct + 1)));
+		static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * (distinct + 1)));
 	int n_invalid = 0, n_retention = 0;
 	MoveCounts batch = {0, 0, 0, 0};
 	for (int i = 0; i < distinct; i++) {
@@ -355,11 +356,11 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 	/* Every row was locked by this transaction, so each one must have moved. */
 	if (moved != static_cast<uint64>(n_invalid + n_retention))
 		elog(ERROR, "pgmq: moved %llu of %d overdue messages of queue \"%s\"", static_cast<unsigned long long>(moved),
-		     n_invalid + n_retention, policy->queue.name.text);
+			 n_invalid + n_retention, policy->queue.name.text);
 	if (moved > 0) {
 		Datum values[5] = {TextDatum(policy->queue.name.text), Int64GetDatum(batch.deadline),
-		                   Int64GetDatum(batch.max_deliveries), Int64GetDatum(batch.retention),
-		                   TimestampTzGetDatum(now)};
+						   Int64GetDatum(batch.max_deliveries), Int64GetDatum(batch.retention),
+						   TimestampTzGetDatum(now)};
 		RunUnsafe(MaintPlanUnsafe(MaintStatement::kStats, "", ""), values, false);
 	}
 	counts->deadline += batch.deadline;

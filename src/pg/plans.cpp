@@ -84,7 +84,8 @@ const StatementInfo kStatements[] = {
      {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}},
     /* kReadWherePolicy */
     {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
-     "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(" AND read_ct < $4 AND message @> $5") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(
+         " AND read_ct < $4 AND message @> $5") " RETURNING " PGMQ_MESSAGE_COLUMNS,
      5,
      {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, JSONBOID}},
     /* kPopPolicy */

@@ -37,7 +37,7 @@ enum class Statement {
 	kReadPolicy,      /* as kRead plus $4 max_deliveries int4 */
 	kReadWherePolicy, /* as kRead plus $4 max_deliveries, $5 conditional */
 	kPopPolicy,       /* as kPop plus $3 max_deliveries */
-	kCount         /* number of statements, not a statement */
+	kCount            /* number of statements, not a statement */
 };
 
 /* PreparedPlanUnsafe returns the kept plan of statement for queue; call between SPI_connect and SPI_finish. */

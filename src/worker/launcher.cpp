@@ -106,8 +106,8 @@ RememberWorker(Oid database, BackgroundWorkerHandle *handle) {
 	if (launched_count == launched_capacity) {
 		launched_capacity = launched_capacity == 0 ? 16 : launched_capacity * 2;
 		launched = static_cast<LaunchedWorker *>(
-		    launched == nullptr ? MemoryContextAlloc(TopMemoryContext, sizeof(LaunchedWorker) * launched_capacity)
-		                        : repalloc(launched, sizeof(LaunchedWorker) * launched_capacity));
+			launched == nullptr ? MemoryContextAlloc(TopMemoryContext, sizeof(LaunchedWorker) * launched_capacity)
+								: repalloc(launched, sizeof(LaunchedWorker) * launched_capacity));
 	}
 	launched[launched_count].database = database;
 	launched[launched_count].handle = handle;
@@ -151,8 +151,8 @@ LaunchWorkersUnsafe(MemoryContext scratch) {
 			if (TimestampDifferenceExceeds(last_no_slot_warning, now, 60 * 1000)) {
 				last_no_slot_warning = now;
 				ereport(WARNING, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				                  errmsg("pgmq launcher could not start a worker for database \"%s\"", dbs[i].name),
-				                  errhint("Raise max_worker_processes.")));
+								  errmsg("pgmq launcher could not start a worker for database \"%s\"", dbs[i].name),
+								  errhint("Raise max_worker_processes.")));
 			}
 			break;
 		}
@@ -194,7 +194,7 @@ DatabaseNeededAlone(Node *parsetree) {
 /* CallProcessUtility runs the previous hook or the standard implementation. */
 void
 CallProcessUtility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree, ProcessUtilityContext context,
-                   ParamListInfo params, QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc) {
+				   ParamListInfo params, QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc) {
 	if (prev_process_utility != nullptr)
 		prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
 	else
@@ -204,7 +204,7 @@ CallProcessUtility(PlannedStmt *pstmt, const char *query_string, bool read_only_
 /* PgmqProcessUtility stops the worker of a database that a statement needs to itself, for the statement's run. */
 void
 PgmqProcessUtility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree, ProcessUtilityContext context,
-                   ParamListInfo params, QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc) {
+				   ParamListInfo params, QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc) {
 	const char *dbname = DatabaseNeededAlone(pstmt->utilityStmt);
 	Oid database = dbname != nullptr ? get_database_oid(dbname, true) : InvalidOid;
 	if (!OidIsValid(database)) {
@@ -265,7 +265,7 @@ pgmq_launcher_main(Datum) {
 			MemoryContextReset(scratch);
 		}
 		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, pgmq::guc_launcher_interval_ms,
-		                PG_WAIT_EXTENSION);
+						PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }

@@ -116,9 +116,10 @@ void
 LogMoves(const pg::MoveCounts *pass) {
 	int64 total = pass->deadline + pass->max_deliveries + pass->retention;
 	if (total > 0)
-		ereport(DEBUG1, (errmsg("pgmq worker moved %lld messages (deadline %lld, max_deliveries %lld, retention %lld)",
-		                        static_cast<long long>(total), static_cast<long long>(pass->deadline),
-		                        static_cast<long long>(pass->max_deliveries), static_cast<long long>(pass->retention))));
+		ereport(DEBUG1,
+				(errmsg("pgmq worker moved %lld messages (deadline %lld, max_deliveries %lld, retention %lld)",
+						static_cast<long long>(total), static_cast<long long>(pass->deadline),
+						static_cast<long long>(pass->max_deliveries), static_cast<long long>(pass->retention))));
 	unlogged.deadline += pass->deadline;
 	unlogged.max_deliveries += pass->max_deliveries;
 	unlogged.retention += pass->retention;
@@ -127,10 +128,9 @@ LogMoves(const pg::MoveCounts *pass) {
 	if (pending == 0 || !TimestampDifferenceExceeds(last_log_at, now, kLogIntervalMs))
 		return;
 	ereport(LOG, (errmsg("pgmq worker moved %lld overdue messages in database \"%s\" (deadline %lld, max_deliveries "
-	                     "%lld, retention %lld)",
-	                     static_cast<long long>(pending), database_name,
-	                     static_cast<long long>(unlogged.deadline), static_cast<long long>(unlogged.max_deliveries),
-	                     static_cast<long long>(unlogged.retention))));
+						 "%lld, retention %lld)",
+						 static_cast<long long>(pending), database_name, static_cast<long long>(unlogged.deadline),
+						 static_cast<long long>(unlogged.max_deliveries), static_cast<long long>(unlogged.retention))));
 	unlogged = {0, 0, 0, 0};
 	last_log_at = now;
 }
@@ -195,7 +195,7 @@ pgmq_worker_main(Datum main_arg) {
 			proc_exit(0); /* no pgmq here (yet): the launcher looks again later */
 		MemoryContextReset(pass_cxt);
 		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, pgmq::guc_worker_interval_ms,
-		                PG_WAIT_EXTENSION);
+						PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }

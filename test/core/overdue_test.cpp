@@ -24,7 +24,7 @@ int failures = 0;
 #define EXPECT(cond)                                                                                                   \
 	do {                                                                                                               \
 		if (!(cond)) {                                                                                                 \
-			std::fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);                                 \
+			std::fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);                                   \
 			failures++;                                                                                                \
 		}                                                                                                              \
 	} while (0)
@@ -107,7 +107,8 @@ TestEarliestReasonWins() {
 void
 TestClassifyDeduplicates() {
 	PolicyLimits limits = {0, 10, 10};
-	MessageState rows[4] = {Message(7, 0, 0, 0), Message(3, 0, 0, 0), Message(7, 0, 0, 0), Message(5, 0, 50 * kS, 50 * kS)};
+	MessageState rows[4] = {Message(7, 0, 0, 0), Message(3, 0, 0, 0), Message(7, 0, 0, 0),
+							Message(5, 0, 50 * kS, 50 * kS)};
 	std::size_t n = ClassifyMessages(&limits, 20 * kS, rows, 4);
 	EXPECT(n == 3);
 	EXPECT(rows[0].msg_id == 3 && rows[1].msg_id == 5 && rows[2].msg_id == 7);
