@@ -138,6 +138,25 @@ SELECT * FROM pgmq.run_maintenance();
 COMMIT;
 RESET pgmq.worker_batch_size;
 
+-- One broken queue does not stop the others: its work is rolled back with a WARNING.
+SELECT pgmq.create('pol_broken');
+SELECT pgmq.create('pol_broken_dlq');
+ALTER TABLE pgmq.q_pol_broken_dlq ADD COLUMN must_be_set integer NOT NULL;
+SELECT queue_name FROM pgmq.set_policy('pol_broken', invalid_queue => 'pol_broken_dlq', max_deliveries => 1);
+SELECT queue_name FROM pgmq.set_policy('pol_src', invalid_queue => 'pol_dlq', max_deliveries => 1);
+BEGIN;
+SELECT count(*) FROM pgmq.send('pol_broken', '{"n": "broken"}');
+SELECT count(*) FROM pgmq.send('pol_src', '{"n": "fine"}');
+SELECT count(*) FROM pgmq.read('pol_broken', 0, 1);
+SELECT count(*) FROM pgmq.read('pol_src', 0, 1);
+SELECT * FROM pgmq.run_maintenance();
+SELECT count(*) AS still_in_broken FROM pgmq.q_pol_broken;
+COMMIT;
+SELECT message->>'n' AS n FROM pgmq.q_pol_dlq WHERE message->>'n' = 'fine';
+SELECT pgmq.clear_policy('pol_broken');
+SELECT pgmq.drop_queue('pol_broken_dlq');
+SELECT pgmq.drop_queue('pol_broken');
+
 -- Observability: counters per queue; metrics() keeps PGMQ's columns.
 SELECT queue_name, invalid_queue, moved_deadline, moved_max_deliveries, removed_retention, total_moved,
        last_moved_at IS NOT NULL AS has_last_moved

@@ -179,3 +179,22 @@ def test_concurrent_consumers_and_worker_lose_nothing(conn, database):
     assert len(moved) == len(set(moved))
     assert not set(acked) & set(moved)
     assert sorted(acked + moved) == list(range(n))
+
+
+def test_broken_queue_does_not_starve_the_others(conn):
+    """A queue whose moves fail (its invalid queue rejects inserts) is logged and skipped each pass."""
+    fresh_queues(conn, "bad_q", "bad_dlq", "good_q", "good_dlq")
+    conn.execute("ALTER TABLE pgmq.q_bad_dlq ADD COLUMN must_be_set integer NOT NULL")
+    # bad_q sorts before good_q, so the worker meets the broken queue first in every pass.
+    conn.execute("SELECT pgmq.set_policy('bad_q', invalid_queue => 'bad_dlq', max_deliveries => 1)")
+    conn.execute("SELECT pgmq.set_policy('good_q', invalid_queue => 'good_dlq', max_deliveries => 1)")
+    try:
+        for q in ("bad_q", "good_q"):
+            conn.execute("SELECT pgmq.send(%s, %s)", [q, Json({"q": q})])
+            assert conn.execute("SELECT count(*) FROM pgmq.read(%s, 0, 1)", [q]).fetchone()[0] == 1
+        wait_for(lambda: conn.execute("SELECT count(*) FROM pgmq.q_good_dlq").fetchone()[0] == 1, 5,
+                 what="the healthy queue's message to move")
+        time.sleep(0.5)
+        assert conn.execute("SELECT count(*) FROM pgmq.q_bad_q").fetchone()[0] == 1, "rolled back, still there"
+    finally:
+        conn.execute("SELECT pgmq.clear_policy('bad_q')")
