@@ -61,7 +61,7 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 			for (;;) {
 				CHECK_FOR_INTERRUPTS();
 				pg::MoveCounts batch = {0, 0, 0, 0};
-				pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &batch);
+				pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &batch, false);
 				counts.deadline += batch.deadline;
 				counts.max_deliveries += batch.max_deliveries;
 				counts.retention += batch.retention;
