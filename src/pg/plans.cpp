@@ -9,6 +9,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 }
 
 namespace pgmq::pg {
@@ -105,9 +106,13 @@ struct PlanKey {
 struct PlanEntry {
 	PlanKey key; /* must be first */
 	SPIPlanPtr plan;
+	Oid queue_relid; /* the queue table the plan was made for */
 };
 
 HTAB *plan_cache = nullptr;
+long entries_since_sweep = 0; /* entries added since SweepDeadPlans last ran */
+long entries_after_sweep = 0; /* entries it left */
+constexpr long kMinSweepInterval = 256;
 
 HTAB *
 PlanCacheUnsafe() {
@@ -129,6 +134,30 @@ MakeKey(const Queue *queue, int statement, PlanKey *key) {
 	key->statement = statement;
 }
 
+/*
+ * SweepDeadPlans frees the plans of queue tables that no longer exist: queues dropped by other
+ * sessions (drop_queue in this one forgets them at once), which would otherwise stay for the life
+ * of the backend, e.g. one set per queue in a queue-per-job application on pooled connections. A
+ * plan of a dropped table cannot be running. Called after max(256, entries it left last time) new
+ * entries, so it costs O(1) per entry on average.
+ */
+void
+SweepDeadPlans() {
+	HASH_SEQ_STATUS status;
+	hash_seq_init(&status, plan_cache);
+	PlanEntry *entry;
+	while ((entry = static_cast<PlanEntry *>(hash_seq_search(&status))) != nullptr) {
+		if (!OidIsValid(entry->queue_relid) || SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->queue_relid)))
+			continue;
+		SPIPlanPtr plan = entry->plan;
+		hash_search(plan_cache, &entry->key, HASH_REMOVE, nullptr);
+		if (plan != nullptr)
+			SPI_freeplan(plan);
+	}
+	entries_since_sweep = 0;
+	entries_after_sweep = hash_get_num_entries(plan_cache);
+}
+
 } // namespace
 
 SPIPlanPtr
@@ -137,9 +166,22 @@ PreparedPlanUnsafe(const Queue *queue, Statement statement) {
 	bool found;
 	MakeKey(queue, static_cast<int>(statement), &key);
 	PlanEntry *entry = static_cast<PlanEntry *>(hash_search(PlanCacheUnsafe(), &key, HASH_ENTER, &found));
-	if (found && entry->plan != nullptr)
+	if (found && entry->plan != nullptr && entry->queue_relid == queue->queue_relid)
 		return entry->plan;
+	if (!found) {
+		entry->plan = nullptr;
+		entry->queue_relid = queue->queue_relid;
+		if (++entries_since_sweep >= Max(kMinSweepInterval, entries_after_sweep)) {
+			SweepDeadPlans();
+			entry = static_cast<PlanEntry *>(hash_search(plan_cache, &key, HASH_ENTER, &found));
+			if (!found)
+				entry->plan = nullptr;
+		}
+	}
+	if (entry->plan != nullptr)
+		SPI_freeplan(entry->plan); /* made for a dropped table of the same name */
 	entry->plan = nullptr;
+	entry->queue_relid = queue->queue_relid;
 
 	const StatementInfo *info = &kStatements[static_cast<int>(statement)];
 	StringInfoData sql;
