@@ -50,3 +50,21 @@ ROLLBACK;
 SELECT * FROM pgmq.run_maintenance() WHERE queue_name LIKE 'me\_%';
 SELECT pgmq.drop_queue(q) FROM unnest(ARRAY['me_a', 'me_b', 'me_dlq_a', 'me_dlq_b']) AS q;
 DROP FUNCTION public.me_fail(), public.me_slow();
+
+-- a trigger on the invalid queue that skips rows: nothing of the batch moves, and the error says
+-- so with a SQLSTATE of its own (not XX000, which means a bug in pgmq)
+SELECT pgmq.create('me_c'), pgmq.create('me_dlq_c');
+CREATE FUNCTION public.me_skip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+BEGIN;
+SELECT 1 FROM pgmq.set_policy('me_c', invalid_queue => 'me_dlq_c', max_deliveries => 1);
+CREATE TRIGGER me_skip BEFORE INSERT ON pgmq.q_me_dlq_c FOR EACH ROW EXECUTE FUNCTION public.me_skip();
+SELECT pgmq.send('me_c', '{"c": 1}');
+UPDATE pgmq.q_me_c SET read_ct = 1;
+\set VERBOSITY sqlstate
+SELECT * FROM pgmq.run_maintenance();
+\set VERBOSITY terse
+SELECT * FROM pgmq.run_maintenance();
+SELECT (SELECT count(*) FROM pgmq.q_me_c) AS left_c, (SELECT count(*) FROM pgmq.q_me_dlq_c) AS moved_c;
+ROLLBACK;
+SELECT pgmq.drop_queue('me_c'), pgmq.drop_queue('me_dlq_c');
+DROP FUNCTION public.me_skip();

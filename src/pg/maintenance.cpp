@@ -375,10 +375,14 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 	MemoryContextSwitchTo(batch_cxt);
 	moved += MoveGroupUnsafe(policy, to_retention, n_retention, true, now);
 	MemoryContextSwitchTo(batch_cxt);
-	/* Every row was locked by this transaction, so each one must have moved. */
+	/* Every row was locked by this transaction, so each one moved unless a user's trigger or rule skipped it. */
 	if (moved != static_cast<uint64>(n_invalid + n_retention))
-		elog(ERROR, "pgmq: moved %llu of %d overdue messages of queue \"%s\"", static_cast<unsigned long long>(moved),
-			 n_invalid + n_retention, policy->queue.name.text);
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("moved only %llu of %d overdue messages of queue \"%s\"",
+						static_cast<unsigned long long>(moved), n_invalid + n_retention, policy->queue.name.text),
+				 errdetail("A trigger or rule on the queue, its archive or its invalid queue skipped rows; "
+						   "nothing of this batch was moved.")));
 	SetUserIdAndSecContext(saved_user, saved_context);
 	if (moved > 0) {
 		Datum values[5] = {TextDatum(policy->queue.name.text), Int64GetDatum(batch.deadline),
