@@ -55,10 +55,19 @@ LoadPolicyCacheUnsafe() {
 	}
 	/* Taken first: an invalidation that arrives while loading makes the next call load again. */
 	uint64 generation = policy_generation;
-	policy_relid = get_relname_relid("queue_policy", PgmqNamespaceUnsafe());
-	if (!OidIsValid(policy_relid))
+	/* A local copy: the relcache callback may reset policy_relid while table_open processes invalidations. */
+	Oid relid = get_relname_relid("queue_policy", PgmqNamespaceUnsafe());
+	policy_relid = relid;
+	if (!OidIsValid(relid))
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table pgmq.queue_policy does not exist"),
 						errhint("Reinstall the pgmq extension.")));
+
+	Relation relation = table_open(relid, AccessShareLock);
+	TupleDesc desc = RelationGetDescr(relation);
+	AttrNumber name_attno = get_attnum(relid, "queue_name");
+	AttrNumber limit_attno = get_attnum(relid, "max_deliveries");
+	if (name_attno == InvalidAttrNumber || limit_attno == InvalidAttrNumber)
+		elog(ERROR, "pgmq: pgmq.queue_policy lacks queue_name or max_deliveries");
 
 	HASHCTL ctl;
 	memset(&ctl, 0, sizeof(ctl));
@@ -66,13 +75,6 @@ LoadPolicyCacheUnsafe() {
 	ctl.entrysize = sizeof(CachedPolicy);
 	ctl.hcxt = CacheMemoryContext;
 	HTAB *table = hash_create("pgmq policies", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-
-	Relation relation = table_open(policy_relid, AccessShareLock);
-	TupleDesc desc = RelationGetDescr(relation);
-	AttrNumber name_attno = get_attnum(policy_relid, "queue_name");
-	AttrNumber limit_attno = get_attnum(policy_relid, "max_deliveries");
-	if (name_attno == InvalidAttrNumber || limit_attno == InvalidAttrNumber)
-		elog(ERROR, "pgmq: pgmq.queue_policy lacks queue_name or max_deliveries");
 	/* The newest committed policies: the invalidation that brought us here may be newer than our snapshot. */
 	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
 	SysScanDesc scan = systable_beginscan(relation, InvalidOid, false, snapshot, 0, nullptr);
