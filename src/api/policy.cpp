@@ -51,12 +51,14 @@ void
 MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 	MemoryContext call_cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
+	/* Read after PG_END_TRY only when the subtransaction committed, i.e. when nothing longjmp'ed. */
+	pg::QueuePolicy policy;
+	pg::MoveCounts counts = {0, 0, 0, 0};
+	volatile bool committed = false;
 	BeginInternalSubTransaction(nullptr);
 	MemoryContextSwitchTo(call_cxt);
 	PG_TRY();
 	{
-		pg::QueuePolicy policy;
-		pg::MoveCounts counts = {0, 0, 0, 0};
 		if (pg::LoadQueuePolicyUnsafe(queue_name, &policy)) {
 			for (;;) {
 				CHECK_FOR_INTERRUPTS();
@@ -73,9 +75,7 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(call_cxt);
 		CurrentResourceOwner = owner;
-		PutMoveRow(fcinfo, &policy, core::OverdueReason::kDeadline, counts.deadline);
-		PutMoveRow(fcinfo, &policy, core::OverdueReason::kMaxDeliveries, counts.max_deliveries);
-		PutMoveRow(fcinfo, &policy, core::OverdueReason::kRetention, counts.retention);
+		committed = true;
 	}
 	PG_CATCH();
 	{
@@ -92,6 +92,12 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 		FreeErrorData(error);
 	}
 	PG_END_TRY();
+	/* Outside the handler: an error here must not roll back the subtransaction that is gone. */
+	if (committed) {
+		PutMoveRow(fcinfo, &policy, core::OverdueReason::kDeadline, counts.deadline);
+		PutMoveRow(fcinfo, &policy, core::OverdueReason::kMaxDeliveries, counts.max_deliveries);
+		PutMoveRow(fcinfo, &policy, core::OverdueReason::kRetention, counts.retention);
+	}
 }
 
 } // namespace
