@@ -1,0 +1,107 @@
+"""test_poll.py: read_with_poll from a driver.
+
+A poll returns as soon as another connection's send commits (with pgmq preloaded, as the
+test cluster is, even when poll_interval_ms is long), returns empty after max_poll_seconds
+when nothing comes, and finds a message whose delay expires while it waits.
+Bounds are generous: the machine running the suite may be slow and busy.
+"""
+import time
+
+from psycopg.types.json import Jsonb
+
+from helpers import Thread
+
+
+def poll(connect, queue, max_poll_seconds, poll_interval_ms=100):
+    """poll runs read_with_poll on its own connection; returns (rows, monotonic time it returned)."""
+    conn = connect()
+    rows = conn.execute(
+        "SELECT * FROM pgmq.read_with_poll(queue_name => %s, vt => 30, qty => 1,"
+        " max_poll_seconds => %s, poll_interval_ms => %s)",
+        [queue, max_poll_seconds, poll_interval_ms]).fetchall()
+    return rows, time.monotonic()
+
+
+def send_after(connect, queue, pause, autocommit=False):
+    """send_after waits, sends a message in a transaction, commits; returns (msg_id, commit time)."""
+    conn = connect(autocommit=autocommit)
+    time.sleep(pause)
+    (msg_id,) = conn.execute("SELECT * FROM pgmq.send(%s, %s)", [queue, Jsonb({"late": True})]).fetchone()
+    conn.commit()
+    return msg_id, time.monotonic()
+
+
+def test_poll_wakes_when_another_connection_commits(connect, queue):
+    poller = Thread(poll, connect, queue, 10)
+    started = time.monotonic()
+    poller.start()
+    msg_id, committed = send_after(connect, queue, 0.5)
+    rows, returned = poller.join_result(15)
+    assert [(r[0], r[1], r[5]) for r in rows] == [(msg_id, 1, {"late": True})]
+    assert returned - committed < 3.0
+    assert returned - started < 5.0
+
+
+def test_poll_wakes_at_commit_even_with_long_interval(connect, queue):
+    """poll_interval_ms 5000: only the commit wake-up can make it return within 3 s of the send."""
+    poller = Thread(poll, connect, queue, 10, 5000)
+    poller.start()
+    time.sleep(0.3)  # let the poll do its first (empty) read and start waiting
+    msg_id, committed = send_after(connect, queue, 0.5)
+    rows, returned = poller.join_result(15)
+    assert [r[0] for r in rows] == [msg_id]
+    assert returned - committed < 3.0
+
+
+def test_uncommitted_send_is_not_returned_by_poll(connect, queue):
+    sender = connect(autocommit=False)
+    sender.execute("SELECT * FROM pgmq.send(%s, '{}')", [queue])
+    poller = Thread(poll, connect, queue, 2)
+    poller.start()
+    time.sleep(0.5)
+    rows, _ = poller.join_result(10)
+    assert rows == []
+    sender.rollback()
+
+
+def test_poll_times_out_empty(connect, queue):
+    conn = connect()
+    started = time.monotonic()
+    rows = conn.execute("SELECT * FROM pgmq.read_with_poll(%s, 30, 1, max_poll_seconds => 1)", [queue]).fetchall()
+    elapsed = time.monotonic() - started
+    assert rows == []
+    assert 0.9 <= elapsed < 4.0
+
+
+def test_poll_finds_message_whose_delay_expires(connect, queue):
+    conn = connect()
+    (msg_id,) = conn.execute("SELECT * FROM pgmq.send(%s, %s, 1)", [queue, Jsonb({"d": 1})]).fetchone()
+    started = time.monotonic()
+    rows = conn.execute("SELECT * FROM pgmq.read_with_poll(%s, 30, 1, max_poll_seconds => 5)", [queue]).fetchall()
+    elapsed = time.monotonic() - started
+    assert [r[0] for r in rows] == [msg_id]
+    assert 0.5 <= elapsed < 4.0
+
+
+def test_poll_returns_at_once_when_a_message_is_visible(connect, queue):
+    conn = connect()
+    (msg_id,) = conn.execute("SELECT * FROM pgmq.send(%s, '{}')", [queue]).fetchone()
+    started = time.monotonic()
+    rows = conn.execute("SELECT * FROM pgmq.read_with_poll(%s, 30, 5, 10)", [queue]).fetchall()
+    assert [r[0] for r in rows] == [msg_id]
+    assert time.monotonic() - started < 3.0
+
+
+def test_two_pollers_share_a_batch_without_duplicates(connect, queue):
+    pollers = [Thread(poll, connect, queue, 5) for _ in range(2)]
+    for p in pollers:
+        p.start()
+    time.sleep(0.5)
+    sender = connect()
+    sent = [r[0] for r in sender.execute("SELECT * FROM pgmq.send_batch(%s, %s::jsonb[])",
+                                         [queue, [Jsonb({"i": 1}), Jsonb({"i": 2})]])]
+    got = []
+    for p in pollers:
+        rows, _ = p.join_result(15)
+        got += [r[0] for r in rows]
+    assert sorted(got) == sorted(sent)
