@@ -9,6 +9,7 @@ import datetime
 
 import psycopg
 import pytest
+from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from helpers import MESSAGE_RECORD_COLUMNS, METRICS_COLUMNS, QUEUE_RECORD_COLUMNS, queue_length
@@ -231,3 +232,28 @@ def test_archive_and_delete_forms(conn, queue):
     assert [(r[0], r[1]) for r in archived] == [(ids[i], {"i": i}) for i in range(3)]
     assert all(isinstance(r[2], datetime.datetime) for r in archived)
     assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.q_" + queue + " ORDER BY msg_id")] == ids[4:]
+
+
+def test_pipeline_mode(conn, queue):
+    """psycopg's pipeline mode sends many calls before reading any result."""
+    with conn.pipeline():
+        cursors = [conn.execute("SELECT * FROM pgmq.send(%s, %s)", [queue, Jsonb({"p": i})]) for i in range(20)]
+        read_cur = conn.execute("SELECT * FROM pgmq.read(%s, 30, 50)", [queue])
+    ids = [c.fetchone()[0] for c in cursors]
+    rows = read_cur.fetchall()
+    assert [r[0] for r in rows] == ids
+    assert [r[5]["p"] for r in rows] == list(range(20))
+    with pytest.raises(errors.UndefinedTable):
+        with conn.pipeline():
+            conn.execute("SELECT * FROM pgmq.delete(%s, %s::bigint[])", [queue, ids[:10]])
+            conn.execute("SELECT * FROM pgmq.read('pyq_no_such_pipeline', 30, 1)")
+            conn.execute("SELECT * FROM pgmq.delete(%s, %s::bigint[])", [queue, ids[10:]])
+    # one pipeline without a sync in between runs as one implicit transaction: all undone
+    assert queue_length(conn, queue) == 20
+    with conn.pipeline() as p:
+        conn.execute("SELECT * FROM pgmq.delete(%s, %s::bigint[])", [queue, ids[:10]])
+        p.sync()
+        with pytest.raises(errors.UndefinedTable):
+            conn.execute("SELECT * FROM pgmq.read('pyq_no_such_pipeline', 30, 1)")
+            p.sync()
+    assert queue_length(conn, queue) == 10

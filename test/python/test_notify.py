@@ -140,3 +140,45 @@ def test_enable_on_missing_queue(conn):
         conn.execute("SELECT pgmq.enable_notify_insert('no_such_queue_n', 0)")
     with pytest.raises(errors.InvalidParameterValue):
         conn.execute("SELECT pgmq.enable_notify_insert('no_such_queue_n', -1)")
+
+
+def test_mixed_case_name_uses_folded_channel(connect):
+    admin = connect()
+    admin.execute("SELECT pgmq.create('PyQ_Notify_Case')")
+    try:
+        admin.execute("SELECT pgmq.enable_notify_insert('PYQ_NOTIFY_CASE', 0)")
+        listener = Listener(connect(), "pgmq.q_pyq_notify_case.INSERT")
+        send(connect(), "PyQ_Notify_Case")
+        assert len(listener.wait(5, until_count=1)) == 1
+    finally:
+        admin.execute("SELECT pgmq.drop_queue('pyq_notify_case')")
+
+
+def test_dropping_queue_removes_its_throttle_row(connect):
+    admin = connect()
+    admin.execute("SELECT pgmq.create('pyq_notify_drop')")
+    admin.execute("SELECT pgmq.enable_notify_insert('pyq_notify_drop', 10)")
+    admin.execute("SELECT pgmq.drop_queue('pyq_notify_drop')")
+    assert admin.execute("SELECT count(*) FROM pgmq.list_notify_insert_throttles()"
+                         " WHERE queue_name = 'pyq_notify_drop'").fetchone() == (0,)
+    # recreated queue starts without notifications
+    admin.execute("SELECT pgmq.create('pyq_notify_drop')")
+    try:
+        listener = Listener(connect(), "pgmq.q_pyq_notify_drop.INSERT")
+        send(connect(), "pyq_notify_drop")
+        assert listener.wait(0.5) == []
+    finally:
+        admin.execute("SELECT pgmq.drop_queue('pyq_notify_drop')")
+
+
+def test_longest_queue_name_channel(connect):
+    name = "n" * 47
+    admin = connect()
+    admin.execute("SELECT pgmq.create(%s)", [name])
+    try:
+        admin.execute("SELECT pgmq.enable_notify_insert(%s, 0)", [name])
+        listener = Listener(connect(), channel(name))
+        send(connect(), name)
+        assert len(listener.wait(5, until_count=1)) == 1
+    finally:
+        admin.execute("SELECT pgmq.drop_queue(%s)", [name])

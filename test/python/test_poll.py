@@ -7,6 +7,8 @@ Bounds are generous: the machine running the suite may be slow and busy.
 """
 import time
 
+import pytest
+from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from helpers import Thread
@@ -14,7 +16,11 @@ from helpers import Thread
 
 def poll(connect, queue, max_poll_seconds, poll_interval_ms=100):
     """poll runs read_with_poll on its own connection; returns (rows, monotonic time it returned)."""
-    conn = connect()
+    return poll_on(connect(), queue, max_poll_seconds, poll_interval_ms)
+
+
+def poll_on(conn, queue, max_poll_seconds, poll_interval_ms=100):
+    """poll_on runs read_with_poll on conn; returns (rows, monotonic time it returned)."""
     rows = conn.execute(
         "SELECT * FROM pgmq.read_with_poll(queue_name => %s, vt => 30, qty => 1,"
         " max_poll_seconds => %s, poll_interval_ms => %s)",
@@ -105,3 +111,49 @@ def test_two_pollers_share_a_batch_without_duplicates(connect, queue):
         rows, _ = p.join_result(15)
         got += [r[0] for r in rows]
     assert sorted(got) == sorted(sent)
+
+
+def test_cancelled_poll_leaves_connection_usable(connect, queue):
+    """A client cancels a long poll (psycopg's Connection.cancel, as on Ctrl-C or shutdown)."""
+    conn = connect()
+    poller = Thread(lambda: conn.execute("SELECT * FROM pgmq.read_with_poll(%s, 30, 1, 10, 5000)", [queue]).fetchall())
+    started = time.monotonic()
+    poller.start()
+    time.sleep(0.5)
+    conn.cancel()
+    with pytest.raises(errors.QueryCanceled):
+        poller.join_result(10)
+    assert time.monotonic() - started < 5.0
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+    # the same connection polls again and is woken by a commit
+    poller = Thread(poll_on, conn, queue, 10, 5000)
+    poller.start()
+    time.sleep(0.3)
+    msg_id, committed = send_after(connect, queue, 0.3)
+    rows, returned = poller.join_result(15)
+    assert [r[0] for r in rows] == [msg_id]
+    assert returned - committed < 3.0
+
+
+def test_statement_timeout_ends_poll(connect, queue):
+    conn = connect(options="-c statement_timeout=700")
+    started = time.monotonic()
+    with pytest.raises(errors.QueryCanceled):
+        conn.execute("SELECT * FROM pgmq.read_with_poll(%s, 30, 1, 10)", [queue])
+    assert time.monotonic() - started < 5.0
+    conn.execute("SET statement_timeout = 0")
+    conn.execute("SELECT * FROM pgmq.send(%s, '{}')", [queue])
+    assert len(conn.execute("SELECT * FROM pgmq.read_with_poll(%s, 30, 1, 1)", [queue]).fetchall()) == 1
+
+
+def test_poll_inside_read_committed_transaction_sees_new_commits(connect, queue):
+    conn = connect(autocommit=False)
+    conn.execute("SELECT 1")  # the transaction is open before the poll starts
+    poller = Thread(poll_on, conn, queue, 10, 5000)
+    poller.start()
+    time.sleep(0.3)
+    msg_id, committed = send_after(connect, queue, 0.3)
+    rows, returned = poller.join_result(15)
+    assert [r[0] for r in rows] == [msg_id]
+    assert returned - committed < 3.0
+    conn.commit()
