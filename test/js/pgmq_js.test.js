@@ -249,6 +249,18 @@ test('concurrent readBatch calls over the pool get disjoint messages', async () 
   await pgmq.queue.drop('js_conc');
 });
 
+test('large and unicode messages round-trip', async () => {
+  await pgmq.queue.create('js_content');
+  const big = { blob: 'z'.repeat(1024 * 1024), n: [1, 2, 3] };
+  const uni = { text: 'héllo wörld 消息队列 مرحبا', emoji: '🚀👩‍👩‍👧', esc: 'tab\t nl\n "q" \\' };
+  const [bigId, uniId] = [await pgmq.msg.send('js_content', big), await pgmq.msg.send('js_content', uni)];
+  const got = await pgmq.msg.readBatch('js_content', 30, 5);
+  assert.deepEqual(got.map((m) => m.msgId), [bigId, uniId]);
+  assert.deepEqual(got[0].message, big);
+  assert.deepEqual(got[1].message, uni);
+  await pgmq.queue.drop('js_content');
+});
+
 test('errors reach the client with their SQLSTATE', async () => {
   await expectPgError(pgmq.msg.send('js_nope', { x: 1 }), '42P01', /queue "js_nope" does not exist/);
   await expectPgError(pgmq.msg.readBatch('js_nope', 30, 1), '42P01');
