@@ -157,3 +157,46 @@ def test_poll_inside_read_committed_transaction_sees_new_commits(connect, queue)
     assert [r[0] for r in rows] == [msg_id]
     assert returned - committed < 3.0
     conn.commit()
+
+
+def test_poll_with_conditional_keeps_waiting_after_a_non_matching_send(connect, queue):
+    """A commit wakes the poll, the message does not match, the poll waits for the next commit."""
+    conn = connect()
+
+    def conditional_poll():
+        rows = conn.execute("SELECT * FROM pgmq.read_with_poll(%s, 30, 1, 10, 5000, %s)",
+                            [queue, Jsonb({"kind": "wanted"})]).fetchall()
+        return rows, time.monotonic()
+
+    poller = Thread(conditional_poll)
+    poller.start()
+    sender = connect()
+    time.sleep(0.5)
+    sender.execute("SELECT * FROM pgmq.send(%s, %s)", [queue, Jsonb({"kind": "other"})])
+    time.sleep(0.5)
+    assert poller.is_alive(), "the poll returned on a message it does not want"
+    (wanted,) = sender.execute("SELECT * FROM pgmq.send(%s, %s)", [queue, Jsonb({"kind": "wanted"})]).fetchone()
+    committed = time.monotonic()
+    rows, returned = poller.join_result(15)
+    assert [r[0] for r in rows] == [wanted]
+    assert returned - committed < 3.0
+    # the other message was not touched
+    assert sender.execute("SELECT read_ct FROM pgmq.q_" + queue + " WHERE message->>'kind' = 'other'").fetchone() \
+        == (0,)
+
+
+def test_no_lost_wakeup_when_commit_races_the_poll(connect, queue):
+    """Commits land at varying moments around the poll's first read: none may be missed
+    (a missed wake-up would cost the full 5 s poll interval)."""
+    conn = connect()
+    sender = connect()
+    for i in range(20):
+        poller = Thread(poll_on, conn, queue, 10, 5000)
+        poller.start()
+        time.sleep((i % 5) * 0.01)
+        (msg_id,) = sender.execute("SELECT * FROM pgmq.send(%s, %s)", [queue, Jsonb({"i": i})]).fetchone()
+        committed = time.monotonic()
+        rows, returned = poller.join_result(15)
+        assert [r[0] for r in rows] == [msg_id], f"round {i}"
+        assert returned - committed < 3.0, f"round {i}: poll returned {returned - committed:.2f} s after the commit"
+        sender.execute("SELECT pgmq.delete(%s, %s::bigint)", [queue, msg_id])
