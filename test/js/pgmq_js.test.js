@@ -59,10 +59,28 @@ before(async () => {
   await sql.connect();
 });
 
+// dropTestDatabase drops the test database once its connections are gone. pool.end() resolves
+// before the server has seen every pooled connection close; terminating such a connection
+// (WITH (FORCE)) would make its client emit an error nobody listens to, so wait first.
+async function dropTestDatabase() {
+  const client = new pg.Client({ ...base, database: 'postgres', ssl: false });
+  await client.connect();
+  try {
+    for (let i = 0; i < 100; i++) {
+      const { rows: [{ n }] } = await client.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [DB]);
+      if (n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await client.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
 after(async () => {
   if (sql) await sql.end();
   if (pgmq) await pgmq.close();
-  await adminQuery(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await dropTestDatabase();
 });
 
 test('Pgmq.new created the extension in the fresh database', async () => {
@@ -89,6 +107,7 @@ test('queue.create, createUnlogged and list', async () => {
   assert.equal(byName.js_jobs.isUnlogged, false);
   assert.equal(byName.js_fast.isUnlogged, true);
   assert.ok(byName.js_jobs.createdAt instanceof Date);
+  assert.ok(Math.abs(byName.js_jobs.createdAt.getTime() - Date.now()) < 120000, String(byName.js_jobs.createdAt));
   const persistence = await rows(
     "SELECT relname, relpersistence FROM pg_class WHERE relname IN ('q_js_jobs', 'q_js_fast') ORDER BY relname");
   assert.deepEqual(persistence, [{ relname: 'q_js_fast', relpersistence: 'u' }, { relname: 'q_js_jobs', relpersistence: 'p' }]);
