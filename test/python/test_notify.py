@@ -182,3 +182,21 @@ def test_longest_queue_name_channel(connect):
         assert len(listener.wait(5, until_count=1)) == 1
     finally:
         admin.execute("SELECT pgmq.drop_queue(%s)", [name])
+
+
+def test_notifications_survive_lost_throttle_state(connect, queue):
+    """notify_insert_throttle is UNLOGGED: crash recovery empties it while the trigger stays.
+    Emptying it by hand stands in for the crash: sends must still be announced (unthrottled)."""
+    admin = connect()
+    admin.execute("SELECT pgmq.enable_notify_insert(%s, 1000)", [queue])
+    listener = Listener(connect(), channel(queue))
+    admin.execute("DELETE FROM pgmq.notify_insert_throttle WHERE queue_name = %s", [queue])
+    sender = connect()
+    send(sender, queue)
+    assert len(listener.wait(5, until_count=1)) == 1
+    # enabling again restores the throttle
+    admin.execute("SELECT pgmq.enable_notify_insert(%s, 60000)", [queue])
+    listener.clear()
+    send(sender, queue)
+    send(sender, queue)
+    assert len(listener.wait(1.0)) == 1
