@@ -229,6 +229,10 @@ BEGIN
             OR clock_timestamp() - t.last_notified_at >= t.throttle_interval_ms * interval '1 millisecond');
     IF FOUND THEN
         PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
+    ELSIF NOT EXISTS (SELECT 1 FROM pgmq.notify_insert_throttle AS t WHERE t.queue_name = TG_ARGV[0]) THEN
+        -- The trigger exists but its throttle row does not: the table is UNLOGGED and crash
+        -- recovery empties it. Notify unthrottled rather than fall silent until re-enabled.
+        PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
     END IF;
     RETURN NEW;
 END
