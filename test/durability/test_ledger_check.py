@@ -22,7 +22,7 @@ def test_check_reports_every_violation(server, queue_name):
     second = datetime.timedelta(seconds=1)
     with server.connect() as conn:
         conn.execute("SELECT pgmq.create(%s)", [queue_name])
-        ledger.attempted.update(f"p0-{i}" for i in range(8))
+        ledger.attempted.update(f"p0-{i}" for i in range(9))
         ledger.acked["p0-0"] = _send(conn, queue_name, "p0-0")  # fine on its own
         ledger.acked["p0-1"] = 999999  # acked, never stored: lost
         ledger.acked["p0-2"] = _send(conn, queue_name, "p0-2")
@@ -35,6 +35,8 @@ def test_check_reports_every_violation(server, queue_name):
         ledger.deleted["p0-4"].append("consumer 0")  # delete committed, row still there
         ledger.acked["p0-5"] = 1001
         ledger.archived["p0-5"].append("consumer 1")  # archive committed, not in the archive
+        ledger.acked["p0-7"] = ledger.acked["p0-0"]  # one msg_id handed to two sends
+        ledger.deleted["p0-7"].append("consumer 0")
         ledger.ack_missed.append(("consumer 0", "p0-6", "delete"))
         ledger.reads["p0-0"] += [("consumer 0", 1, 1, t0, t0 + 30 * second),
                                  ("consumer 1", 1, 2, t0 + 10 * second, t0 + 40 * second)]
@@ -60,7 +62,8 @@ def test_check_reports_every_violation(server, queue_name):
                 "uid p0-4 deleted (committed) but still stored",
                 "uid p0-5 archived (committed) but not in the archive table",
                 "consumer 0: delete of uid p0-6, read within its vt, found no message",
-                "uid p0-0 read by consumer 1"]
+                "uid p0-0 read by consumer 1",
+                f"msg_id {ledger.acked['p0-0']} returned by the sends of ['p0-0', 'p0-7']"]
     for phrase in expected:
         assert phrase in text, f"check() missed: {phrase}\nit reported:\n{text}"
-    assert "p0-7" not in text
+    assert "p0-8" not in text

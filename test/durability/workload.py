@@ -273,6 +273,12 @@ def check(ledger, conn, queue, absent=()):
     for msg_id, n in msg_ids.items():
         if n > 1:
             problems.append(f"msg_id {msg_id} used by {n} stored messages")
+    senders = collections.defaultdict(list)
+    for uid, msg_id in ledger.acked.items():
+        senders[msg_id].append(uid)
+    for msg_id, uids in senders.items():
+        if len(uids) > 1:
+            problems.append(f"msg_id {msg_id} returned by the sends of {sorted(uids)}")
     for uid in absent:
         if found[uid]:
             problems.append(f"uid {uid} from a transaction killed before commit survived")
