@@ -235,7 +235,7 @@ class Cluster:
         configured but not started."""
         standby = Cluster(name)
         _run_as_db_user([f"{client_bindir()}/pg_basebackup", "-D", standby.data, "-h", self.dir, "-p", str(self.port),
-                         "-U", "postgres", "-X", "stream", "-R", "-C", "-S", name, "--no-sync"])
+                         "-U", "postgres", "-X", "stream", "-R", "-C", "-S", name, "-c", "fast", "--no-sync"])
         conf = standby._local_settings()
         conf.update(settings)
         standby._append_conf(conf)

@@ -35,18 +35,18 @@ def _verify(server, load, queue, absent=()):
 
 
 def test_immediate_stop_loses_and_duplicates_nothing(server, queue_name):
-    """Three `pg_ctl -m immediate` crashes under 3 producers and 2 consumers lose and duplicate nothing."""
+    """Four `pg_ctl -m immediate` crashes under 3 producers and 2 consumers lose and duplicate nothing."""
     _create(server, queue_name)
     load = workload.Workload(server.connect, queue_name).start()
     try:
-        for _ in range(3):
-            load.wait_for_acks(300)
+        for _ in range(4):
+            load.wait_for_acks(400)
             before = server.postmaster_pid()
             server.crash()
             time.sleep(0.2)  # let every worker thread hit the dead server
             server.start()
             assert server.postmaster_pid() != before
-        load.wait_for_acks(300)
+        load.wait_for_acks(400)
     finally:
         load.stop()
     _verify(server, load, queue_name)
@@ -166,34 +166,19 @@ def test_unlogged_queue_after_crash(server, queue_name):
     server.assert_no_real_crash()
 
 
-def _notified_after_send(server, queue):
-    """_notified_after_send LISTENs on the queue's insert channel, sends a message and says whether a
-    notification came (waiting up to 10 s)."""
-    got = []
-    with server.connect() as listener, server.connect() as sender:
-        listener.add_notify_handler(got.append)
-        listener.execute(f'LISTEN "pgmq.q_{queue}.INSERT"')
-        sender.execute("SELECT pgmq.send(%s, '{\"n\": 1}')", [queue])
-        deadline = time.monotonic() + 10
-        while not got and time.monotonic() < deadline:
-            listener.execute("SELECT 1")  # delivers pending notifications to the handler
-            time.sleep(0.05)
-    return bool(got)
-
-
 def test_notify_insert_survives_crash(server, queue_name):
     """enable_notify_insert's setting survives crash recovery: LISTENers are still woken by sends and
     list_notify_insert_throttles still shows the queue with its interval."""
     _create(server, queue_name)
     with server.connect() as conn:
         conn.execute("SELECT pgmq.enable_notify_insert(%s, 0)", [queue_name])
-    assert _notified_after_send(server, queue_name)
+    assert workload.notified_after_send(server, queue_name)
     server.crash()
     server.start()
     with server.connect() as conn:
         assert conn.execute("SELECT queue_name, throttle_interval_ms FROM pgmq.list_notify_insert_throttles() "
                             "WHERE queue_name = %s", [queue_name]).fetchall() == [(queue_name, 0)]
-    assert _notified_after_send(server, queue_name), "no notification after the crash"
+    assert workload.notified_after_send(server, queue_name), "no notification after the crash"
     with server.connect() as conn:
         conn.execute("SELECT pgmq.update_notify_insert(%s, 1000)", [queue_name])
         conn.execute("SELECT pgmq.disable_notify_insert(%s)", [queue_name])

@@ -6,7 +6,8 @@ commit is acknowledged only once the standby has flushed its WAL. A standby made
 pgmq.metrics work, every pgmq function that writes fails with SQLSTATE 25006 and nothing
 crashes. Then producers and a consumer run, the primary crashes, the standby is promoted,
 and it must hold every acknowledged send and acknowledgement, and keep working as a pgmq
-primary whose new msg_ids never collide with existing ones.
+primary whose new msg_ids never collide with existing ones (unlogged queues included), with
+insert notifications still enabled.
 """
 import time
 
@@ -69,6 +70,7 @@ def test_standby_is_read_only(pair):
         conn.execute("SELECT pgmq.send_batch('fo_ro', array_fill('{\"x\": 1}'::jsonb, array[20]))")
         ids = [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read('fo_ro', 30, 5)")]
         conn.execute("SELECT pgmq.archive('fo_ro', %s::bigint[])", [ids])
+        conn.execute("SELECT pgmq.enable_notify_insert('fo_ro', 0)")
     _wait_for_replay(primary, standby)
     with standby.connect() as conn:
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
@@ -77,6 +79,8 @@ def test_standby_is_read_only(pair):
         assert sorted(r[0] for r in conn.execute("SELECT msg_id FROM pgmq.a_fo_ro")) == sorted(ids)
         assert conn.execute("SELECT queue_length FROM pgmq.metrics('fo_ro')").fetchone()[0] == 15
         assert "fo_ro" in [r[0] for r in conn.execute("SELECT queue_name FROM pgmq.list_queues()")]
+        assert conn.execute("SELECT queue_name, throttle_interval_ms FROM pgmq.list_notify_insert_throttles()"
+                            ).fetchall() == [("fo_ro", 0)]
         for call in _WRITING_CALLS:
             with pytest.raises(psycopg.errors.ReadOnlySqlTransaction) as caught:
                 conn.execute(call)
@@ -94,9 +98,15 @@ def test_failover_keeps_every_acknowledged_message(pair):
     queue = "fo"
     with primary.connect() as conn:
         conn.execute("SELECT pgmq.create(%s)", [queue])
+        # An unlogged queue: its table is not replicated, its archive is.
+        conn.execute("SELECT pgmq.create_unlogged('fo_u')")
+        conn.execute("SELECT pgmq.send_batch('fo_u', array_fill('{\"u\": 1}'::jsonb, array[10]))")
+        u_archived = [r[0] for r in conn.execute(
+            "SELECT * FROM pgmq.archive('fo_u', ARRAY(SELECT msg_id FROM pgmq.read('fo_u', 30, 3)))")]
+        assert len(u_archived) == 3
     load = workload.Workload(primary.connect, queue, producers=3, consumers=2).start()
     try:
-        load.wait_for_acks(400)
+        load.wait_for_acks(800)
         primary.crash()  # immediate: nothing acknowledged after this point
         time.sleep(0.2)
     finally:
@@ -127,5 +137,15 @@ def test_failover_keeps_every_acknowledged_message(pair):
                                      [queue]).fetchone()
         assert length == conn.execute(f"SELECT count(*) FROM pgmq.q_{queue}").fetchone()[0]
         assert total >= max(new_ids)
+
+        # The unlogged queue is empty on the promoted standby and goes on without reusing archived msg_ids.
+        assert conn.execute("SELECT count(*) FROM pgmq.q_fo_u").fetchone()[0] == 0
+        assert sorted(r[0] for r in conn.execute("SELECT msg_id FROM pgmq.a_fo_u")) == sorted(u_archived)
+        u_new = [r[0] for r in conn.execute("SELECT pgmq.send_batch('fo_u', array_fill('{\"u\": 2}'::jsonb, "
+                                            "array[5]))")]
+        assert min(u_new) > max(u_archived)
+        assert len(conn.execute("SELECT * FROM pgmq.archive('fo_u', %s::bigint[])", [u_new]).fetchall()) == 5
+    # Insert notifications enabled on the old primary still wake LISTENers on the new one.
+    assert workload.notified_after_send(standby, "fo_ro"), "no notification on the promoted standby"
     primary.assert_no_real_crash()
     standby.assert_no_real_crash()

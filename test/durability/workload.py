@@ -150,7 +150,7 @@ class Workload:
     def _consumer(self, index):
         """_consumer reads batches and acknowledges every message.
 
-        Even consumers work in autocommit with the single-id delete/archive; odd consumers
+        Even consumers work in autocommit with read_with_poll and the single-id delete/archive; odd consumers
         read and acknowledge a whole batch in one transaction with the array forms.
         """
         conn = None
@@ -172,11 +172,12 @@ class Workload:
                 with self.ledger.lock:
                     self.ledger.connection_errors += 1
 
-    def _read(self, conn):
-        """_read reads a batch and returns (msg_id, read_ct, last_read_at, vt, uid) rows."""
-        return conn.execute(
-            "SELECT msg_id, read_ct, last_read_at, vt, message->>'uid' FROM pgmq.read(%s, %s, %s)",
-            [self.queue, self.vt, self.batch]).fetchall()
+    def _read(self, conn, poll=False):
+        """_read reads a batch (with read_with_poll waiting up to 1 s if poll) and returns
+        (msg_id, read_ct, last_read_at, vt, uid) rows."""
+        call = "pgmq.read_with_poll(%s, %s, %s, 1, 50)" if poll else "pgmq.read(%s, %s, %s)"
+        return conn.execute(f"SELECT msg_id, read_ct, last_read_at, vt, message->>'uid' FROM {call}",
+                            [self.queue, self.vt, self.batch]).fetchall()
 
     @staticmethod
     def _archives(uid):
@@ -184,9 +185,9 @@ class Workload:
         return int(uid.rsplit("-", 1)[1]) % 3 == 0
 
     def _consume_autocommit(self, conn, index):
-        """_consume_autocommit reads in one statement, then acknowledges message by message."""
+        """_consume_autocommit reads (long poll) in one statement, then acknowledges message by message."""
         who = f"consumer {index}"
-        rows = self._read(conn)
+        rows = self._read(conn, poll=True)
         self._record_reads(who, rows)
         if not rows:
             time.sleep(0.02)
@@ -315,3 +316,18 @@ def check(ledger, conn, queue, absent=()):
                                 f"{earlier[4]}")
     problems += [f"unexpected error in {who}: {exc}" for who, exc in ledger.unexpected]
     return problems
+
+
+def notified_after_send(server, queue):
+    """notified_after_send LISTENs on the queue's insert channel, sends a message and says whether a
+    notification came (waiting up to 10 s)."""
+    got = []
+    with server.connect() as listener, server.connect() as sender:
+        listener.add_notify_handler(got.append)
+        listener.execute(f'LISTEN "pgmq.q_{queue}.INSERT"')
+        sender.execute("SELECT pgmq.send(%s, '{\"n\": 1}')", [queue])
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            listener.execute("SELECT 1")  # delivers pending notifications to the handler
+            time.sleep(0.05)
+    return bool(got)
