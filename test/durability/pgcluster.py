@@ -288,8 +288,9 @@ atexit.register(destroy_all)
 
 
 def _on_sigterm(signum, frame):
-    """_on_sigterm turns SIGTERM (e.g. from `timeout`) into an exit that runs destroy_all."""
-    raise SystemExit(128 + signum)
+    """_on_sigterm turns SIGTERM (e.g. from `timeout`) into an interrupt: pytest stops the session and the
+    fixture finalizers and destroy_all still run."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
