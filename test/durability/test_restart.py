@@ -3,8 +3,10 @@
 A message read but not acknowledged keeps its visibility timeout and read count across
 `pg_ctl restart -m fast`: it stays hidden until its vt, then a read returns it again with
 read_ct one higher. A read in a transaction still open at shutdown is rolled back, so its
-messages are visible at once with their old read_ct.
+messages are visible at once with their old read_ct. A long poll waiting at shutdown ends
+with admin_shutdown instead of holding the shutdown up.
 """
+import threading
 import time
 
 import psycopg
@@ -33,9 +35,37 @@ def test_in_flight_messages_survive_fast_restart(server, queue_name):
     rolled_back = [r[0] for r in open_tx.execute("SELECT msg_id FROM pgmq.read(%s, 300, 2)", [queue_name])]
     assert rolled_back == ids[6:8]
 
+    # A long poll of an empty queue is waiting during the shutdown: it must not hold the shutdown up.
+    with server.connect() as conn:
+        conn.execute("SELECT pgmq.create(%s)", [queue_name + "_empty"])
+    poller = server.connect()
+    poll_error = []
+
+    def poll():
+        try:
+            poller.execute("SELECT * FROM pgmq.read_with_poll(%s, 30, 1, 120, 1000)", [queue_name + "_empty"])
+        except psycopg.Error as exc:
+            poll_error.append(exc)
+    poll_thread = threading.Thread(target=poll, daemon=True)
+    poll_thread.start()
+    with server.connect() as conn:
+        deadline = time.monotonic() + 30
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Extension'",
+                           [poller.info.backend_pid]).fetchone()[0] == 0:
+            assert time.monotonic() < deadline, "the long poll never started waiting"
+            time.sleep(0.05)
+
     before = server.postmaster_pid()
+    started = time.monotonic()
     server.restart("fast")
+    # Generous: a fast shutdown that waited for the poll would take its full 120 s.
+    print(f"fast restart took {time.monotonic() - started:.1f} s")
+    assert time.monotonic() - started < 60, "the fast restart waited for the long poll"
     assert server.postmaster_pid() != before
+    poll_thread.join(timeout=30)
+    # admin_shutdown (57P01); psycopg does not always keep the SQLSTATE of a FATAL that closes the connection
+    assert poll_error and "terminating connection due to administrator command" in str(poll_error[0]), poll_error
+    poller.close()
     try:
         open_tx.execute("SELECT 1")
         raise AssertionError("the open transaction survived a restart")
