@@ -20,7 +20,10 @@ import workload
 
 @pytest.fixture(scope="module")
 def pair():
-    """pair is (primary, standby): a primary with pgmq and a synchronous streaming standby, both running."""
+    """pair is (primary, standby): a primary with pgmq and a synchronous streaming standby, both running.
+
+    The tests below run in file order: the read-only test needs the standby still in recovery,
+    the failover test then crashes the primary and promotes the standby."""
     primary = pgcluster.new_primary("primary", synchronous_commit="on")
     standby = primary.base_backup("standby")
     standby.start()
