@@ -17,7 +17,9 @@ CREATE TABLE pgmq.meta (
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.meta', '');
 
-CREATE UNLOGGED TABLE pgmq.notify_insert_throttle (
+-- Logged, unlike PGMQ's: an unlogged table is emptied by crash recovery and on a promoted standby
+-- while the queue's notify trigger stays, so notifications would stop and the setting vanish.
+CREATE TABLE pgmq.notify_insert_throttle (
     queue_name varchar NOT NULL UNIQUE
         CONSTRAINT notify_insert_throttle_meta_queue_name_fk
         REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,

@@ -65,6 +65,29 @@ MetaRowExistsUnsafe(const pg::Queue *queue) {
 	return ExecuteWithNameUnsafe("SELECT 1 FROM pgmq.meta WHERE queue_name = $1", queue, 0, InvalidOid) > 0;
 }
 
+/*
+ * KeepMsgIdSequenceLoggedUnsafe makes the msg_id identity sequence of an unlogged queue
+ * table (quoted name q) a logged sequence. PostgreSQL 15 makes the identity sequence of an
+ * unlogged table unlogged too, so crash recovery would reset it to 1 together with the
+ * emptied table: new messages would get msg_ids that the logged archive (a primary key) or
+ * a consumer still holds, archiving them would fail and a stale delete would hit the wrong
+ * message. A logged sequence keeps counting up through a crash.
+ */
+void
+KeepMsgIdSequenceLoggedUnsafe(const char *q) {
+	StringInfoData sql;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT pg_catalog.pg_get_serial_sequence(%s, 'msg_id')",
+	                 quote_literal_cstr(psprintf("pgmq.%s", q)));
+	ExecuteUnsafe(sql.data);
+	char *sequence = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : nullptr;
+	if (sequence == nullptr)
+		elog(ERROR, "pgmq: no msg_id sequence for pgmq.%s", q);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "ALTER SEQUENCE %s SET LOGGED", sequence);
+	ExecuteUnsafe(sql.data);
+}
+
 /* CreateQueue creates the queue's tables, indexes and meta row unless they all exist. */
 Datum
 CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
@@ -114,6 +137,8 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (archived_at); ",
 	                 quote_identifier(archived_index), a);
 	ExecuteUnsafe(sql.data);
+	if (unlogged)
+		KeepMsgIdSequenceLoggedUnsafe(q);
 	ExecuteWithNameUnsafe("INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2) "
 	                      "ON CONFLICT (queue_name) DO NOTHING",
 	                      &queue, BoolGetDatum(unlogged), BOOLOID);
