@@ -222,18 +222,26 @@ CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id text, vt text) RETURNS SETOF
 
 CREATE FUNCTION pgmq.notify_queue_listeners() RETURNS trigger
     LANGUAGE plpgsql AS $$
+DECLARE
+    interval_ms integer;
 BEGIN
-    -- Notify at most once per throttle interval; the row lock orders concurrent senders.
+    SELECT t.throttle_interval_ms INTO interval_ms
+      FROM pgmq.notify_insert_throttle AS t WHERE t.queue_name = TG_ARGV[0];
+    -- No throttle (interval 0, or the row is missing): notify, and lock nothing, so
+    -- concurrent senders to the queue never wait for each other.
+    IF NOT FOUND OR interval_ms = 0 THEN
+        PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
+        RETURN NEW;
+    END IF;
+    -- Throttled: at most one notification per interval. A sender that finds the row locked
+    -- by another sender skips it: that sender's transaction is the one notifying.
     UPDATE pgmq.notify_insert_throttle AS t
        SET last_notified_at = clock_timestamp()
      WHERE t.queue_name = TG_ARGV[0]
-       AND (t.throttle_interval_ms = 0
-            OR clock_timestamp() - t.last_notified_at >= t.throttle_interval_ms * interval '1 millisecond');
+       AND clock_timestamp() - t.last_notified_at >= t.throttle_interval_ms * interval '1 millisecond'
+       AND t.ctid = (SELECT l.ctid FROM pgmq.notify_insert_throttle AS l
+                      WHERE l.queue_name = TG_ARGV[0] FOR UPDATE SKIP LOCKED);
     IF FOUND THEN
-        PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
-    ELSIF NOT EXISTS (SELECT 1 FROM pgmq.notify_insert_throttle AS t WHERE t.queue_name = TG_ARGV[0]) THEN
-        -- The trigger exists but its throttle row does not: the table is UNLOGGED and crash
-        -- recovery empties it. Notify unthrottled rather than fall silent until re-enabled.
         PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
     END IF;
     RETURN NEW;

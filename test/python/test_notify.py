@@ -200,3 +200,22 @@ def test_notifications_survive_lost_throttle_state(connect, queue):
     send(sender, queue)
     send(sender, queue)
     assert len(listener.wait(1.0)) == 1
+
+
+@pytest.mark.parametrize("interval_ms", [0, 1000])
+def test_concurrent_senders_do_not_wait_for_each_other(connect, queue, interval_ms):
+    """Two open transactions sending to a queue with notify enabled both proceed at once."""
+    connect().execute("SELECT pgmq.enable_notify_insert(%s, %s)", [queue, interval_ms])
+    listener = Listener(connect(), channel(queue))
+    first = connect(autocommit=False)
+    second = connect(autocommit=False)
+    second.execute("SET lock_timeout = '2s'")
+    send(first, queue, {"who": "first"})
+    # would fail with LockNotAvailable if the first sender's trigger held a lock the second needs
+    send(second, queue, {"who": "second"})
+    second.commit()
+    first.commit()
+    got = listener.wait(5, until_count=1)
+    assert len(got) >= 1
+    count = connect().execute(f'SELECT count(*) FROM pgmq."q_{queue}"').fetchone()[0]
+    assert count == 2
