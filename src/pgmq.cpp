@@ -2,6 +2,7 @@
  * pgmq.cpp: the module's entry point: PG_MODULE_MAGIC and _PG_init.
  */
 #include "guc.hpp"
+#include "pg/readhint.hpp"
 #include "pg/wakeup.hpp"
 
 extern "C" {
@@ -27,6 +28,7 @@ ShmemRequest() {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(pgmq::pg::WakeupShmemSize());
+	RequestAddinShmemSpace(pgmq::pg::ReadHintShmemSize());
 }
 
 void
@@ -34,6 +36,7 @@ ShmemStartup() {
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	pgmq::pg::WakeupShmemInit();
+	pgmq::pg::ReadHintShmemInit();
 }
 
 } // namespace
@@ -43,6 +46,7 @@ extern "C" void
 _PG_init(void) {
 	pgmq::DefineGucs();
 	pgmq::pg::WakeupRegisterCallbacks();
+	pgmq::pg::ReadHintRegisterCallbacks();
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	prev_shmem_request_hook = shmem_request_hook;

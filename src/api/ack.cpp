@@ -8,6 +8,7 @@
 #include "api/args.hpp"
 #include "boundary.hpp"
 #include "pg/plans.hpp"
+#include "pg/readhint.hpp"
 #include "pg/results.hpp"
 
 extern "C" {
@@ -52,6 +53,7 @@ AckMany(FunctionCallInfo fcinfo, pg::Statement statement) {
 Datum
 SetVt(FunctionCallInfo fcinfo, const pg::Queue *queue, Datum ids, bool many, TimestampTz vt) {
 	Datum values[2] = {ids, TimestampTzGetDatum(vt)};
+	pg::ReadHintNoteVtChange(queue->queue_relid);
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	pg::ConnectSpiUnsafe();
 	pg::Statement statement = many ? pg::Statement::kSetVtBatch : pg::Statement::kSetVt;

@@ -9,6 +9,7 @@
 #include "boundary.hpp"
 #include "compat.hpp"
 #include "pg/plans.hpp"
+#include "pg/readhint.hpp"
 
 #include <cmath>
 
@@ -114,6 +115,9 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	ExecuteWithNameUnsafe("INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2) "
 	                      "ON CONFLICT (queue_name) DO NOTHING",
 	                      &queue, BoolGetDatum(unlogged), BOOLOID);
+	/* A new table may reuse the OID of a dropped one: start without a read hint. */
+	if (pg::LookupQueueUnsafe(&queue, true))
+		pg::ReadHintForget(queue.queue_relid);
 	pg::FinishSpiUnsafe();
 	PG_RETURN_VOID();
 }
@@ -140,6 +144,8 @@ DropQueue(FunctionCallInfo fcinfo) {
 	ExecuteWithNameUnsafe("DELETE FROM pgmq.meta WHERE queue_name = $1", &queue, 0, InvalidOid);
 	pg::FinishSpiUnsafe();
 	pg::ForgetQueuePlans(&queue);
+	if (queue_exists)
+		pg::ReadHintForget(queue.queue_relid);
 	return true;
 }
 

@@ -8,6 +8,7 @@
 #include "api/args.hpp"
 #include "boundary.hpp"
 #include "pg/plans.hpp"
+#include "pg/readhint.hpp"
 #include "pg/results.hpp"
 #include "pg/wakeup.hpp"
 
@@ -43,15 +44,66 @@ ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, ReadArgs *args) {
 	}
 }
 
+/* A read whose first message lies more than this many msg_ids above the hint probes (see readhint.hpp). */
+constexpr int64 kProbeGap = 32;
+
+/*
+ * ProbeHeadUnsafe walks the queue from the read hint's start in msg_id order
+ * (fresh snapshot, no locks) past rows that are invisible by vt or deleted,
+ * up to the first row whose vt has passed, and stores that as the new hint.
+ */
+void
+ProbeHeadUnsafe(const pg::Queue *queue, const pg::ReadHintTicket *ticket) {
+	TimestampTz now = GetCurrentTimestamp();
+	Datum values[1] = {Int64GetDatum(ticket->start)};
+	Portal portal = SPI_cursor_open(nullptr, pg::PreparedPlanUnsafe(queue, pg::Statement::kHeadProbe), values,
+	                                nullptr, false);
+	int64 new_low = ticket->start;
+	TimestampTz valid_until = DT_NOEND;
+	bool stopped = false;
+	while (!stopped) {
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed && !stopped; i++) {
+			bool isnull;
+			int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			TimestampTz vt = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+			if (vt <= now) {
+				new_low = id;
+				stopped = true;
+			} else {
+				valid_until = Min(valid_until, vt);
+				new_low = id + 1;
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	pg::ReadHintStore(queue->queue_relid, ticket, new_low, valid_until);
+}
+
 /* ReadOnceUnsafe runs one read inside a connected SPI session, appends the rows, returns how many. */
 uint64
 ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 	TimestampTz now = GetCurrentTimestamp();
-	Datum values[4] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now),
-	                   TimestampTzGetDatum(PlusSeconds(now, args->vt)), args->conditional};
-	pg::Statement statement = args->conditional != (Datum)0 ? pg::Statement::kReadWhere : pg::Statement::kRead;
+	pg::ReadHintTicket ticket;
+	int64 start = pg::ReadHintStart(args->queue.queue_relid, now, &ticket);
+	bool where = args->conditional != (Datum)0;
+	Datum values[5] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now),
+	                   TimestampTzGetDatum(PlusSeconds(now, args->vt)), where ? args->conditional : Int64GetDatum(start),
+	                   Int64GetDatum(start)};
+	pg::Statement statement = where ? pg::Statement::kReadWhere : pg::Statement::kRead;
 	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false);
 	pg::PutSpiMessagesUnsafe(fcinfo, n);
+	if (ticket.may_probe) {
+		/* PutSpiMessagesUnsafe sorted the rows: the first has the smallest msg_id. */
+		bool isnull;
+		int64 first = n == 0 ? 0 : DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		/* Unsigned: start is PG_INT64_MIN when there is no hint. */
+		if (n == 0 || static_cast<uint64>(first) - static_cast<uint64>(start) > kProbeGap)
+			ProbeHeadUnsafe(&args->queue, &ticket);
+	}
 	return n;
 }
 
@@ -122,7 +174,10 @@ PGMQ_FUNCTION(pgmq_pop) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
 	int32 qty = QtyArgUnsafe(fcinfo, 1);
-	Datum values[2] = {Int32GetDatum(qty), TimestampTzGetDatum(GetCurrentTimestamp())};
+	TimestampTz now = GetCurrentTimestamp();
+	pg::ReadHintTicket ticket;
+	int64 start = pg::ReadHintStart(queue.queue_relid, now, &ticket);
+	Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int64GetDatum(start)};
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	pg::ConnectSpiUnsafe();
 	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kPop), values, nullptr, false);

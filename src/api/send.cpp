@@ -8,6 +8,7 @@
 #include "api/args.hpp"
 #include "boundary.hpp"
 #include "pg/plans.hpp"
+#include "pg/readhint.hpp"
 #include "pg/results.hpp"
 #include "pg/wakeup.hpp"
 
@@ -50,6 +51,7 @@ Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
 
 	pg::BeginSetResultUnsafe(fcinfo, true);
+	pg::ReadHintBeginSend(queue.queue_relid);
 	pg::ConnectSpiUnsafe();
 	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSend), values, nulls, false);
 	pg::PutSpiIdsUnsafe(fcinfo, n);
@@ -91,6 +93,7 @@ SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) 
 	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
 
 	pg::BeginSetResultUnsafe(fcinfo, true);
+	pg::ReadHintBeginSend(queue.queue_relid);
 	pg::ConnectSpiUnsafe();
 	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSendBatch), values, nulls, false);
 	pg::PutSpiIdsUnsafe(fcinfo, n);
