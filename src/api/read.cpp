@@ -61,8 +61,11 @@ ProbeHeadUnsafe(const pg::Queue *queue, const pg::ReadHintTicket *ticket) {
 	int64 new_low = ticket->start;
 	TimestampTz valid_until = DT_NOEND;
 	bool stopped = false;
+	/* Usually the walk is short: fetch few rows first, more while it goes on. */
+	long chunk = 8;
 	while (!stopped) {
-		SPI_cursor_fetch(portal, true, 1000);
+		SPI_cursor_fetch(portal, true, chunk);
+		chunk = Min(chunk * 4, 4096L);
 		if (SPI_processed == 0)
 			break;
 		for (uint64 i = 0; i < SPI_processed && !stopped; i++) {
