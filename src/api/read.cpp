@@ -45,7 +45,7 @@ ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, ReadArgs *args) {
 }
 
 /* A read whose first message lies more than this many msg_ids above the hint probes (see readhint.hpp). */
-constexpr int64 kProbeGap = 32;
+constexpr int64 kProbeGap = 64;
 
 /*
  * ProbeHeadUnsafe walks the queue from the read hint's start in msg_id order
@@ -104,7 +104,8 @@ ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 		bool isnull;
 		int64 first = n == 0 ? 0 : DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		/* Unsigned: start is PG_INT64_MIN when there is no hint. */
-		if (n == 0 || static_cast<uint64>(first) - static_cast<uint64>(start) > kProbeGap)
+		bool far = n == 0 || static_cast<uint64>(first) - static_cast<uint64>(start) > kProbeGap;
+		if (far && pg::ReadHintBeginProbe(args->queue.queue_relid, &ticket))
 			ProbeHeadUnsafe(&args->queue, &ticket);
 	}
 	return n;

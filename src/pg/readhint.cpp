@@ -20,6 +20,7 @@ struct HintSlot {
 	slock_t mutex;
 	Oid relid;               /* the queue the hint is for; InvalidOid: no hint */
 	bool disabled;           /* a prepared transaction sent here: no hints until restart */
+	bool probing;            /* a backend is probing this slot: others need not */
 	uint32 sends_in_progress; /* transactions that sent here and have not ended */
 	uint64 changes;          /* bumped when a send ends, at reset; probes compare it */
 	int64 low;               /* no visible row with msg_id < low ... */
@@ -34,6 +35,7 @@ uint64 sending[kWords];        /* slots whose sends_in_progress this transaction
 uint64 reset_at_commit[kWords]; /* slots this transaction changed vt in */
 uint64 reset_at_abort[kWords];  /* slots a probe of this transaction stored a hint in */
 bool any_marked = false;
+int probing_slot = -1; /* the slot whose probing flag this backend set */
 
 int
 SlotOf(Oid relid) {
@@ -77,6 +79,18 @@ ForEachMarked(const uint64 *mask, Fn fn) {
 	}
 }
 
+/* EndProbe clears the probing flag this backend set, if any. */
+void
+EndProbe() {
+	if (probing_slot < 0)
+		return;
+	HintSlot *slot = &slots[probing_slot];
+	SpinLockAcquire(&slot->mutex);
+	slot->probing = false;
+	SpinLockRelease(&slot->mutex);
+	probing_slot = -1;
+}
+
 void
 ClearMarks() {
 	memset(sending, 0, sizeof(sending));
@@ -90,6 +104,9 @@ void
 OnXactEvent(XactEvent event, void *) {
 	if (!any_marked || slots == nullptr)
 		return;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_ABORT ||
+	    event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		EndProbe();
 	switch (event) {
 	case XACT_EVENT_COMMIT:
 	case XACT_EVENT_PARALLEL_COMMIT:
@@ -151,6 +168,7 @@ ReadHintShmemInit() {
 		for (int i = 0; i < kHintSlots; i++) {
 			SpinLockInit(&slots[i].mutex);
 			slots[i].disabled = false;
+			slots[i].probing = false;
 			slots[i].sends_in_progress = 0;
 			slots[i].changes = 0;
 			ResetLocked(&slots[i]);
@@ -216,21 +234,44 @@ ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket) {
 			ResetLocked(slot);
 	}
 	ticket->changes = slot->changes;
-	ticket->may_probe = !slot->disabled && slot->sends_in_progress == 0 && !IsolationUsesXactSnapshot();
+	ticket->may_probe =
+	    !slot->disabled && !slot->probing && slot->sends_in_progress == 0 && !IsolationUsesXactSnapshot();
 	SpinLockRelease(&slot->mutex);
 	return ticket->start;
 }
 
+bool
+ReadHintBeginProbe(Oid queue_relid, const ReadHintTicket *ticket) {
+	if (slots == nullptr || !ticket->may_probe || probing_slot >= 0)
+		return false;
+	int n = SlotOf(queue_relid);
+	HintSlot *slot = &slots[n];
+	SpinLockAcquire(&slot->mutex);
+	bool mine = !slot->probing && slot->changes == ticket->changes && slot->sends_in_progress == 0;
+	if (mine) {
+		/* Cleared by ReadHintStore, or at the end of the transaction if the probe fails. */
+		slot->probing = true;
+		probing_slot = n;
+		any_marked = true;
+	}
+	SpinLockRelease(&slot->mutex);
+	return mine;
+}
+
 void
 ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until) {
-	if (slots == nullptr || !ticket->may_probe || new_low <= ticket->start)
+	if (slots == nullptr || !ticket->may_probe)
 		return;
 	int n = SlotOf(queue_relid);
 	HintSlot *slot = &slots[n];
 	Mark(reset_at_abort, n);
 	SpinLockAcquire(&slot->mutex);
+	if (probing_slot == n) {
+		slot->probing = false;
+		probing_slot = -1;
+	}
 	bool unchanged = slot->changes == ticket->changes && slot->sends_in_progress == 0 && !slot->disabled;
-	bool better = slot->relid != queue_relid || new_low > slot->low;
+	bool better = new_low > ticket->start && (slot->relid != queue_relid || new_low > slot->low);
 	if (unchanged && better) {
 		slot->relid = queue_relid;
 		slot->low = new_low;

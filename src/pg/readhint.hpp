@@ -73,6 +73,12 @@ void ReadHintForget(Oid queue_relid);
 int64 ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket);
 
 /*
+ * ReadHintBeginProbe says whether this backend should probe now: one backend
+ * probes a queue at a time. A true answer must be followed by ReadHintStore.
+ */
+bool ReadHintBeginProbe(Oid queue_relid, const ReadHintTicket *ticket);
+
+/*
  * ReadHintStore records a probe's result: no visible row below new_low before
  * valid_until. The hint is reset if this (sub)transaction aborts.
  */
