@@ -7,6 +7,7 @@
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
+#include "pg/direct.hpp"
 #include "pg/plans.hpp"
 #include "pg/readhint.hpp"
 #include "pg/results.hpp"
@@ -47,68 +48,51 @@ ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, ReadArgs *args) {
 /* A read whose first message lies more than this many msg_ids above the hint probes (see readhint.hpp). */
 constexpr int64 kProbeGap = 64;
 
-/*
- * ProbeHeadUnsafe walks the queue from the read hint's start in msg_id order
- * (fresh snapshot, no locks) past rows that are invisible by vt or deleted,
- * up to the first row whose vt has passed, and stores that as the new hint.
- */
+/* ProbeHeadUnsafe moves the queue's read hint up to where visible messages start (see readhint.hpp). */
 void
 ProbeHeadUnsafe(const pg::Queue *queue, const pg::ReadHintTicket *ticket) {
-	TimestampTz now = GetCurrentTimestamp();
-	Datum values[1] = {Int64GetDatum(ticket->start)};
-	Portal portal = SPI_cursor_open(nullptr, pg::PreparedPlanUnsafe(queue, pg::Statement::kHeadProbe), values,
-	                                nullptr, false);
 	int64 new_low = ticket->start;
 	TimestampTz valid_until = DT_NOEND;
-	bool stopped = false;
-	/* Usually the walk is short: fetch few rows first, more while it goes on. */
-	long chunk = 8;
-	while (!stopped) {
-		SPI_cursor_fetch(portal, true, chunk);
-		chunk = Min(chunk * 4, 4096L);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed && !stopped; i++) {
-			bool isnull;
-			int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-			TimestampTz vt = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-			if (vt <= now) {
-				new_low = id;
-				stopped = true;
-			} else {
-				valid_until = Min(valid_until, vt);
-				new_low = id + 1;
-			}
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
+	pg::DirectProbeUnsafe(queue->queue_relid, ticket->start, GetCurrentTimestamp(), &new_low, &valid_until);
 	pg::ReadHintStore(queue->queue_relid, ticket, new_low, valid_until);
 }
 
-/* ReadOnceUnsafe runs one read inside a connected SPI session, appends the rows, returns how many. */
+/*
+ * ReadOnceUnsafe runs one read, appends the rows, returns how many: directly
+ * through the access methods when the table allows it, else the prepared
+ * statement.
+ */
 uint64
 ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 	TimestampTz now = GetCurrentTimestamp();
 	pg::ReadHintTicket ticket;
 	int64 start = pg::ReadHintStart(args->queue.queue_relid, now, &ticket);
-	bool where = args->conditional != (Datum)0;
-	Datum values[5] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now),
-	                   TimestampTzGetDatum(PlusSeconds(now, args->vt)), where ? args->conditional : Int64GetDatum(start),
-	                   Int64GetDatum(start)};
-	pg::Statement statement = where ? pg::Statement::kReadWhere : pg::Statement::kRead;
-	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false);
-	pg::PutSpiMessagesUnsafe(fcinfo, n);
-	if (ticket.may_probe) {
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	pg::DirectRead direct = {args->qty, now, PlusSeconds(now, args->vt), start, args->conditional, 0};
+	int64 n = pg::DirectReadUnsafe(args->queue.queue_relid, &direct, rsinfo->setResult, rsinfo->setDesc);
+	int64 first = direct.first_id;
+	if (n < 0) {
+		bool where = args->conditional != (Datum)0;
+		Datum values[5] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now), TimestampTzGetDatum(direct.new_vt),
+		                   where ? args->conditional : Int64GetDatum(start), Int64GetDatum(start)};
+		pg::Statement statement = where ? pg::Statement::kReadWhere : pg::Statement::kRead;
+		pg::ConnectSpiUnsafe();
+		n = static_cast<int64>(
+		    pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false));
+		pg::PutSpiMessagesUnsafe(fcinfo, n);
 		/* PutSpiMessagesUnsafe sorted the rows: the first has the smallest msg_id. */
 		bool isnull;
-		int64 first = n == 0 ? 0 : DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (n > 0)
+			first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		pg::FinishSpiUnsafe();
+	}
+	if (ticket.may_probe) {
 		/* Unsigned: start is PG_INT64_MIN when there is no hint. */
 		bool far = n == 0 || static_cast<uint64>(first) - static_cast<uint64>(start) > kProbeGap;
 		if (far && pg::ReadHintBeginProbe(args->queue.queue_relid, &ticket))
 			ProbeHeadUnsafe(&args->queue, &ticket);
 	}
-	return n;
+	return static_cast<uint64>(n);
 }
 
 } // namespace
@@ -118,9 +102,7 @@ PGMQ_FUNCTION(pgmq_read) {
 	ReadArgs args;
 	ReadArgsUnsafe(fcinfo, 3, &args);
 	pg::BeginSetResultUnsafe(fcinfo, false);
-	pg::ConnectSpiUnsafe();
 	ReadOnceUnsafe(fcinfo, &args);
-	pg::FinishSpiUnsafe();
 	return (Datum)0;
 }
 
@@ -148,9 +130,7 @@ PGMQ_FUNCTION(pgmq_read_with_poll) {
 
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	for (;;) {
-		pg::ConnectSpiUnsafe();
 		uint64 n = ReadOnceUnsafe(fcinfo, &args);
-		pg::FinishSpiUnsafe();
 		if (n > 0)
 			break;
 		long remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);

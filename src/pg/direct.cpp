@@ -17,9 +17,16 @@ extern "C" {
 #include "nodes/execnodes.h"
 #include "utils/acl.h"
 #include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
 }
 
 namespace pgmq::pg {
@@ -74,9 +81,12 @@ IdentitySequenceUnsafe(Oid relid) {
 	return seqid;
 }
 
-/* TableQualifiesUnsafe says whether an INSERT into rel would do nothing but heap and index inserts. */
+/*
+ * TableQualifiesUnsafe says whether a statement on rel needing privileges acl
+ * would do nothing but heap and index operations.
+ */
 bool
-TableQualifiesUnsafe(Relation rel) {
+TableQualifiesUnsafe(Relation rel, AclMode acl) {
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->trigdesc != nullptr || rel->rd_rel->relhasrules)
 		return false;
 	TupleDesc desc = RelationGetDescr(rel);
@@ -94,7 +104,7 @@ TableQualifiesUnsafe(Relation rel) {
 	Oid relid = RelationGetRelid(rel);
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return false;
-	return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK;
+	return pg_class_aclcheck(relid, GetUserId(), acl) == ACLCHECK_OK;
 }
 
 /* OpenIndexesUnsafe opens rel's indexes; returns how many, or -1 (all closed again) if one does not qualify. */
@@ -126,25 +136,229 @@ OpenIndexesUnsafe(Relation rel, Relation *indexes, IndexInfo **infos) {
 	return -1;
 }
 
+/*
+ * ScratchContext returns a new memory context for one direct operation's
+ * temporary allocations (index infos, slots, detoasted values); EndScratch
+ * switches back to the caller's context and deletes it. After an error it
+ * goes with its parent.
+ */
+MemoryContext
+ScratchContext() {
+	return AllocSetContextCreate(CurrentMemoryContext, "pgmq direct access", ALLOCSET_SMALL_SIZES);
+}
+
+void
+EndScratch(MemoryContext caller) {
+	MemoryContext scratch = MemoryContextSwitchTo(caller);
+	MemoryContextDelete(scratch);
+}
+
+/* OpenQueue is a queue table opened for direct access, with its indexes. */
+struct OpenQueue {
+	Relation rel;
+	int nindexes;
+	Relation indexes[kMaxIndexes];
+	IndexInfo *infos[kMaxIndexes];
+	Relation pkey; /* one of indexes */
+};
+
+/* OpenQueueUnsafe opens table relid and its indexes; false (nothing left open) when it does not qualify. */
+bool
+OpenQueueUnsafe(Oid relid, AclMode acl, OpenQueue *q) {
+	q->rel = table_open(relid, RowExclusiveLock);
+	q->nindexes = -1;
+	if (TableQualifiesUnsafe(q->rel, acl))
+		q->nindexes = OpenIndexesUnsafe(q->rel, q->indexes, q->infos);
+	q->pkey = nullptr;
+	Oid pkey = RelationGetPrimaryKeyIndex(q->rel);
+	for (int i = 0; i < q->nindexes; i++) {
+		if (RelationGetRelid(q->indexes[i]) == pkey && q->infos[i]->ii_NumIndexAttrs == 1 &&
+		    q->infos[i]->ii_IndexAttrNumbers[0] == 1)
+			q->pkey = q->indexes[i];
+	}
+	if (q->nindexes >= 0 && q->pkey != nullptr)
+		return true;
+	for (int i = 0; i < q->nindexes; i++)
+		index_close(q->indexes[i], RowExclusiveLock);
+	table_close(q->rel, NoLock);
+	return false;
+}
+
+/* CloseQueue closes what OpenQueueUnsafe opened, keeping the locks. */
+void
+CloseQueue(OpenQueue *q) {
+	for (int i = 0; i < q->nindexes; i++)
+		index_close(q->indexes[i], NoLock);
+	table_close(q->rel, NoLock);
+}
+
+/* InsertIndexEntriesUnsafe adds slot's (new) tuple to every index that takes inserts. */
+void
+InsertIndexEntriesUnsafe(OpenQueue *q, TupleTableSlot *slot, bool unchanged) {
+	for (int i = 0; i < q->nindexes; i++) {
+		if (!q->infos[i]->ii_ReadyForInserts)
+			continue;
+		Datum values[INDEX_MAX_KEYS];
+		bool nulls[INDEX_MAX_KEYS];
+		FormIndexDatum(q->infos[i], slot, nullptr, values, nulls);
+		index_insert(q->indexes[i], values, nulls, &slot->tts_tid, q->rel,
+		             q->infos[i]->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, unchanged, q->infos[i]);
+	}
+}
+
+/* BeginHeadScan starts a scan of the msg_id index from start on, in msg_id order. */
+IndexScanDesc
+BeginHeadScan(OpenQueue *q, Snapshot snapshot, int64 start) {
+	ScanKeyData key;
+	ScanKeyInit(&key, 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(start));
+	IndexScanDesc scan = index_beginscan(q->rel, q->pkey, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, nullptr, 0);
+	return scan;
+}
+
+/* Matches says whether the message in slot is visible at now and contains conditional (if not 0). */
+bool
+Matches(TupleTableSlot *slot, TimestampTz now, Datum conditional) {
+	bool isnull;
+	Datum vt = slot_getattr(slot, 5, &isnull);
+	if (isnull || DatumGetTimestampTz(vt) > now)
+		return false;
+	if (conditional == (Datum)0)
+		return true;
+	Datum message = slot_getattr(slot, 6, &isnull);
+	return !isnull && DatumGetBool(DirectFunctionCall2(jsonb_contains, message, conditional));
+}
+
 } // namespace
+
+int64
+DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc) {
+	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
+	OpenQueue q;
+	if (!OpenQueueUnsafe(relid, ACL_SELECT | ACL_UPDATE, &q)) {
+		EndScratch(caller);
+		return -1;
+	}
+	/* A new snapshot, as a statement would take (READ COMMITTED: sees what committed until now). */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	Snapshot snapshot = GetActiveSnapshot();
+	CommandId cid = GetCurrentCommandId(true);
+	int lock_flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+
+	IndexScanDesc scan = BeginHeadScan(&q, snapshot, read->start);
+	TupleTableSlot *slot = table_slot_create(q.rel, nullptr);
+	TupleTableSlot *locked = table_slot_create(q.rel, nullptr);
+	TupleTableSlot *updated = MakeSingleTupleTableSlot(RelationGetDescr(q.rel), &TTSOpsVirtual);
+	int64 count = 0;
+	while (count < read->qty && index_getnext_slot(scan, ForwardScanDirection, slot)) {
+		if (!Matches(slot, read->now, read->conditional))
+			continue;
+		/* FOR UPDATE SKIP LOCKED: take the newest version unless another transaction holds it. */
+		TM_FailureData tmfd;
+		TM_Result result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive,
+		                                    LockWaitSkip, lock_flags, &tmfd);
+		if (result == TM_WouldBlock || result == TM_SelfModified)
+			continue;
+		if (result == TM_Updated || result == TM_Deleted) {
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				                errmsg("could not serialize access due to concurrent update")));
+			continue;
+		}
+		if (result != TM_Ok)
+			elog(ERROR, "pgmq: unexpected tuple lock result %d", static_cast<int>(result));
+		/* Changed since our snapshot: check the newest version again, as EvalPlanQual would. */
+		if (tmfd.traversed && !Matches(locked, read->now, read->conditional))
+			continue;
+
+		slot_getallattrs(locked);
+		ExecClearTuple(updated);
+		for (int i = 0; i < kNumColumns; i++) {
+			updated->tts_values[i] = locked->tts_values[i];
+			updated->tts_isnull[i] = locked->tts_isnull[i];
+		}
+		updated->tts_values[1] = Int32GetDatum(DatumGetInt32(locked->tts_values[1]) + 1);
+		updated->tts_values[3] = TimestampTzGetDatum(read->now);
+		updated->tts_isnull[3] = false;
+		updated->tts_values[4] = TimestampTzGetDatum(read->new_vt);
+		ExecStoreVirtualTuple(updated);
+		LockTupleMode lock_mode;
+		bool update_indexes;
+		result = table_tuple_update(q.rel, &locked->tts_tid, updated, cid, snapshot, InvalidSnapshot, true, &tmfd,
+		                            &lock_mode, &update_indexes);
+		if (result != TM_Ok)
+			elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
+		if (update_indexes)
+			InsertIndexEntriesUnsafe(&q, updated, true);
+		tuplestore_putvalues(store, desc, updated->tts_values, updated->tts_isnull);
+		if (count == 0)
+			read->first_id = DatumGetInt64(updated->tts_values[0]);
+		count++;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(updated);
+	ExecDropSingleTupleTableSlot(locked);
+	ExecDropSingleTupleTableSlot(slot);
+	PopActiveSnapshot();
+	CloseQueue(&q);
+	CommandCounterIncrement();
+	EndScratch(caller);
+	return count;
+}
+
+bool
+DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until) {
+	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
+	Relation rel = table_open(relid, AccessShareLock);
+	Oid pkey_oid = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(pkey_oid)) {
+		table_close(rel, AccessShareLock);
+		EndScratch(caller);
+		return false;
+	}
+	OpenQueue q;
+	q.rel = rel;
+	q.pkey = index_open(pkey_oid, AccessShareLock);
+	/* A new snapshot that also sees this transaction's changes so far. */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	IndexScanDesc scan = BeginHeadScan(&q, GetActiveSnapshot(), start);
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
+	*new_low = start;
+	*valid_until = DT_NOEND;
+	while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+		bool isnull;
+		int64 id = DatumGetInt64(slot_getattr(slot, 1, &isnull));
+		TimestampTz vt = DatumGetTimestampTz(slot_getattr(slot, 5, &isnull));
+		if (vt <= now) {
+			*new_low = id;
+			break;
+		}
+		*valid_until = Min(*valid_until, vt);
+		*new_low = id + 1;
+		CHECK_FOR_INTERRUPTS();
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	PopActiveSnapshot();
+	index_close(q.pkey, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	EndScratch(caller);
+	return true;
+}
 
 bool
 DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids) {
-	Relation rel = table_open(relid, RowExclusiveLock);
-	if (!TableQualifiesUnsafe(rel)) {
-		table_close(rel, NoLock);
-		return false;
-	}
-	Relation indexes[kMaxIndexes];
-	IndexInfo *infos[kMaxIndexes];
-	int nindexes = OpenIndexesUnsafe(rel, indexes, infos);
-	if (nindexes < 0) {
-		table_close(rel, NoLock);
+	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
+	OpenQueue q;
+	if (!OpenQueueUnsafe(relid, ACL_INSERT, &q)) {
+		EndScratch(caller);
 		return false;
 	}
 	Oid seqid = IdentitySequenceUnsafe(relid);
 
-	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), table_slot_callbacks(rel));
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(q.rel), table_slot_callbacks(q.rel));
 	CommandId cid = GetCurrentCommandId(true);
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	for (int k = 0; k < count; k++) {
@@ -164,24 +378,15 @@ DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, 
 		nulls[3] = true;
 		nulls[6] = headers == nullptr;
 		ExecStoreVirtualTuple(slot);
-		table_tuple_insert(rel, slot, cid, 0, nullptr);
-		for (int i = 0; i < nindexes; i++) {
-			if (!infos[i]->ii_ReadyForInserts)
-				continue;
-			Datum index_values[INDEX_MAX_KEYS];
-			bool index_nulls[INDEX_MAX_KEYS];
-			FormIndexDatum(infos[i], slot, nullptr, index_values, index_nulls);
-			index_insert(indexes[i], index_values, index_nulls, &slot->tts_tid, rel,
-			             infos[i]->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, infos[i]);
-		}
+		table_tuple_insert(q.rel, slot, cid, 0, nullptr);
+		InsertIndexEntriesUnsafe(&q, slot, false);
 		ids[k] = id;
 	}
 	ExecDropSingleTupleTableSlot(slot);
-	for (int i = 0; i < nindexes; i++)
-		index_close(indexes[i], NoLock);
-	table_close(rel, NoLock);
+	CloseQueue(&q);
 	/* Later statements of this transaction (and an SPI read in this one) see the rows. */
 	CommandCounterIncrement();
+	EndScratch(caller);
 	return true;
 }
 

@@ -9,19 +9,31 @@
  * identity sequence, heap insert, index inserts, with the locks, WAL,
  * statistics and uniqueness checks the executor would apply.
  *
- * It is used only when that is exactly what INSERT would do: a plain table
+ * Reads are the same story: DirectReadUnsafe does what the read statement
+ * (UPDATE ... WHERE msg_id = ANY (ARRAY(SELECT ... ORDER BY msg_id LIMIT n
+ * FOR UPDATE SKIP LOCKED))) does, in one pass: a scan of the msg_id index
+ * from the read hint, the vt (and conditional) test, a row lock that skips
+ * rows other transactions hold (following the update chain and testing the
+ * newest version again, as EvalPlanQual does in READ COMMITTED; a
+ * serialization failure in REPEATABLE READ), and the update of vt, read_ct
+ * and last_read_at (HOT when no index covers them).
+ *
+ * Both are used only when that is exactly what INSERT would do: a plain table
  * of pgmq's shape (the seven columns, in order, none dropped), no triggers,
  * rules, CHECK constraints, row-level security or generated columns, indexes
  * without expressions, predicates or exclusion constraints, unique indexes
- * not deferrable, and INSERT privilege on the table. Otherwise the caller
- * falls back to the prepared INSERT.
+ * not deferrable, a primary key on msg_id, and the privileges the statement
+ * would need (INSERT; SELECT and UPDATE). Otherwise the caller falls back to
+ * the prepared statement.
  */
 #pragma once
 
 extern "C" {
 #include "postgres.h"
 
+#include "access/tupdesc.h"
 #include "datatype/timestamp.h"
+#include "utils/tuplestore.h"
 }
 
 namespace pgmq::pg {
@@ -33,5 +45,31 @@ namespace pgmq::pg {
  */
 bool DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
                         int64 *ids);
+
+/* DirectRead is what a read asks for. */
+struct DirectRead {
+	int32 qty;
+	TimestampTz now;    /* messages with vt <= now are visible */
+	TimestampTz new_vt; /* the vt they get */
+	int64 start;        /* lowest msg_id to look at (the read hint) */
+	Datum conditional;  /* jsonb the message must contain, or 0 */
+	int64 first_id;     /* out: msg_id of the first message read */
+};
+
+/*
+ * DirectReadUnsafe reads as described above and appends the messages (as
+ * updated) to store in msg_id order; returns how many, or -1, having done
+ * nothing, when the table does not qualify.
+ */
+int64 DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc);
+
+/*
+ * DirectProbeUnsafe walks the msg_id index of relid from start on with a new
+ * snapshot and no locks, past rows whose vt is after now (valid_until: the
+ * earliest such vt) and rows not visible to the snapshot, and sets new_low to
+ * the first row visible by vt, or one past the last row. Returns false (no
+ * primary key) when it cannot.
+ */
+bool DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until);
 
 } // namespace pgmq::pg

@@ -80,8 +80,6 @@ const StatementInfo kStatements[] = {
      "FROM pgmq.%1$s",
      2,
      {TIMESTAMPTZOID, OIDOID}},
-    /* kHeadProbe */
-    {"SELECT msg_id, vt FROM pgmq.%1$s WHERE msg_id >= $1 ORDER BY msg_id", 1, {INT8OID}},
 };
 
 static_assert(sizeof(kStatements) / sizeof(kStatements[0]) == static_cast<size_t>(Statement::kCount),
@@ -135,13 +133,9 @@ PreparedPlanUnsafe(const Queue *queue, Statement statement) {
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, info->text, quote_identifier(queue->queue_table), quote_identifier(queue->archive_table));
-	/*
-	 * Always the generic plan: planned once, never again per call (the read's
-	 * is an index scan on msg_id). The probe is read through a cursor and
-	 * stops early: plan it for its first rows (the msg_id index, no sort).
-	 */
-	int options = CURSOR_OPT_GENERIC_PLAN | (statement == Statement::kHeadProbe ? CURSOR_OPT_FAST_PLAN : 0);
-	SPIPlanPtr plan = SPI_prepare_cursor(sql.data, info->nargs, const_cast<Oid *>(info->argtypes), options);
+	/* Always the generic plan: planned once, never again per call (the read's is an index scan on msg_id). */
+	SPIPlanPtr plan =
+	    SPI_prepare_cursor(sql.data, info->nargs, const_cast<Oid *>(info->argtypes), CURSOR_OPT_GENERIC_PLAN);
 	if (plan == nullptr)
 		elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)

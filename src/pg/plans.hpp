@@ -33,7 +33,6 @@ enum class Statement {
 	kArchive,      /* $1 msg_id -> msg_id */
 	kArchiveBatch, /* $1 msg_ids -> msg_id */
 	kMetrics,      /* $1 now, $2 queue oid -> count, visible count, max and min enqueued_at, last msg_id */
-	kHeadProbe,    /* $1 lowest msg_id -> msg_id, vt in msg_id order, for a cursor (see readhint.hpp) */
 	kCount         /* number of statements, not a statement */
 };
 
