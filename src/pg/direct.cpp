@@ -44,6 +44,13 @@ const Column kColumns[] = {{"msg_id", INT8OID},      {"read_ct", INT4OID},      
                            {"headers", JSONBOID}};
 constexpr int kNumColumns = sizeof(kColumns) / sizeof(kColumns[0]);
 
+/* The archive table a_<name>: the queue's columns plus archived_at (column 5). */
+const Column kArchiveColumns[] = {{"msg_id", INT8OID},          {"read_ct", INT4OID},
+                                  {"enqueued_at", TIMESTAMPTZOID}, {"last_read_at", TIMESTAMPTZOID},
+                                  {"archived_at", TIMESTAMPTZOID}, {"vt", TIMESTAMPTZOID},
+                                  {"message", JSONBOID},           {"headers", JSONBOID}};
+constexpr int kNumArchiveColumns = sizeof(kArchiveColumns) / sizeof(kArchiveColumns[0]);
+
 /* The most indexes a queue table may have for the direct path (pgmq creates one). */
 constexpr int kMaxIndexes = 8;
 
@@ -90,16 +97,19 @@ TableQualifiesUnsafe(Relation rel, AclMode acl) {
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->trigdesc != nullptr || rel->rd_rel->relhasrules)
 		return false;
 	TupleDesc desc = RelationGetDescr(rel);
-	if (desc->natts != kNumColumns)
+	bool archive = desc->natts == kNumArchiveColumns;
+	const Column *columns = archive ? kArchiveColumns : kColumns;
+	if (desc->natts != (archive ? kNumArchiveColumns : kNumColumns))
 		return false;
 	if (desc->constr != nullptr && (desc->constr->num_check > 0 || desc->constr->has_generated_stored))
 		return false;
-	for (int i = 0; i < kNumColumns; i++) {
+	for (int i = 0; i < desc->natts; i++) {
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		if (att->attisdropped || att->atttypid != kColumns[i].type || strcmp(NameStr(att->attname), kColumns[i].name) != 0)
+		if (att->attisdropped || att->atttypid != columns[i].type || strcmp(NameStr(att->attname), columns[i].name) != 0)
 			return false;
 	}
-	if (TupleDescAttr(desc, 0)->attidentity == '\0')
+	/* The queue's msg_id is an identity column; the archive's is a plain one. */
+	if ((TupleDescAttr(desc, 0)->attidentity == '\0') != archive)
 		return false;
 	Oid relid = RelationGetRelid(rel);
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
@@ -229,7 +239,131 @@ Matches(TupleTableSlot *slot, TimestampTz now, Datum conditional) {
 	return !isnull && DatumGetBool(DirectFunctionCall2(jsonb_contains, message, conditional));
 }
 
+/* FindUnsafe looks msg_id id up in the primary key with snapshot; leaves the row in slot. */
+bool
+FindUnsafe(OpenQueue *q, Snapshot snapshot, int64 id, TupleTableSlot *slot) {
+	ScanKeyData key;
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
+	IndexScanDesc scan = index_beginscan(q->rel, q->pkey, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, nullptr, 0);
+	bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	return found;
+}
+
+/*
+ * DeleteUnsafe deletes the row in slot as DELETE ... WHERE msg_id = id would:
+ * if another transaction changed it since the snapshot (a read), the newest
+ * version is locked and deleted (READ COMMITTED) or the transaction gets a
+ * serialization failure. Returns the slot holding the deleted version's
+ * values, or NULL if the row was deleted by someone else meanwhile.
+ */
+TupleTableSlot *
+DeleteUnsafe(OpenQueue *q, Snapshot snapshot, CommandId cid, TupleTableSlot *slot, TupleTableSlot *locked) {
+	TM_FailureData tmfd;
+	TM_Result result = table_tuple_delete(q->rel, &slot->tts_tid, cid, snapshot, InvalidSnapshot, true, &tmfd, false);
+	if (result == TM_Ok)
+		return slot;
+	if (result == TM_SelfModified)
+		return nullptr;
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+		                errmsg("could not serialize access due to concurrent %s",
+		                       result == TM_Deleted ? "delete" : "update")));
+	if (result == TM_Deleted)
+		return nullptr;
+	if (result != TM_Updated)
+		elog(ERROR, "pgmq: unexpected tuple delete result %d", static_cast<int>(result));
+	result = table_tuple_lock(q->rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitBlock,
+	                          TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+	if (result == TM_Deleted || result == TM_SelfModified)
+		return nullptr;
+	if (result != TM_Ok)
+		elog(ERROR, "pgmq: unexpected tuple lock result %d", static_cast<int>(result));
+	result = table_tuple_delete(q->rel, &locked->tts_tid, cid, snapshot, InvalidSnapshot, true, &tmfd, false);
+	if (result != TM_Ok)
+		elog(ERROR, "pgmq: unexpected tuple delete result %d", static_cast<int>(result));
+	return locked;
+}
+
+/* CompareIds orders int64 values. */
+int
+CompareIds(const void *a, const void *b) {
+	int64 x = *static_cast<const int64 *>(a);
+	int64 y = *static_cast<const int64 *>(b);
+	return (x > y) - (x < y);
+}
+
 } // namespace
+
+int
+DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
+	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
+	OpenQueue q;
+	OpenQueue a;
+	if (!OpenQueueUnsafe(relid, ACL_SELECT | ACL_DELETE, &q)) {
+		EndScratch(caller);
+		return -1;
+	}
+	if (OidIsValid(archive_relid) && !OpenQueueUnsafe(archive_relid, ACL_INSERT, &a)) {
+		CloseQueue(&q);
+		EndScratch(caller);
+		return -1;
+	}
+	/* As msg_id = ANY (ids): each id once, in msg_id order. */
+	if (count > 1)
+		qsort(ids, count, sizeof(int64), CompareIds);
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	Snapshot snapshot = GetActiveSnapshot();
+	CommandId cid = GetCurrentCommandId(true);
+	TupleTableSlot *slot = table_slot_create(q.rel, nullptr);
+	TupleTableSlot *locked = table_slot_create(q.rel, nullptr);
+	TupleTableSlot *archived = OidIsValid(archive_relid) ? MakeSingleTupleTableSlot(RelationGetDescr(a.rel),
+	                                                                                 table_slot_callbacks(a.rel))
+	                                                     : nullptr;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	int done = 0;
+	for (int k = 0; k < count; k++) {
+		if (k > 0 && ids[k] == ids[k - 1])
+			continue;
+		if (!FindUnsafe(&q, snapshot, ids[k], slot))
+			continue;
+		TupleTableSlot *row = DeleteUnsafe(&q, snapshot, cid, slot, locked);
+		if (row == nullptr)
+			continue;
+		if (archived != nullptr) {
+			slot_getallattrs(row);
+			ExecClearTuple(archived);
+			/* msg_id, read_ct, enqueued_at, last_read_at | archived_at | vt, message, headers */
+			for (int i = 0; i < 4; i++) {
+				archived->tts_values[i] = row->tts_values[i];
+				archived->tts_isnull[i] = row->tts_isnull[i];
+			}
+			archived->tts_values[4] = TimestampTzGetDatum(now);
+			archived->tts_isnull[4] = false;
+			for (int i = 4; i < kNumColumns; i++) {
+				archived->tts_values[i + 1] = row->tts_values[i];
+				archived->tts_isnull[i + 1] = row->tts_isnull[i];
+			}
+			ExecStoreVirtualTuple(archived);
+			table_tuple_insert(a.rel, archived, cid, 0, nullptr);
+			InsertIndexEntriesUnsafe(&a, archived, false);
+		}
+		ids[done++] = ids[k];
+	}
+	if (archived != nullptr)
+		ExecDropSingleTupleTableSlot(archived);
+	ExecDropSingleTupleTableSlot(locked);
+	ExecDropSingleTupleTableSlot(slot);
+	PopActiveSnapshot();
+	if (OidIsValid(archive_relid))
+		CloseQueue(&a);
+	CloseQueue(&q);
+	CommandCounterIncrement();
+	EndScratch(caller);
+	return done;
+}
 
 int64
 DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc) {

@@ -18,12 +18,17 @@
  * serialization failure in REPEATABLE READ), and the update of vt, read_ct
  * and last_read_at (HOT when no index covers them).
  *
- * Both are used only when that is exactly what INSERT would do: a plain table
+ * delete and archive likewise look the row up in the primary key, delete it
+ * (following a concurrent update to the newest version in READ COMMITTED,
+ * as EvalPlanQual does) and insert it into the archive table.
+ *
+ * All are used only when that is exactly what INSERT would do: a plain table
  * of pgmq's shape (the seven columns, in order, none dropped), no triggers,
  * rules, CHECK constraints, row-level security or generated columns, indexes
  * without expressions, predicates or exclusion constraints, unique indexes
  * not deferrable, a primary key on msg_id, and the privileges the statement
- * would need (INSERT; SELECT and UPDATE). Otherwise the caller falls back to
+ * would need (INSERT; SELECT and UPDATE; SELECT and DELETE). The archive
+ * table must likewise be as pgmq creates it. Otherwise the caller falls back to
  * the prepared statement.
  */
 #pragma once
@@ -45,6 +50,15 @@ namespace pgmq::pg {
  */
 bool DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
                         int64 *ids);
+
+/*
+ * DirectAckUnsafe deletes the messages ids[0..count) from queue table relid
+ * as DELETE ... WHERE msg_id = ANY (ids) would and, when archive_relid is
+ * valid, inserts them into that archive table (archived_at = now()). Sorts
+ * ids and leaves the ones that existed at its start, in msg_id order; returns
+ * how many, or -1, having done nothing, when a table does not qualify.
+ */
+int DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count);
 
 /* DirectRead is what a read asks for. */
 struct DirectRead {
