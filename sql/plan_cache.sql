@@ -70,3 +70,23 @@ SELECT pgmq.create('hint');
 SELECT * FROM pgmq.send('hint', '{"v": 5}');
 SELECT msg_id FROM pgmq.read('hint', 30, 5);
 SELECT pgmq.drop_queue('hint');
+-- The same through the prepared statements (a trigger on the queue table rules out direct
+-- access), where a separate probe moves the hint.
+SELECT pgmq.create('hint2');
+CREATE FUNCTION pg_temp.keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER keep BEFORE UPDATE ON pgmq.q_hint2 FOR EACH ROW EXECUTE FUNCTION pg_temp.keep();
+SELECT count(*) FROM pgmq.send_batch('hint2', array_fill('{}'::jsonb, ARRAY[100]), 3600);
+SELECT count(*) FROM pgmq.send_batch('hint2', array_fill('{"v": 1}'::jsonb, ARRAY[3]));
+SELECT msg_id FROM pgmq.read('hint2', 30, 1);
+SELECT msg_id FROM pgmq.read('hint2', 30, 1);
+SELECT msg_id FROM pgmq.set_vt('hint2', 5::bigint, 0);
+SELECT msg_id FROM pgmq.read('hint2', 30, 1);
+BEGIN;
+SAVEPOINT s;
+SELECT msg_id FROM pgmq.read('hint2', 30, 1);
+SELECT msg_id FROM pgmq.read('hint2', 30, 1);
+ROLLBACK TO SAVEPOINT s;
+SELECT msg_id FROM pgmq.read('hint2', 30, 1);
+ROLLBACK;
+SELECT msg_id, read_ct FROM pgmq.read('hint2', 30, 5);
+SELECT pgmq.drop_queue('hint2');

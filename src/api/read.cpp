@@ -68,24 +68,25 @@ ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 	pg::ReadHintTicket ticket;
 	int64 start = pg::ReadHintStart(args->queue.queue_relid, now, &ticket);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	pg::DirectRead direct = {args->qty, now, PlusSeconds(now, args->vt), start, args->conditional, 0};
+	pg::DirectRead direct = {args->qty, now, PlusSeconds(now, args->vt), start, args->conditional, 0, 0, 0};
 	int64 n = pg::DirectReadUnsafe(args->queue.queue_relid, &direct, rsinfo->setResult, rsinfo->setDesc);
-	int64 first = direct.first_id;
-	if (n < 0) {
-		bool where = args->conditional != (Datum)0;
-		Datum values[5] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now), TimestampTzGetDatum(direct.new_vt),
-		                   where ? args->conditional : Int64GetDatum(start), Int64GetDatum(start)};
-		pg::Statement statement = where ? pg::Statement::kReadWhere : pg::Statement::kRead;
-		pg::ConnectSpiUnsafe();
-		n = static_cast<int64>(
-		    pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false));
-		pg::PutSpiMessagesUnsafe(fcinfo, n);
-		/* PutSpiMessagesUnsafe sorted the rows: the first has the smallest msg_id. */
-		bool isnull;
-		if (n > 0)
-			first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		pg::FinishSpiUnsafe();
+	if (n >= 0) {
+		/* The scan found where visible messages start: no separate probe. */
+		pg::ReadHintStore(args->queue.queue_relid, &ticket, direct.new_low, direct.valid_until);
+		return static_cast<uint64>(n);
 	}
+	bool where = args->conditional != (Datum)0;
+	Datum values[5] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now), TimestampTzGetDatum(direct.new_vt),
+	                   where ? args->conditional : Int64GetDatum(start), Int64GetDatum(start)};
+	pg::Statement statement = where ? pg::Statement::kReadWhere : pg::Statement::kRead;
+	pg::ConnectSpiUnsafe();
+	n = static_cast<int64>(pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false));
+	pg::PutSpiMessagesUnsafe(fcinfo, n);
+	/* PutSpiMessagesUnsafe sorted the rows: the first has the smallest msg_id. */
+	bool isnull;
+	int64 first = n > 0 ? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) : 0;
+	pg::FinishSpiUnsafe();
+	/* The prepared statement does not tell why it skipped rows: probe when the head looks far. */
 	if (ticket.may_probe) {
 		/* Unsigned: start is PG_INT64_MIN when there is no hint. */
 		bool far = n == 0 || static_cast<uint64>(first) - static_cast<uint64>(start) > kProbeGap;

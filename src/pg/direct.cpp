@@ -294,6 +294,33 @@ CompareIds(const void *a, const void *b) {
 	return (x > y) - (x < y);
 }
 
+/* TakeUnsafe updates the locked row as a read does (vt, read_ct, last_read_at) and appends it to store. */
+void
+TakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId cid, TupleTableSlot *locked,
+           TupleTableSlot *updated, Tuplestorestate *store, TupleDesc desc) {
+	slot_getallattrs(locked);
+	ExecClearTuple(updated);
+	for (int i = 0; i < kNumColumns; i++) {
+		updated->tts_values[i] = locked->tts_values[i];
+		updated->tts_isnull[i] = locked->tts_isnull[i];
+	}
+	updated->tts_values[1] = Int32GetDatum(DatumGetInt32(locked->tts_values[1]) + 1);
+	updated->tts_values[3] = TimestampTzGetDatum(read->now);
+	updated->tts_isnull[3] = false;
+	updated->tts_values[4] = TimestampTzGetDatum(read->new_vt);
+	ExecStoreVirtualTuple(updated);
+	TM_FailureData tmfd;
+	LockTupleMode lock_mode;
+	bool update_indexes;
+	TM_Result result = table_tuple_update(q->rel, &locked->tts_tid, updated, cid, snapshot, InvalidSnapshot, true,
+	                                      &tmfd, &lock_mode, &update_indexes);
+	if (result != TM_Ok)
+		elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
+	if (update_indexes)
+		InsertIndexEntriesUnsafe(q, updated, true);
+	tuplestore_putvalues(store, desc, updated->tts_values, updated->tts_isnull);
+}
+
 } // namespace
 
 int
@@ -385,51 +412,59 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 	TupleTableSlot *locked = table_slot_create(q.rel, nullptr);
 	TupleTableSlot *updated = MakeSingleTupleTableSlot(RelationGetDescr(q.rel), &TTSOpsVirtual);
 	int64 count = 0;
+	/*
+	 * The scan also finds where visible messages now start (see readhint.hpp):
+	 * up to the first row it could not take although visible by vt (held by
+	 * another transaction, or not matching the conditional), every row was
+	 * invisible by vt, not visible to the snapshot (deleted), or taken here.
+	 */
+	bool blocked = false;
+	read->new_low = read->start;
+	read->valid_until = DT_NOEND;
 	while (count < read->qty && index_getnext_slot(scan, ForwardScanDirection, slot)) {
-		if (!Matches(slot, read->now, read->conditional))
-			continue;
-		/* FOR UPDATE SKIP LOCKED: take the newest version unless another transaction holds it. */
-		TM_FailureData tmfd;
-		TM_Result result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive,
-		                                    LockWaitSkip, lock_flags, &tmfd);
-		if (result == TM_WouldBlock || result == TM_SelfModified)
-			continue;
-		if (result == TM_Updated || result == TM_Deleted) {
-			if (IsolationUsesXactSnapshot())
+		bool isnull;
+		int64 id = DatumGetInt64(slot_getattr(slot, 1, &isnull));
+		TimestampTz vt = DatumGetTimestampTz(slot_getattr(slot, 5, &isnull));
+		bool passed = false; /* the row does not stop the hint */
+		if (vt > read->now) {
+			read->valid_until = Min(read->valid_until, vt);
+			passed = true;
+		} else if (Matches(slot, read->now, read->conditional)) {
+			/* FOR UPDATE SKIP LOCKED: take the newest version unless another transaction holds it. */
+			TM_FailureData tmfd;
+			TM_Result result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive,
+			                                    LockWaitSkip, lock_flags, &tmfd);
+			if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
 				ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				                errmsg("could not serialize access due to concurrent update")));
-			continue;
+			if (result == TM_Deleted)
+				passed = true;
+			else if (result == TM_Ok) {
+				/* Changed since our snapshot: check the newest version again, as EvalPlanQual would. */
+				if (tmfd.traversed && !Matches(locked, read->now, read->conditional)) {
+					TimestampTz newest_vt = DatumGetTimestampTz(slot_getattr(locked, 5, &isnull));
+					if (newest_vt > read->now) {
+						read->valid_until = Min(read->valid_until, newest_vt);
+						passed = true;
+					}
+				} else {
+					TakeUnsafe(&q, read, snapshot, cid, locked, updated, store, desc);
+					if (count == 0)
+						read->first_id = id;
+					count++;
+					/* Hidden until new_vt once this transaction commits (a reset if it aborts). */
+					read->valid_until = Min(read->valid_until, read->new_vt);
+					passed = true;
+				}
+			} else if (result != TM_WouldBlock && result != TM_SelfModified)
+				elog(ERROR, "pgmq: unexpected tuple lock result %d", static_cast<int>(result));
 		}
-		if (result != TM_Ok)
-			elog(ERROR, "pgmq: unexpected tuple lock result %d", static_cast<int>(result));
-		/* Changed since our snapshot: check the newest version again, as EvalPlanQual would. */
-		if (tmfd.traversed && !Matches(locked, read->now, read->conditional))
-			continue;
-
-		slot_getallattrs(locked);
-		ExecClearTuple(updated);
-		for (int i = 0; i < kNumColumns; i++) {
-			updated->tts_values[i] = locked->tts_values[i];
-			updated->tts_isnull[i] = locked->tts_isnull[i];
-		}
-		updated->tts_values[1] = Int32GetDatum(DatumGetInt32(locked->tts_values[1]) + 1);
-		updated->tts_values[3] = TimestampTzGetDatum(read->now);
-		updated->tts_isnull[3] = false;
-		updated->tts_values[4] = TimestampTzGetDatum(read->new_vt);
-		ExecStoreVirtualTuple(updated);
-		LockTupleMode lock_mode;
-		bool update_indexes;
-		result = table_tuple_update(q.rel, &locked->tts_tid, updated, cid, snapshot, InvalidSnapshot, true, &tmfd,
-		                            &lock_mode, &update_indexes);
-		if (result != TM_Ok)
-			elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
-		if (update_indexes)
-			InsertIndexEntriesUnsafe(&q, updated, true);
-		tuplestore_putvalues(store, desc, updated->tts_values, updated->tts_isnull);
-		if (count == 0)
-			read->first_id = DatumGetInt64(updated->tts_values[0]);
-		count++;
+		if (!passed)
+			blocked = true;
+		if (!blocked)
+			read->new_low = id + 1;
 	}
+	/* Rows the scan never reached (qty reached) may be visible: the hint stops after the last one taken. */
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(updated);
 	ExecDropSingleTupleTableSlot(locked);

@@ -68,6 +68,8 @@ struct DirectRead {
 	int64 start;        /* lowest msg_id to look at (the read hint) */
 	Datum conditional;  /* jsonb the message must contain, or 0 */
 	int64 first_id;     /* out: msg_id of the first message read */
+	int64 new_low;      /* out: no visible row below it (see readhint.hpp) ... */
+	TimestampTz valid_until; /* out: ... before this time */
 };
 
 /*
