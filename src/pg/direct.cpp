@@ -239,16 +239,13 @@ Matches(TupleTableSlot *slot, TimestampTz now, Datum conditional) {
 	return !isnull && DatumGetBool(DirectFunctionCall2(jsonb_contains, message, conditional));
 }
 
-/* FindUnsafe looks msg_id id up in the primary key with snapshot; leaves the row in slot. */
+/* FindUnsafe looks msg_id id up in the primary key with scan (begun on it); leaves the row in slot. */
 bool
-FindUnsafe(OpenQueue *q, Snapshot snapshot, int64 id, TupleTableSlot *slot) {
+FindUnsafe(IndexScanDesc scan, int64 id, TupleTableSlot *slot) {
 	ScanKeyData key;
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	IndexScanDesc scan = index_beginscan(q->rel, q->pkey, snapshot, 1, 0);
 	index_rescan(scan, &key, 1, nullptr, 0);
-	bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	return found;
+	return index_getnext_slot(scan, ForwardScanDirection, slot);
 }
 
 /*
@@ -350,11 +347,12 @@ DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
 	                                                                                 table_slot_callbacks(a.rel))
 	                                                     : nullptr;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	IndexScanDesc scan = index_beginscan(q.rel, q.pkey, snapshot, 1, 0);
 	int done = 0;
 	for (int k = 0; k < count; k++) {
 		if (k > 0 && ids[k] == ids[k - 1])
 			continue;
-		if (!FindUnsafe(&q, snapshot, ids[k], slot))
+		if (!FindUnsafe(scan, ids[k], slot))
 			continue;
 		TupleTableSlot *row = DeleteUnsafe(&q, snapshot, cid, slot, locked);
 		if (row == nullptr)
@@ -379,6 +377,7 @@ DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
 		}
 		ids[done++] = ids[k];
 	}
+	index_endscan(scan);
 	if (archived != nullptr)
 		ExecDropSingleTupleTableSlot(archived);
 	ExecDropSingleTupleTableSlot(locked);
