@@ -39,3 +39,23 @@ SELECT * FROM ad_log ORDER BY msg_id, op;
 SELECT msg_id FROM pgmq.q_ad ORDER BY msg_id;
 DROP TABLE ad_log;
 SELECT pgmq.drop_queue('ad');
+-- Privileges are those of the statements: a role that may only SELECT the queue table can
+-- neither send, read (an UPDATE) nor delete.
+SELECT pgmq.create('priv');
+SELECT * FROM pgmq.send('priv', '{}');
+CREATE ROLE regress_pgmq_select_only;
+GRANT USAGE ON SCHEMA pgmq TO regress_pgmq_select_only;
+GRANT SELECT ON pgmq.q_priv TO regress_pgmq_select_only;
+SET ROLE regress_pgmq_select_only;
+SELECT msg_id FROM pgmq.q_priv;
+SELECT * FROM pgmq.send('priv', '{}');
+SELECT msg_id FROM pgmq.read('priv', 30, 1);
+SELECT pgmq.delete('priv', 1::bigint);
+RESET ROLE;
+GRANT UPDATE ON pgmq.q_priv TO regress_pgmq_select_only;
+SET ROLE regress_pgmq_select_only;
+SELECT msg_id, read_ct FROM pgmq.read('priv', 0, 1);
+RESET ROLE;
+SELECT pgmq.drop_queue('priv');
+DROP OWNED BY regress_pgmq_select_only;
+DROP ROLE regress_pgmq_select_only;

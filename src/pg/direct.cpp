@@ -114,7 +114,8 @@ TableQualifiesUnsafe(Relation rel, AclMode acl) {
 	Oid relid = RelationGetRelid(rel);
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return false;
-	return pg_class_aclcheck(relid, GetUserId(), acl) == ACLCHECK_OK;
+	/* Every privilege in acl (pg_class_aclcheck would accept any one of them). */
+	return pg_class_aclmask(relid, GetUserId(), acl, ACLMASK_ALL) == acl;
 }
 
 /* OpenIndexesUnsafe opens rel's indexes; returns how many, or -1 (all closed again) if one does not qualify. */
