@@ -59,3 +59,17 @@ RESET ROLE;
 SELECT pgmq.drop_queue('priv');
 DROP OWNED BY regress_pgmq_select_only;
 DROP ROLE regress_pgmq_select_only;
+-- A read-only transaction can neither send, read nor delete.
+SELECT pgmq.create('ro');
+SELECT * FROM pgmq.send('ro', '{}');
+BEGIN READ ONLY;
+SELECT * FROM pgmq.send('ro', '{}');
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT msg_id FROM pgmq.read('ro', 30, 1);
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT pgmq.delete('ro', 1::bigint);
+ROLLBACK;
+SELECT msg_id, read_ct FROM pgmq.read('ro', 30, 1);
+SELECT pgmq.drop_queue('ro');

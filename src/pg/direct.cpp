@@ -178,7 +178,8 @@ bool
 OpenQueueUnsafe(Oid relid, AclMode acl, OpenQueue *q) {
 	q->rel = table_open(relid, RowExclusiveLock);
 	q->nindexes = -1;
-	if (TableQualifiesUnsafe(q->rel, acl))
+	/* In a read-only transaction the statement raises the proper error. */
+	if (!XactReadOnly && TableQualifiesUnsafe(q->rel, acl))
 		q->nindexes = OpenIndexesUnsafe(q->rel, q->indexes, q->infos);
 	q->pkey = nullptr;
 	Oid pkey = RelationGetPrimaryKeyIndex(q->rel);
