@@ -8,15 +8,19 @@
  * kHintSlots), a hint: a msg_id `low` and a time `valid_until` such that no
  * row with msg_id < low is visible before valid_until. Reads scan from low.
  *
- * Who moves it. A read that found its first message far above the hint (or
- * nothing) probes, after its own statement, the rows from the hint upwards
- * with a fresh READ COMMITTED snapshot and no locks, skipping rows whose vt is
- * in the future (valid_until = the smallest such vt) and rows deleted by
- * committed transactions; it stops at the first row whose vt has passed
- * (whether or not another reader holds it). The probe's result is stored
- * only if, from before the probe's snapshot until the store, no send to the
- * queue was in progress or committed (a send in progress may own a msg_id
- * below rows the probe saw committed) and the hint was not reset.
+ * Who moves it. A direct read (direct.hpp) finds, in its own scan, the first
+ * row it could not take although visible by vt (held by another transaction,
+ * or not matching its conditional); every row before it was invisible by vt
+ * (valid_until = the smallest such vt), deleted by a committed transaction,
+ * or taken by the read itself. A read through the prepared statement cannot
+ * tell, so when its first message lies far above the hint (or it found
+ * nothing) it probes: it walks the rows from the hint upwards with a fresh
+ * READ COMMITTED snapshot and no locks, past rows invisible by vt or deleted,
+ * up to the first row whose vt has passed (held by another reader or not);
+ * one backend probes a queue at a time. Either result is stored only if,
+ * from before the read's snapshot until the store, no send to the queue was
+ * in progress or committed (a send in progress may own a msg_id below rows
+ * the scan saw committed) and the hint was not reset.
  *
  * What resets it: commit of set_vt (a vt moved earlier), abort of a
  * (sub)transaction that read from the queue (its updated rows revert to their
@@ -29,7 +33,7 @@
  * or reads may skip the changed rows until valid_until.
  * Probes run only in READ COMMITTED transactions.
  *
- * Shared memory used: kHintSlots * sizeof(HintSlot) (about 48 kB).
+ * Shared memory used: kHintSlots * sizeof(HintSlot) (40 bytes each, 40 kB).
  */
 #pragma once
 
