@@ -293,17 +293,22 @@ CompareIds(const void *a, const void *b) {
 	return (x > y) - (x < y);
 }
 
-/* TakeUnsafe updates the locked row as a read does (vt, read_ct, last_read_at) and appends it to store. */
-void
-TakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId cid, TupleTableSlot *locked,
-           TupleTableSlot *updated, Tuplestorestate *store, TupleDesc desc) {
-	slot_getallattrs(locked);
+/*
+ * TryTakeUnsafe updates the row version in source (at its tts_tid) as a read
+ * does (vt, read_ct, last_read_at) into updated, without waiting: returns
+ * TM_BeingModified when another transaction holds the row, TM_Updated or
+ * TM_Deleted when it changed since the snapshot, TM_Ok when it is taken.
+ */
+TM_Result
+TryTakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId cid, TupleTableSlot *source,
+              TupleTableSlot *updated) {
+	slot_getallattrs(source);
 	ExecClearTuple(updated);
 	for (int i = 0; i < kNumColumns; i++) {
-		updated->tts_values[i] = locked->tts_values[i];
-		updated->tts_isnull[i] = locked->tts_isnull[i];
+		updated->tts_values[i] = source->tts_values[i];
+		updated->tts_isnull[i] = source->tts_isnull[i];
 	}
-	updated->tts_values[1] = Int32GetDatum(DatumGetInt32(locked->tts_values[1]) + 1);
+	updated->tts_values[1] = Int32GetDatum(DatumGetInt32(source->tts_values[1]) + 1);
 	updated->tts_values[3] = TimestampTzGetDatum(read->now);
 	updated->tts_isnull[3] = false;
 	updated->tts_values[4] = TimestampTzGetDatum(read->new_vt);
@@ -311,13 +316,11 @@ TakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId ci
 	TM_FailureData tmfd;
 	LockTupleMode lock_mode;
 	bool update_indexes;
-	TM_Result result = table_tuple_update(q->rel, &locked->tts_tid, updated, cid, snapshot, InvalidSnapshot, true,
+	TM_Result result = table_tuple_update(q->rel, &source->tts_tid, updated, cid, snapshot, InvalidSnapshot, false,
 	                                      &tmfd, &lock_mode, &update_indexes);
-	if (result != TM_Ok)
-		elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
-	if (update_indexes)
+	if (result == TM_Ok && update_indexes)
 		InsertIndexEntriesUnsafe(q, updated, true);
-	tuplestore_putvalues(store, desc, updated->tts_values, updated->tts_isnull);
+	return result;
 }
 
 } // namespace
@@ -406,7 +409,6 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 	PushActiveSnapshot(GetTransactionSnapshot());
 	Snapshot snapshot = GetActiveSnapshot();
 	CommandId cid = GetCurrentCommandId(true);
-	int lock_flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 
 	IndexScanDesc scan = BeginHeadScan(&q, snapshot, read->start);
 	TupleTableSlot *slot = table_slot_create(q.rel, nullptr);
@@ -426,39 +428,55 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 		bool isnull;
 		int64 id = DatumGetInt64(slot_getattr(slot, 1, &isnull));
 		TimestampTz vt = DatumGetTimestampTz(slot_getattr(slot, 5, &isnull));
-		bool passed = false; /* the row does not stop the hint */
+		bool passed = false;       /* the row does not stop the hint */
+		bool continue_scan = false; /* the row's newest version is not for this read */
 		if (vt > read->now) {
 			read->valid_until = Min(read->valid_until, vt);
 			passed = true;
 		} else if (Matches(slot, read->now, read->conditional)) {
-			/* FOR UPDATE SKIP LOCKED: take the newest version unless another transaction holds it. */
-			TM_FailureData tmfd;
-			TM_Result result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive,
-			                                    LockWaitSkip, lock_flags, &tmfd);
+			/*
+			 * FOR UPDATE SKIP LOCKED, in one step: update the row unless another
+			 * transaction holds it. If it changed since our snapshot, lock its
+			 * newest version (or skip it if held) and check that again, as
+			 * EvalPlanQual would.
+			 */
+			TM_Result result = TryTakeUnsafe(&q, read, snapshot, cid, slot, updated);
 			if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
 				ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				                errmsg("could not serialize access due to concurrent update")));
-			if (result == TM_Deleted)
-				passed = true;
-			else if (result == TM_Ok) {
-				/* Changed since our snapshot: check the newest version again, as EvalPlanQual would. */
-				if (tmfd.traversed && !Matches(locked, read->now, read->conditional)) {
+			if (result == TM_Updated) {
+				TM_FailureData tmfd;
+				result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitSkip,
+				                          TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+				if (result == TM_Ok && Matches(locked, read->now, read->conditional)) {
+					result = TryTakeUnsafe(&q, read, snapshot, cid, locked, updated);
+					if (result != TM_Ok)
+						elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
+				} else if (result == TM_Ok) {
+					/* The newest version is not for us: hidden by a committed read, or not matching. */
 					TimestampTz newest_vt = DatumGetTimestampTz(slot_getattr(locked, 5, &isnull));
 					if (newest_vt > read->now) {
 						read->valid_until = Min(read->valid_until, newest_vt);
 						passed = true;
 					}
-				} else {
-					TakeUnsafe(&q, read, snapshot, cid, locked, updated, store, desc);
-					if (count == 0)
-						read->first_id = id;
-					count++;
-					/* Hidden until new_vt once this transaction commits (a reset if it aborts). */
-					read->valid_until = Min(read->valid_until, read->new_vt);
-					passed = true;
-				}
-			} else if (result != TM_WouldBlock && result != TM_SelfModified)
-				elog(ERROR, "pgmq: unexpected tuple lock result %d", static_cast<int>(result));
+					continue_scan = true;
+				} else if (result != TM_WouldBlock && result != TM_Deleted && result != TM_SelfModified)
+					elog(ERROR, "pgmq: unexpected tuple lock result %d", static_cast<int>(result));
+			}
+			if (continue_scan) {
+				/* handled above */
+			} else if (result == TM_Deleted)
+				passed = true;
+			else if (result == TM_Ok) {
+				tuplestore_putvalues(store, desc, updated->tts_values, updated->tts_isnull);
+				if (count == 0)
+					read->first_id = id;
+				count++;
+				/* Hidden until new_vt once this transaction commits (a reset if it aborts). */
+				read->valid_until = Min(read->valid_until, read->new_vt);
+				passed = true;
+			} else if (result != TM_BeingModified && result != TM_WouldBlock && result != TM_SelfModified)
+				elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
 		}
 		if (!passed)
 			blocked = true;
