@@ -9,6 +9,7 @@
 #include "boundary.hpp"
 #include "compat.hpp"
 #include "pg/plans.hpp"
+#include "pg/readhint.hpp"
 
 #include <cmath>
 
@@ -105,9 +106,7 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 
 	const char *q = quote_identifier(queue.queue_table);
 	const char *a = quote_identifier(queue.archive_table);
-	char vt_index[NAMEDATALEN];
 	char archived_index[NAMEDATALEN];
-	snprintf(vt_index, sizeof(vt_index), "%s_vt_idx", queue.queue_table);
 	snprintf(archived_index, sizeof(archived_index), "archived_at_idx_%s", queue.name.text);
 
 	StringInfoData sql;
@@ -133,7 +132,11 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	                 "message jsonb, "
 	                 "headers jsonb); ",
 	                 a);
-	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (vt ASC); ", quote_identifier(vt_index), q);
+	/*
+	 * No index on vt (PGMQ has one): reads scan msg_id order from the read hint
+	 * and never use it, and without it a read's update of vt, read_ct and
+	 * last_read_at is a HOT update: no index entries, less dead data.
+	 */
 	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (archived_at); ",
 	                 quote_identifier(archived_index), a);
 	ExecuteUnsafe(sql.data);
@@ -142,6 +145,9 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	ExecuteWithNameUnsafe("INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2) "
 	                      "ON CONFLICT (queue_name) DO NOTHING",
 	                      &queue, BoolGetDatum(unlogged), BOOLOID);
+	/* A new table may reuse the OID of a dropped one: start without a read hint. */
+	if (pg::LookupQueueUnsafe(&queue, true))
+		pg::ReadHintForget(queue.queue_relid);
 	pg::FinishSpiUnsafe();
 	PG_RETURN_VOID();
 }
@@ -183,6 +189,8 @@ DropQueue(FunctionCallInfo fcinfo) {
 	ExecuteWithNameUnsafe("DELETE FROM pgmq.meta WHERE queue_name = $1", &queue, 0, InvalidOid);
 	pg::FinishSpiUnsafe();
 	pg::ForgetQueuePlans(&queue);
+	if (queue_exists)
+		pg::ReadHintForget(queue.queue_relid);
 	return true;
 }
 
