@@ -43,7 +43,9 @@ PutMoveRow(FunctionCallInfo fcinfo, const pg::QueuePolicy *policy, core::Overdue
 /*
  * MaintainQueueUnsafe runs batches for one queue until one comes back short,
  * inside an internal subtransaction: an error is reported as a WARNING, the
- * queue's work is rolled back and the caller goes on with the next queue.
+ * queue's work is rolled back and the caller goes on with the next queue. A
+ * cancel (pg_cancel_backend, statement_timeout) is not the queue's fault: it
+ * is raised again and ends the whole call, as a cancel must.
  */
 void
 MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
@@ -59,7 +61,7 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 			for (;;) {
 				CHECK_FOR_INTERRUPTS();
 				pg::MoveCounts batch = {0, 0, 0, 0};
-				pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &batch);
+				pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &batch, false);
 				counts.deadline += batch.deadline;
 				counts.max_deliveries += batch.max_deliveries;
 				counts.retention += batch.retention;
@@ -83,6 +85,8 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(call_cxt);
 		CurrentResourceOwner = owner;
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(error);
 		ereport(WARNING, (errcode(error->sqlerrcode),
 						  errmsg("pgmq could not enforce the policy of queue \"%s\": %s", queue_name, error->message)));
 		FreeErrorData(error);

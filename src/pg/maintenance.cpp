@@ -8,13 +8,17 @@
 #include "pg/wakeup.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 }
 
 namespace pgmq::pg {
@@ -242,6 +246,17 @@ MoveGroupUnsafe(const QueuePolicy *policy, const core::MessageState *messages, i
 					 values, false);
 }
 
+/* QueueOwnerUnsafe returns the owner of the queue table. */
+Oid
+QueueOwnerUnsafe(Oid relid) {
+	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "pgmq: cache lookup failed for relation %u", relid);
+	Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
 } // namespace
 
 int
@@ -287,7 +302,14 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 }
 
 void
-MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts) {
+MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts, bool as_owner) {
+	/* Switched back below, or by the (sub)transaction abort on an error. */
+	Oid saved_user;
+	int saved_context;
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	if (as_owner)
+		SetUserIdAndSecContext(QueueOwnerUnsafe(policy->queue.queue_relid),
+							   saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	const core::PolicyLimits *limits = &policy->limits;
 	const char *table = policy->queue.queue_table;
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgmq batch", ALLOCSET_DEFAULT_SIZES);
@@ -357,6 +379,7 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 	if (moved != static_cast<uint64>(n_invalid + n_retention))
 		elog(ERROR, "pgmq: moved %llu of %d overdue messages of queue \"%s\"", static_cast<unsigned long long>(moved),
 			 n_invalid + n_retention, policy->queue.name.text);
+	SetUserIdAndSecContext(saved_user, saved_context);
 	if (moved > 0) {
 		Datum values[5] = {TextDatum(policy->queue.name.text), Int64GetDatum(batch.deadline),
 						   Int64GetDatum(batch.max_deliveries), Int64GetDatum(batch.retention),

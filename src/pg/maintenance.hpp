@@ -52,8 +52,13 @@ int PolicyQueueNamesUnsafe(MemoryContext cxt, char ***names);
 /* LoadQueuePolicyUnsafe reads the queue's policy; false when it has none or the queue is gone. */
 bool LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy);
 
-/* MaintainBatchUnsafe runs one batch for the policy at time now (SPI connected) and adds to *counts. */
-void MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts);
+/*
+ * MaintainBatchUnsafe runs one batch for the policy at time now (SPI connected) and adds to *counts.
+ * With as_owner the candidate and move statements (and so any trigger on the queues) run as the queue
+ * table's owner in a security-restricted operation, as autovacuum does: the background worker is a
+ * superuser, and a role allowed to put a trigger on its queue must not run code as one.
+ */
+void MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts, bool as_owner);
 
 /* DestinationName says where messages moved for reason go ("<queue>", "archive" or "delete"). */
 const char *DestinationName(const QueuePolicy *policy, core::OverdueReason reason);

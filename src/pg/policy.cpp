@@ -6,12 +6,17 @@
 #include "pg/plans.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 }
 
 namespace pgmq::pg {
@@ -37,7 +42,11 @@ PolicyRelcacheCallback(Datum, Oid relid) {
 	}
 }
 
-/* LoadPolicyCacheUnsafe (re)reads every policy row into a fresh hash table. */
+/*
+ * LoadPolicyCacheUnsafe (re)reads every policy row into a fresh hash table. The table is scanned
+ * directly, not with SQL, so that a role allowed to use one queue's tables can read that queue
+ * without privileges on pgmq.queue_policy; the cache only steers the read path and is never shown.
+ */
 void
 LoadPolicyCacheUnsafe() {
 	if (policy_cache != nullptr) {
@@ -47,6 +56,9 @@ LoadPolicyCacheUnsafe() {
 	/* Taken first: an invalidation that arrives while loading makes the next call load again. */
 	uint64 generation = policy_generation;
 	policy_relid = get_relname_relid("queue_policy", PgmqNamespaceUnsafe());
+	if (!OidIsValid(policy_relid))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table pgmq.queue_policy does not exist"),
+						errhint("Reinstall the pgmq extension.")));
 
 	HASHCTL ctl;
 	memset(&ctl, 0, sizeof(ctl));
@@ -55,20 +67,32 @@ LoadPolicyCacheUnsafe() {
 	ctl.hcxt = CacheMemoryContext;
 	HTAB *table = hash_create("pgmq policies", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
-	int rc = SPI_execute("SELECT queue_name::text, max_deliveries FROM pgmq.queue_policy", true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "pgmq: reading pgmq.queue_policy failed: %s", SPI_result_code_string(rc));
-	for (uint64 i = 0; i < SPI_processed; i++) {
-		bool isnull;
-		char *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		Datum limit = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+	Relation relation = table_open(policy_relid, AccessShareLock);
+	TupleDesc desc = RelationGetDescr(relation);
+	AttrNumber name_attno = get_attnum(policy_relid, "queue_name");
+	AttrNumber limit_attno = get_attnum(policy_relid, "max_deliveries");
+	if (name_attno == InvalidAttrNumber || limit_attno == InvalidAttrNumber)
+		elog(ERROR, "pgmq: pgmq.queue_policy lacks queue_name or max_deliveries");
+	/* The newest committed policies: the invalidation that brought us here may be newer than our snapshot. */
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	SysScanDesc scan = systable_beginscan(relation, InvalidOid, false, snapshot, 0, nullptr);
+	HeapTuple tuple;
+	while ((tuple = systable_getnext(scan)) != nullptr) {
+		bool name_null;
+		bool limit_null;
+		Datum name = heap_getattr(tuple, name_attno, desc, &name_null);
+		Datum limit = heap_getattr(tuple, limit_attno, desc, &limit_null);
+		if (name_null)
+			continue;
 		char key[core::kMaxQueueNameLength + 1];
 		memset(key, 0, sizeof(key));
-		strlcpy(key, name, sizeof(key));
+		text_to_cstring_buffer(DatumGetTextPP(name), key, sizeof(key));
 		CachedPolicy *entry = static_cast<CachedPolicy *>(hash_search(table, key, HASH_ENTER, nullptr));
-		entry->max_deliveries = isnull ? PG_INT32_MAX : DatumGetInt32(limit);
+		entry->max_deliveries = limit_null ? PG_INT32_MAX : DatumGetInt32(limit);
 	}
-	SPI_freetuptable(SPI_tuptable);
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(relation, AccessShareLock);
 	policy_cache = table;
 	cache_generation = generation;
 }

@@ -3,7 +3,9 @@
  *
  * Shell code. A read must know, without an extra query per call, whether its
  * queue has a policy (pgmq.queue_policy) and its max_deliveries. The cache
- * holds every policy row; it is loaded with one SPI query on first use and
+ * holds every policy row; it is loaded with one scan of the table on first
+ * use (no privilege check: a role allowed to use a queue need not be allowed
+ * to read pgmq.queue_policy) and
  * dropped when the relcache callback reports an invalidation of
  * pgmq.queue_policy. Row changes do not invalidate a relcache entry by
  * themselves, so a statement trigger on the table (pgmq._policy_changed)

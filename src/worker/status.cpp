@@ -35,6 +35,15 @@ struct StatusShared {
 StatusShared *shared = nullptr;
 Slot *my_slot = nullptr; /* this worker's slot */
 
+/*
+ * The pauses this backend holds. A FATAL error (pg_terminate_backend while DROP DATABASE waits
+ * for other sessions) skips the PG_FINALLY that resumes, so they are also released at exit.
+ */
+constexpr int kMaxHeldPauses = 16;
+Oid held_pauses[kMaxHeldPauses];
+int held_pause_count = 0;
+bool release_at_exit_registered = false;
+
 int
 SlotCapacity() {
 	return max_worker_processes + 8;
@@ -78,6 +87,13 @@ WorkerDetach(int, Datum) {
 		my_slot->pid = 0;
 	SpinLockRelease(&shared->mutex);
 	my_slot = nullptr;
+}
+
+/* ReleaseHeldPauses resumes every database this backend still pauses (before_shmem_exit). */
+void
+ReleaseHeldPauses(int, Datum) {
+	while (held_pause_count > 0)
+		ResumeDatabase(held_pauses[held_pause_count - 1]);
 }
 
 } // namespace
@@ -147,14 +163,19 @@ DatabasePaused(Oid database) {
 
 void
 PauseDatabase(Oid database) {
-	if (shared == nullptr)
+	if (shared == nullptr || held_pause_count == kMaxHeldPauses)
 		return;
+	if (!release_at_exit_registered) {
+		before_shmem_exit(ReleaseHeldPauses, (Datum)0);
+		release_at_exit_registered = true;
+	}
 	int pid = 0;
 	SpinLockAcquire(&shared->mutex);
 	Slot *slot = FindSlotLocked(database, true);
 	if (slot != nullptr) {
 		slot->pause_count++;
 		pid = slot->pid;
+		held_pauses[held_pause_count++] = database;
 	}
 	SpinLockRelease(&shared->mutex);
 	if (pid != 0)
@@ -163,8 +184,12 @@ PauseDatabase(Oid database) {
 
 void
 ResumeDatabase(Oid database) {
-	if (shared == nullptr)
-		return;
+	int held = held_pause_count - 1;
+	while (held >= 0 && held_pauses[held] != database)
+		held--;
+	if (shared == nullptr || held < 0)
+		return; /* not paused by this backend */
+	held_pauses[held] = held_pauses[--held_pause_count];
 	SpinLockAcquire(&shared->mutex);
 	Slot *slot = FindSlotLocked(database, false);
 	if (slot != nullptr && slot->pause_count > 0)

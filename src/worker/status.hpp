@@ -48,7 +48,7 @@ bool DatabasePaused(Oid database);
 /* PauseDatabase stops the database's worker (SIGTERM) and keeps the launcher away until ResumeDatabase. */
 void PauseDatabase(Oid database);
 
-/* ResumeDatabase undoes one PauseDatabase. */
+/* ResumeDatabase undoes one PauseDatabase of this backend; pauses still held are released when it exits. */
 void ResumeDatabase(Oid database);
 
 /* StatusSnapshot copies up to max slots in use into out and returns how many. */

@@ -1,6 +1,8 @@
 """Worker lifecycle on the shared cluster: names, late CREATE EXTENSION, DROP DATABASE, SIGTERM, reload."""
+import threading
 import time
 
+import psycopg
 import pytest
 from conftest import connect, wait_for, worker_pid
 
@@ -65,3 +67,34 @@ def test_reload_switches_the_worker_off_and_on(conn, database):
             admin.execute("ALTER SYSTEM RESET pgmq.worker_enabled")
             admin.execute("SELECT pg_reload_conf()")
         wait_for(lambda: worker_pid(conn, database), 10, what="the worker to start again")
+
+
+def test_worker_comes_back_after_drop_database_is_terminated(late_db):
+    """DROP DATABASE pauses the database's worker; a FATAL in the middle must not keep it paused."""
+    with connect("postgres") as admin:
+        with connect(late_db) as c:
+            c.execute("CREATE EXTENSION pgmq")
+        wait_for(lambda: worker_pid(admin, late_db), 10, what="a worker in the new pgmq database")
+        with connect(late_db) as holder:  # DROP DATABASE waits (up to 5 s) for this session to leave
+            dropper = connect("postgres")
+            dropper_pid = dropper.execute("SELECT pg_backend_pid()").fetchone()[0]
+            errors = []
+
+            def drop():
+                try:
+                    dropper.execute(f"DROP DATABASE {late_db}")
+                except psycopg.Error as e:
+                    errors.append(e)
+
+            thread = threading.Thread(target=drop)
+            thread.start()
+            wait_for(lambda: admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND state = 'active' "
+                                           "AND query LIKE 'DROP DATABASE%%'", [dropper_pid]).fetchone()[0] == 1
+                     and worker_pid(admin, late_db) is None, 4, what="DROP DATABASE to pause the worker and wait")
+            admin.execute("SELECT pg_terminate_backend(%s)", [dropper_pid])
+            thread.join(10)
+            assert errors, "DROP DATABASE was expected to be terminated"
+            dropper.close()
+            holder.execute("SELECT 1")
+        # the database still exists and gets its worker back at the next launcher round (1 s)
+        wait_for(lambda: worker_pid(admin, late_db), 10, what="the worker to come back after the failed drop")

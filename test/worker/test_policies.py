@@ -198,3 +198,40 @@ def test_broken_queue_does_not_starve_the_others(conn):
         assert conn.execute("SELECT count(*) FROM pgmq.q_bad_q").fetchone()[0] == 1, "rolled back, still there"
     finally:
         conn.execute("SELECT pgmq.clear_policy('bad_q')")
+
+
+def test_worker_moves_as_the_queue_owner_not_as_superuser(conn):
+    """The worker runs as a superuser; triggers on queues fire as the queue's owner, or a role
+    allowed to put a trigger on its queue could run anything as superuser."""
+    fresh_queues(conn, "own_src", "own_dlq")
+    conn.execute("DROP TABLE IF EXISTS public.own_seen")
+    conn.execute("DROP ROLE IF EXISTS regress_pgmq_owner")
+    conn.execute("CREATE ROLE regress_pgmq_owner")
+    try:
+        conn.execute("GRANT USAGE ON SCHEMA pgmq TO regress_pgmq_owner")
+        conn.execute("CREATE TABLE public.own_seen (who text, super boolean)")
+        conn.execute("GRANT INSERT ON public.own_seen TO PUBLIC")
+        for table in ["q_own_src", "a_own_src", "q_own_dlq", "a_own_dlq"]:
+            conn.execute(f"ALTER TABLE pgmq.{table} OWNER TO regress_pgmq_owner")
+        conn.execute("""CREATE FUNCTION public.own_spy() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO public.own_seen SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user;
+                RETURN NEW;
+            END $$""")
+        conn.execute("CREATE TRIGGER own_spy BEFORE INSERT ON pgmq.q_own_dlq FOR EACH ROW "
+                     "EXECUTE FUNCTION public.own_spy()")
+        conn.execute("SELECT pgmq.set_policy('own_src', invalid_queue => 'own_dlq', deadline_seconds => 1)")
+        conn.execute("SELECT pgmq.send('own_src', '{\"x\": 1}')")
+        wait_for(lambda: conn.execute("SELECT count(*) FROM pgmq.q_own_dlq").fetchone()[0] == 1, 5 + MAX_LATE_S,
+                 what="the overdue message in the invalid queue")
+        assert conn.execute("SELECT who, super FROM public.own_seen").fetchall() == [("regress_pgmq_owner", False)]
+        # the worker's own bookkeeping still works
+        assert conn.execute("SELECT moved_deadline FROM pgmq.policy_metrics() "
+                            "WHERE queue_name = 'own_src'").fetchone() == (1,)
+    finally:
+        conn.execute("SELECT pgmq.clear_policy('own_src')")
+        conn.execute("SELECT pgmq.drop_queue('own_src'), pgmq.drop_queue('own_dlq')")
+        conn.execute("DROP TABLE IF EXISTS public.own_seen")
+        conn.execute("DROP FUNCTION IF EXISTS public.own_spy()")
+        conn.execute("REVOKE USAGE ON SCHEMA pgmq FROM regress_pgmq_owner")
+        conn.execute("DROP ROLE IF EXISTS regress_pgmq_owner")
