@@ -15,6 +15,7 @@ LANGUAGE sql AS $$
     SELECT t.tgrelid::regclass::text, t.tgname, pg_get_triggerdef(t.oid)
       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = 'pgmq' AND c.relname LIKE 'q\_notify%' AND NOT t.tgisinternal
+       AND t.tgname <> 'pgmq_read_hint_guard'  -- every queue has it (see queue_admin)
      ORDER BY 1, 2
 $$;
 

@@ -72,6 +72,10 @@ CREATE FUNCTION pgmq.acquire_queue_lock(queue_name text) RETURNS void
         pg_catalog.hashtext('pgmq.queue_' || substr(pgmq.format_table_name(queue_name, 'q'), 3)))
 $$;
 
+-- The statement trigger on every queue table that keeps the read hint right (see README).
+CREATE FUNCTION pgmq._read_hint_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pgmq_read_hint_guard' LANGUAGE C;
+
 CREATE FUNCTION pgmq."create"(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_create' LANGUAGE C VOLATILE;
 

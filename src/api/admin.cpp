@@ -139,6 +139,11 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	 */
 	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (archived_at); ",
 	                 quote_identifier(archived_index), a);
+	/* Keeps the read hint right under plain-SQL changes (api/hint_trigger.cpp). */
+	appendStringInfo(&sql,
+	                 "CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE ON pgmq.%s "
+	                 "FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); ",
+	                 q);
 	ExecuteUnsafe(sql.data);
 	if (unlogged)
 		KeepMsgIdSequenceLoggedUnsafe(q);

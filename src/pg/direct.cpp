@@ -88,13 +88,28 @@ IdentitySequenceUnsafe(Oid relid) {
 	return seqid;
 }
 
+/* kHintGuardTrigger is the trigger every queue table has (api/hint_trigger.cpp); it needs no executor. */
+constexpr const char *kHintGuardTrigger = "pgmq_read_hint_guard";
+
+/* OnlyHintGuardTriggers says whether rel has no triggers but pgmq's read hint guard. */
+bool
+OnlyHintGuardTriggers(Relation rel) {
+	if (rel->trigdesc == nullptr)
+		return true;
+	for (int i = 0; i < rel->trigdesc->numtriggers; i++) {
+		if (strcmp(rel->trigdesc->triggers[i].tgname, kHintGuardTrigger) != 0)
+			return false;
+	}
+	return true;
+}
+
 /*
  * TableQualifiesUnsafe says whether a statement on rel needing privileges acl
  * would do nothing but heap and index operations.
  */
 bool
 TableQualifiesUnsafe(Relation rel, AclMode acl) {
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->trigdesc != nullptr || rel->rd_rel->relhasrules)
+	if (rel->rd_rel->relkind != RELKIND_RELATION || !OnlyHintGuardTriggers(rel) || rel->rd_rel->relhasrules)
 		return false;
 	TupleDesc desc = RelationGetDescr(rel);
 	bool archive = desc->natts == kNumArchiveColumns;

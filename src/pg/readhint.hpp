@@ -27,10 +27,9 @@
  * old vt, which the probe may have skipped as its own uncommitted update),
  * drop_queue, valid_until passing, and a PREPARE TRANSACTION that sent to the
  * queue (disables the hint of its slot until restart: the send's commit is
- * not seen by this code). Only changes made through pgmq's functions are
- * seen: after changing a queue table with plain SQL (UPDATE ... SET vt,
- * INSERT with explicit msg_id) call pgmq.purge_queue or re-create the queue,
- * or reads may skip the changed rows until valid_until.
+ * not seen by this code). Changes made with plain SQL are seen through the
+ * statement trigger every queue table has (api/hint_trigger.cpp): an INSERT
+ * announces itself like a send, an UPDATE resets the hint at commit.
  * Probes run only in READ COMMITTED transactions.
  *
  * Shared memory used: kHintSlots * sizeof(HintSlot) (40 bytes each, 40 kB).
