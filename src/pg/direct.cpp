@@ -443,8 +443,7 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 		bool isnull;
 		int64 id = DatumGetInt64(slot_getattr(slot, 1, &isnull));
 		TimestampTz vt = DatumGetTimestampTz(slot_getattr(slot, 5, &isnull));
-		bool passed = false;       /* the row does not stop the hint */
-		bool continue_scan = false; /* the row's newest version is not for this read */
+		bool passed = false; /* the row does not stop the hint */
 		if (vt > read->now) {
 			read->valid_until = Min(read->valid_until, vt);
 			passed = true;
@@ -459,14 +458,17 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 			if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
 				ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				                errmsg("could not serialize access due to concurrent update")));
-			if (result == TM_Updated) {
+			bool taken = result == TM_Ok;
+			if (result == TM_Deleted)
+				passed = true;
+			else if (result == TM_Updated) {
 				TM_FailureData tmfd;
 				result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitSkip,
 				                          TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 				if (result == TM_Ok && Matches(locked, read->now, read->conditional)) {
-					result = TryTakeUnsafe(&q, read, snapshot, cid, locked, updated);
-					if (result != TM_Ok)
-						elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
+					if (TryTakeUnsafe(&q, read, snapshot, cid, locked, updated) != TM_Ok)
+						elog(ERROR, "pgmq: could not update a locked row");
+					taken = true;
 				} else if (result == TM_Ok) {
 					/* The newest version is not for us: hidden by a committed read, or not matching. */
 					TimestampTz newest_vt = DatumGetTimestampTz(slot_getattr(locked, 5, &isnull));
@@ -474,15 +476,13 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 						read->valid_until = Min(read->valid_until, newest_vt);
 						passed = true;
 					}
-					continue_scan = true;
-				} else if (result != TM_WouldBlock && result != TM_Deleted && result != TM_SelfModified)
+				} else if (result == TM_Deleted)
+					passed = true;
+				else if (result != TM_WouldBlock && result != TM_SelfModified)
 					elog(ERROR, "pgmq: unexpected tuple lock result %d", static_cast<int>(result));
-			}
-			if (continue_scan) {
-				/* handled above */
-			} else if (result == TM_Deleted)
-				passed = true;
-			else if (result == TM_Ok) {
+			} else if (result != TM_Ok && result != TM_BeingModified && result != TM_SelfModified)
+				elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
+			if (taken) {
 				tuplestore_putvalues(store, desc, updated->tts_values, updated->tts_isnull);
 				if (count == 0)
 					read->first_id = id;
@@ -490,8 +490,7 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 				/* Hidden until new_vt once this transaction commits (a reset if it aborts). */
 				read->valid_until = Min(read->valid_until, read->new_vt);
 				passed = true;
-			} else if (result != TM_BeingModified && result != TM_WouldBlock && result != TM_SelfModified)
-				elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
+			}
 		}
 		if (!passed)
 			blocked = true;
