@@ -17,7 +17,9 @@ CREATE TABLE pgmq.meta (
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.meta', '');
 
-CREATE UNLOGGED TABLE pgmq.notify_insert_throttle (
+-- Logged, unlike PGMQ's: an unlogged table is emptied by crash recovery and on a promoted standby
+-- while the queue's notify trigger stays, so notifications would stop and the setting vanish.
+CREATE TABLE pgmq.notify_insert_throttle (
     queue_name varchar NOT NULL UNIQUE
         CONSTRAINT notify_insert_throttle_meta_queue_name_fk
         REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
@@ -69,6 +71,10 @@ CREATE FUNCTION pgmq.acquire_queue_lock(queue_name text) RETURNS void
     SELECT pg_catalog.pg_advisory_xact_lock(
         pg_catalog.hashtext('pgmq.queue_' || substr(pgmq.format_table_name(queue_name, 'q'), 3)))
 $$;
+
+-- The statement trigger on every queue table that keeps the read hint right (see README).
+CREATE FUNCTION pgmq._read_hint_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pgmq_read_hint_guard' LANGUAGE C;
 
 CREATE FUNCTION pgmq."create"(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_create' LANGUAGE C VOLATILE;
@@ -220,13 +226,25 @@ CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id text, vt text) RETURNS SETOF
 
 CREATE FUNCTION pgmq.notify_queue_listeners() RETURNS trigger
     LANGUAGE plpgsql AS $$
+DECLARE
+    interval_ms integer;
 BEGIN
-    -- Notify at most once per throttle interval; the row lock orders concurrent senders.
+    SELECT t.throttle_interval_ms INTO interval_ms
+      FROM pgmq.notify_insert_throttle AS t WHERE t.queue_name = TG_ARGV[0];
+    -- No throttle (interval 0, or the row is missing): notify, and lock nothing, so
+    -- concurrent senders to the queue never wait for each other.
+    IF NOT FOUND OR interval_ms = 0 THEN
+        PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
+        RETURN NEW;
+    END IF;
+    -- Throttled: at most one notification per interval. A sender that finds the row locked
+    -- by another sender skips it: that sender's transaction is the one notifying.
     UPDATE pgmq.notify_insert_throttle AS t
        SET last_notified_at = clock_timestamp()
      WHERE t.queue_name = TG_ARGV[0]
-       AND (t.throttle_interval_ms = 0
-            OR clock_timestamp() - t.last_notified_at >= t.throttle_interval_ms * interval '1 millisecond');
+       AND clock_timestamp() - t.last_notified_at >= t.throttle_interval_ms * interval '1 millisecond'
+       AND t.ctid = (SELECT l.ctid FROM pgmq.notify_insert_throttle AS l
+                      WHERE l.queue_name = TG_ARGV[0] FOR UPDATE SKIP LOCKED);
     IF FOUND THEN
         PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
     END IF;

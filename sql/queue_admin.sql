@@ -34,10 +34,18 @@ SELECT table_name, ordinal_position AS pos, column_name, data_type, is_nullable,
  WHERE table_schema = 'pgmq' AND table_name IN ('q_admin_q', 'a_admin_q')
  ORDER BY table_name DESC, ordinal_position;
 
+-- no index on vt (PGMQ has one): reads never use it, and read updates stay HOT (README)
 SELECT tablename, indexname, indexdef
   FROM pg_indexes
  WHERE schemaname = 'pgmq' AND tablename IN ('q_admin_q', 'a_admin_q', 'q_admin_u', 'a_admin_u')
  ORDER BY tablename, indexname;
+
+-- every queue table has the statement trigger that keeps the read hint right
+SELECT tgrelid::regclass AS table_name, tgname, pg_get_triggerdef(oid) AS definition
+  FROM pg_trigger
+ WHERE tgrelid IN ('pgmq.q_admin_q'::regclass, 'pgmq.a_admin_q'::regclass, 'pgmq.q_admin_u'::regclass)
+   AND NOT tgisinternal
+ ORDER BY 1, 2;
 
 SELECT conrelid::regclass AS table_name, conname, contype, pg_get_constraintdef(oid) AS definition
   FROM pg_constraint

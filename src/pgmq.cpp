@@ -3,6 +3,7 @@
  */
 #include "guc.hpp"
 #include "pg/policy.hpp"
+#include "pg/readhint.hpp"
 #include "pg/wakeup.hpp"
 #include "worker/status.hpp"
 #include "worker/worker.hpp"
@@ -31,6 +32,7 @@ ShmemRequest() {
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(pgmq::pg::WakeupShmemSize());
 	RequestAddinShmemSpace(pgmq::worker::StatusShmemSize());
+	RequestAddinShmemSpace(pgmq::pg::ReadHintShmemSize());
 }
 
 void
@@ -39,6 +41,7 @@ ShmemStartup() {
 		prev_shmem_startup_hook();
 	pgmq::pg::WakeupShmemInit();
 	pgmq::worker::StatusShmemInit();
+	pgmq::pg::ReadHintShmemInit();
 }
 
 } // namespace
@@ -52,6 +55,7 @@ _PG_init(void) {
 	pgmq::DefineGucs();
 	pgmq::pg::WakeupRegisterCallbacks();
 	pgmq::pg::PolicyRegisterCallbacks();
+	pgmq::pg::ReadHintRegisterCallbacks();
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	if (!IsBinaryUpgrade) {

@@ -7,7 +7,9 @@
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
+#include "pg/direct.hpp"
 #include "pg/plans.hpp"
+#include "pg/readhint.hpp"
 #include "pg/results.hpp"
 
 extern "C" {
@@ -22,12 +24,37 @@ namespace pgmq::api {
 
 namespace {
 
+/* ArchiveRelidUnsafe is the OID of the queue's archive table for an archive statement, else InvalidOid. */
+Oid
+ArchiveRelidUnsafe(const pg::Queue *queue, pg::Statement statement) {
+	if (statement != pg::Statement::kArchive && statement != pg::Statement::kArchiveBatch)
+		return InvalidOid;
+	return get_relname_relid(queue->archive_table, pg::PgmqNamespaceUnsafe());
+}
+
+/*
+ * DirectAckUnsafe tries the access-method path (see direct.hpp) for ids;
+ * returns how many existed (left at the start of ids), or -1 to use SQL.
+ */
+int
+DirectAckUnsafe(const pg::Queue *queue, pg::Statement statement, int64 *ids, int count) {
+	Oid archive_relid = ArchiveRelidUnsafe(queue, statement);
+	bool archive = statement == pg::Statement::kArchive || statement == pg::Statement::kArchiveBatch;
+	if (archive && !OidIsValid(archive_relid))
+		return -1;
+	return pg::DirectAckUnsafe(queue->queue_relid, archive_relid, ids, count);
+}
+
 /* AckOne runs a single-id delete or archive and returns whether a row was affected. */
 Datum
 AckOne(FunctionCallInfo fcinfo, pg::Statement statement) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
 	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
+	int64 id = PG_GETARG_INT64(1);
+	int done = DirectAckUnsafe(&queue, statement, &id, 1);
+	if (done >= 0)
+		PG_RETURN_BOOL(done > 0);
 	Datum values[1] = {PG_GETARG_DATUM(1)};
 	pg::ConnectSpiUnsafe();
 	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, statement), values, nullptr, false);
@@ -40,8 +67,23 @@ Datum
 AckMany(FunctionCallInfo fcinfo, pg::Statement statement) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
-	Datum values[1] = {PointerGetDatum(Int8ArrayArgUnsafe(fcinfo, 1, "msg_ids"))};
+	ArrayType *array = Int8ArrayArgUnsafe(fcinfo, 1, "msg_ids");
 	pg::BeginSetResultUnsafe(fcinfo, true);
+	int count = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	if (count > 0) {
+		Datum *elements;
+		deconstruct_array(array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, nullptr, &count);
+		int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * count));
+		for (int i = 0; i < count; i++)
+			ids[i] = DatumGetInt64(elements[i]);
+		int done = DirectAckUnsafe(&queue, statement, ids, count);
+		if (done >= 0) {
+			for (int i = 0; i < done; i++)
+				pg::PutInt8Unsafe(fcinfo, ids[i]);
+			return (Datum)0;
+		}
+	}
+	Datum values[1] = {PointerGetDatum(array)};
 	pg::ConnectSpiUnsafe();
 	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, statement), values, nullptr, false);
 	pg::PutSpiIdsUnsafe(fcinfo, n);
@@ -53,6 +95,7 @@ AckMany(FunctionCallInfo fcinfo, pg::Statement statement) {
 Datum
 SetVt(FunctionCallInfo fcinfo, const pg::Queue *queue, Datum ids, bool many, TimestampTz vt) {
 	Datum values[2] = {ids, TimestampTzGetDatum(vt)};
+	pg::ReadHintNoteVtChange(queue->queue_relid);
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	pg::ConnectSpiUnsafe();
 	pg::Statement statement = many ? pg::Statement::kSetVtBatch : pg::Statement::kSetVt;

@@ -9,6 +9,7 @@
 #include "boundary.hpp"
 #include "compat.hpp"
 #include "pg/plans.hpp"
+#include "pg/readhint.hpp"
 
 #include <cmath>
 
@@ -65,6 +66,29 @@ MetaRowExistsUnsafe(const pg::Queue *queue) {
 	return ExecuteWithNameUnsafe("SELECT 1 FROM pgmq.meta WHERE queue_name = $1", queue, 0, InvalidOid) > 0;
 }
 
+/*
+ * KeepMsgIdSequenceLoggedUnsafe makes the msg_id identity sequence of an unlogged queue
+ * table (quoted name q) a logged sequence. PostgreSQL 15 makes the identity sequence of an
+ * unlogged table unlogged too, so crash recovery would reset it to 1 together with the
+ * emptied table: new messages would get msg_ids that the logged archive (a primary key) or
+ * a consumer still holds, archiving them would fail and a stale delete would hit the wrong
+ * message. A logged sequence keeps counting up through a crash.
+ */
+void
+KeepMsgIdSequenceLoggedUnsafe(const char *q) {
+	StringInfoData sql;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT pg_catalog.pg_get_serial_sequence(%s, 'msg_id')",
+	                 quote_literal_cstr(psprintf("pgmq.%s", q)));
+	ExecuteUnsafe(sql.data);
+	char *sequence = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : nullptr;
+	if (sequence == nullptr)
+		elog(ERROR, "pgmq: no msg_id sequence for pgmq.%s", q);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "ALTER SEQUENCE %s SET LOGGED", sequence);
+	ExecuteUnsafe(sql.data);
+}
+
 /* CreateQueue creates the queue's tables, indexes and meta row unless they all exist. */
 Datum
 CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
@@ -82,9 +106,7 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 
 	const char *q = quote_identifier(queue.queue_table);
 	const char *a = quote_identifier(queue.archive_table);
-	char vt_index[NAMEDATALEN];
 	char archived_index[NAMEDATALEN];
-	snprintf(vt_index, sizeof(vt_index), "%s_vt_idx", queue.queue_table);
 	snprintf(archived_index, sizeof(archived_index), "archived_at_idx_%s", queue.name.text);
 
 	StringInfoData sql;
@@ -110,13 +132,27 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	                 "message jsonb, "
 	                 "headers jsonb); ",
 	                 a);
-	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (vt ASC); ", quote_identifier(vt_index), q);
+	/*
+	 * No index on vt (PGMQ has one): reads scan msg_id order from the read hint
+	 * and never use it, and without it a read's update of vt, read_ct and
+	 * last_read_at is a HOT update: no index entries, less dead data.
+	 */
 	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (archived_at); ",
 	                 quote_identifier(archived_index), a);
+	/* Keeps the read hint right under plain-SQL changes (api/hint_trigger.cpp). */
+	appendStringInfo(&sql,
+	                 "CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE ON pgmq.%s "
+	                 "FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); ",
+	                 q);
 	ExecuteUnsafe(sql.data);
+	if (unlogged)
+		KeepMsgIdSequenceLoggedUnsafe(q);
 	ExecuteWithNameUnsafe("INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2) "
 	                      "ON CONFLICT (queue_name) DO NOTHING",
 	                      &queue, BoolGetDatum(unlogged), BOOLOID);
+	/* A new table may reuse the OID of a dropped one: start without a read hint. */
+	if (pg::LookupQueueUnsafe(&queue, true))
+		pg::ReadHintForget(queue.queue_relid);
 	pg::FinishSpiUnsafe();
 	PG_RETURN_VOID();
 }
@@ -158,6 +194,8 @@ DropQueue(FunctionCallInfo fcinfo) {
 	ExecuteWithNameUnsafe("DELETE FROM pgmq.meta WHERE queue_name = $1", &queue, 0, InvalidOid);
 	pg::FinishSpiUnsafe();
 	pg::ForgetQueuePlans(&queue);
+	if (queue_exists)
+		pg::ReadHintForget(queue.queue_relid);
 	return true;
 }
 

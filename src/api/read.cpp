@@ -7,8 +7,10 @@
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
+#include "pg/direct.hpp"
 #include "pg/plans.hpp"
 #include "pg/policy.hpp"
+#include "pg/readhint.hpp"
 #include "pg/results.hpp"
 #include "pg/wakeup.hpp"
 
@@ -44,26 +46,73 @@ ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, ReadArgs *args) {
 	}
 }
 
-/* ReadOnceUnsafe runs one read inside a connected SPI session, appends the rows, returns how many. */
+/* A read whose first message lies more than this many msg_ids above the hint probes (see readhint.hpp). */
+constexpr int64 kProbeGap = 64;
+
+/* ProbeHeadUnsafe moves the queue's read hint up to where visible messages start (see readhint.hpp). */
+void
+ProbeHeadUnsafe(const pg::Queue *queue, const pg::ReadHintTicket *ticket) {
+	int64 new_low = ticket->start;
+	TimestampTz valid_until = DT_NOEND;
+	pg::DirectProbeUnsafe(queue->queue_relid, ticket->start, GetCurrentTimestamp(), &new_low, &valid_until);
+	pg::ReadHintStore(queue->queue_relid, ticket, new_low, valid_until);
+}
+
+/*
+ * ReadOnceUnsafe runs one read, appends the rows, returns how many: directly
+ * through the access methods when the table allows it, else the prepared
+ * statement.
+ */
 uint64
 ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 	TimestampTz now = GetCurrentTimestamp();
-	Datum values[4] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now),
-	                   TimestampTzGetDatum(PlusSeconds(now, args->vt)), args->conditional};
-	pg::Statement statement = args->conditional != (Datum)0 ? pg::Statement::kReadWhere : pg::Statement::kRead;
+	pg::ReadHintTicket ticket;
+	int64 start = pg::ReadHintStart(args->queue.queue_relid, now, &ticket);
 	int32 max_deliveries;
 	if (pg::QueueHasPolicyUnsafe(&args->queue, &max_deliveries)) {
-		/* Never hand out a message beyond its queue's max_deliveries (see pg/policy.hpp). */
-		Datum policy_values[5] = {values[0], values[1], values[2], Int32GetDatum(max_deliveries), values[3]};
-		statement = args->conditional != (Datum)0 ? pg::Statement::kReadWherePolicy : pg::Statement::kReadPolicy;
-		uint64 n =
-			pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), policy_values, nullptr, false);
+		/*
+		 * Never hand out a message beyond its queue's max_deliveries (see
+		 * pg/policy.hpp): the statement path with read_ct < max_deliveries. It
+		 * uses the read hint but leaves moving it to policy-free reads.
+		 */
+		bool where = args->conditional != (Datum)0;
+		Datum values[6] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now),
+		                   TimestampTzGetDatum(PlusSeconds(now, args->vt)), Int32GetDatum(max_deliveries),
+		                   where ? args->conditional : Int64GetDatum(start), Int64GetDatum(start)};
+		pg::Statement statement = where ? pg::Statement::kReadWherePolicy : pg::Statement::kReadPolicy;
+		pg::ConnectSpiUnsafe();
+		uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false);
 		pg::PutSpiMessagesUnsafe(fcinfo, n);
+		pg::FinishSpiUnsafe();
 		return n;
 	}
-	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false);
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	pg::DirectRead direct = {args->qty, now, PlusSeconds(now, args->vt), start, args->conditional, 0, 0, 0};
+	int64 n = pg::DirectReadUnsafe(args->queue.queue_relid, &direct, rsinfo->setResult, rsinfo->setDesc);
+	if (n >= 0) {
+		/* The scan found where visible messages start: no separate probe. */
+		pg::ReadHintStore(args->queue.queue_relid, &ticket, direct.new_low, direct.valid_until);
+		return static_cast<uint64>(n);
+	}
+	bool where = args->conditional != (Datum)0;
+	Datum values[5] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now), TimestampTzGetDatum(direct.new_vt),
+	                   where ? args->conditional : Int64GetDatum(start), Int64GetDatum(start)};
+	pg::Statement statement = where ? pg::Statement::kReadWhere : pg::Statement::kRead;
+	pg::ConnectSpiUnsafe();
+	n = static_cast<int64>(pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false));
 	pg::PutSpiMessagesUnsafe(fcinfo, n);
-	return n;
+	/* PutSpiMessagesUnsafe sorted the rows: the first has the smallest msg_id. */
+	bool isnull;
+	int64 first = n > 0 ? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) : 0;
+	pg::FinishSpiUnsafe();
+	/* The prepared statement does not tell why it skipped rows: probe when the head looks far. */
+	if (ticket.may_probe) {
+		/* Unsigned: start is PG_INT64_MIN when there is no hint. */
+		bool far = n == 0 || static_cast<uint64>(first) - static_cast<uint64>(start) > kProbeGap;
+		if (far && pg::ReadHintBeginProbe(args->queue.queue_relid, &ticket))
+			ProbeHeadUnsafe(&args->queue, &ticket);
+	}
+	return static_cast<uint64>(n);
 }
 
 } // namespace
@@ -73,9 +122,7 @@ PGMQ_FUNCTION(pgmq_read) {
 	ReadArgs args;
 	ReadArgsUnsafe(fcinfo, 3, &args);
 	pg::BeginSetResultUnsafe(fcinfo, false);
-	pg::ConnectSpiUnsafe();
 	ReadOnceUnsafe(fcinfo, &args);
-	pg::FinishSpiUnsafe();
 	return (Datum)0;
 }
 
@@ -103,9 +150,7 @@ PGMQ_FUNCTION(pgmq_read_with_poll) {
 
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	for (;;) {
-		pg::ConnectSpiUnsafe();
 		uint64 n = ReadOnceUnsafe(fcinfo, &args);
-		pg::FinishSpiUnsafe();
 		if (n > 0)
 			break;
 		long remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
@@ -133,16 +178,21 @@ PGMQ_FUNCTION(pgmq_pop) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
 	int32 qty = QtyArgUnsafe(fcinfo, 1);
-	Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(GetCurrentTimestamp()), (Datum)0};
+	TimestampTz now = GetCurrentTimestamp();
+	pg::ReadHintTicket ticket;
+	int64 start = pg::ReadHintStart(queue.queue_relid, now, &ticket);
+	Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int64GetDatum(start)};
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	pg::ConnectSpiUnsafe();
 	int32 max_deliveries;
 	pg::Statement statement = pg::Statement::kPop;
+	Datum policy_values[4] = {values[0], values[1], (Datum)0, values[2]};
 	if (pg::QueueHasPolicyUnsafe(&queue, &max_deliveries)) {
-		values[2] = Int32GetDatum(max_deliveries);
+		policy_values[2] = Int32GetDatum(max_deliveries);
 		statement = pg::Statement::kPopPolicy;
 	}
-	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, statement), values, nullptr, false);
+	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, statement),
+	                                 statement == pg::Statement::kPop ? values : policy_values, nullptr, false);
 	pg::PutSpiMessagesUnsafe(fcinfo, n);
 	pg::FinishSpiUnsafe();
 	return (Datum)0;

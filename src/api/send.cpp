@@ -7,7 +7,9 @@
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
+#include "pg/direct.hpp"
 #include "pg/plans.hpp"
+#include "pg/readhint.hpp"
 #include "pg/results.hpp"
 #include "pg/wakeup.hpp"
 
@@ -50,10 +52,17 @@ Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
 
 	pg::BeginSetResultUnsafe(fcinfo, true);
-	pg::ConnectSpiUnsafe();
-	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSend), values, nulls, false);
-	pg::PutSpiIdsUnsafe(fcinfo, n);
-	pg::FinishSpiUnsafe();
+	pg::ReadHintBeginSend(queue.queue_relid);
+	int64 id;
+	if (pg::DirectInsertUnsafe(queue.queue_relid, DatumGetTimestampTz(values[0]), 1, &values[1],
+	                           has_headers ? &values[2] : nullptr, &id))
+		pg::PutInt8Unsafe(fcinfo, id);
+	else {
+		pg::ConnectSpiUnsafe();
+		uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSend), values, nulls, false);
+		pg::PutSpiIdsUnsafe(fcinfo, n);
+		pg::FinishSpiUnsafe();
+	}
 	pg::NoteSend(queue.queue_relid);
 	return (Datum)0;
 }
@@ -68,6 +77,15 @@ JsonbArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
 	if (array_contains_nulls(array))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain NULL elements", argname)));
 	return ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+}
+
+/* ArrayElements returns the elements of a jsonb[] without NULLs (checked by JsonbArrayArgUnsafe). */
+Datum *
+ArrayElements(ArrayType *array) {
+	Datum *elements;
+	int count;
+	deconstruct_array(array, JSONBOID, -1, false, TYPALIGN_INT, &elements, nullptr, &count);
+	return elements;
 }
 
 /* SendBatch inserts the messages of an array in order and returns their msg_ids in the same order. */
@@ -91,10 +109,20 @@ SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) 
 	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
 
 	pg::BeginSetResultUnsafe(fcinfo, true);
-	pg::ConnectSpiUnsafe();
-	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSendBatch), values, nulls, false);
-	pg::PutSpiIdsUnsafe(fcinfo, n);
-	pg::FinishSpiUnsafe();
+	pg::ReadHintBeginSend(queue.queue_relid);
+	Datum *messages = ArrayElements(PG_GETARG_ARRAYTYPE_P(1));
+	Datum *headers = has_headers ? ArrayElements(PG_GETARG_ARRAYTYPE_P(headers_arg)) : nullptr;
+	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * count));
+	if (pg::DirectInsertUnsafe(queue.queue_relid, DatumGetTimestampTz(values[0]), count, messages, headers, ids)) {
+		for (int i = 0; i < count; i++)
+			pg::PutInt8Unsafe(fcinfo, ids[i]);
+	} else {
+		pg::ConnectSpiUnsafe();
+		uint64 n =
+		    pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSendBatch), values, nulls, false);
+		pg::PutSpiIdsUnsafe(fcinfo, n);
+		pg::FinishSpiUnsafe();
+	}
 	pg::NoteSend(queue.queue_relid);
 	return (Datum)0;
 }

@@ -18,15 +18,18 @@ namespace {
 
 #define PGMQ_MESSAGE_COLUMNS "msg_id, read_ct, enqueued_at, last_read_at, vt, message, headers"
 
-/* The oldest visible messages, locked; shared by read and pop. %1$s is the queue table. */
-#define PGMQ_VISIBLE_HEAD(extra)                                                                                       \
-	"msg_id = ANY (ARRAY(SELECT msg_id FROM pgmq.%1$s WHERE vt <= $2" extra                                          \
+/*
+ * The oldest visible messages from msg_id start on, locked; shared by read and
+ * pop. %1$s is the queue table, start the parameter holding the read hint.
+ */
+#define PGMQ_VISIBLE_HEAD(start, extra)                                                                                \
+	"msg_id = ANY (ARRAY(SELECT msg_id FROM pgmq.%1$s WHERE msg_id >= " start " AND vt <= $2" extra                  \
 	" ORDER BY msg_id LIMIT $1 FOR UPDATE SKIP LOCKED))"
 
 struct StatementInfo {
 	const char *text; /* %1$s = quoted queue table, %2$s = quoted archive table */
 	int nargs;
-	Oid argtypes[5];
+	Oid argtypes[6];
 };
 
 const StatementInfo kStatements[] = {
@@ -40,18 +43,18 @@ const StatementInfo kStatements[] = {
      {TIMESTAMPTZOID, JSONBARRAYOID, JSONBARRAYOID}},
     /* kRead */
     {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2 WHERE " PGMQ_VISIBLE_HEAD(
-         "") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     3,
-     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID}},
+         "$4", "") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     4,
+     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
     /* kReadWhere */
     {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2 WHERE " PGMQ_VISIBLE_HEAD(
-         " AND message @> $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     4,
-     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID}},
+         "$5", " AND message @> $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     5,
+     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, INT8OID}},
     /* kPop */
-    {"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     2,
-     {INT4OID, TIMESTAMPTZOID}},
+    {"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("$3", "") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     3,
+     {INT4OID, TIMESTAMPTZOID, INT8OID}},
     /* kSetVt */
     {"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS, 2, {INT8OID, TIMESTAMPTZOID}},
     /* kSetVtBatch */
@@ -80,19 +83,20 @@ const StatementInfo kStatements[] = {
      {TIMESTAMPTZOID, OIDOID}},
     /* kReadPolicy */
     {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
-     "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(" AND read_ct < $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     4,
-     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}},
+     "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(
+         "$5", " AND read_ct < $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     5,
+     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, INT8OID}},
     /* kReadWherePolicy */
     {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
      "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(
-         " AND read_ct < $4 AND message @> $5") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     5,
-     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, JSONBOID}},
+         "$6", " AND read_ct < $4 AND message @> $5") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     6,
+     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, JSONBOID, INT8OID}},
     /* kPopPolicy */
-    {"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD(" AND read_ct < $3") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     3,
-     {INT4OID, TIMESTAMPTZOID, INT4OID}},
+    {"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("$4", " AND read_ct < $3") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+     4,
+     {INT4OID, TIMESTAMPTZOID, INT4OID, INT8OID}},
 };
 
 static_assert(sizeof(kStatements) / sizeof(kStatements[0]) == static_cast<size_t>(Statement::kCount),
@@ -187,7 +191,9 @@ PreparedPlanUnsafe(const Queue *queue, Statement statement) {
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, info->text, quote_identifier(queue->queue_table), quote_identifier(queue->archive_table));
-	SPIPlanPtr plan = SPI_prepare(sql.data, info->nargs, const_cast<Oid *>(info->argtypes));
+	/* Always the generic plan: planned once, never again per call (the read's is an index scan on msg_id). */
+	SPIPlanPtr plan =
+	    SPI_prepare_cursor(sql.data, info->nargs, const_cast<Oid *>(info->argtypes), CURSOR_OPT_GENERIC_PLAN);
 	if (plan == nullptr)
 		elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)

@@ -23,9 +23,9 @@ namespace pgmq::pg {
 enum class Statement {
 	kSend,         /* $1 vt timestamptz, $2 message jsonb, $3 headers jsonb -> msg_id */
 	kSendBatch,    /* $1 vt, $2 messages jsonb[], $3 headers jsonb[] -> msg_id */
-	kRead,         /* $1 qty int4, $2 now, $3 new vt -> message_record */
-	kReadWhere,    /* as kRead plus $4 conditional jsonb */
-	kPop,          /* $1 qty, $2 now -> message_record */
+	kRead,         /* $1 qty int4, $2 now, $3 new vt, $4 lowest msg_id to look at -> message_record */
+	kReadWhere,    /* $1 qty, $2 now, $3 new vt, $4 conditional jsonb, $5 lowest msg_id */
+	kPop,          /* $1 qty, $2 now, $3 lowest msg_id -> message_record */
 	kSetVt,        /* $1 msg_id int8, $2 vt -> message_record */
 	kSetVtBatch,   /* $1 msg_ids int8[], $2 vt -> message_record */
 	kDelete,       /* $1 msg_id -> msg_id */
@@ -34,9 +34,9 @@ enum class Statement {
 	kArchiveBatch, /* $1 msg_ids -> msg_id */
 	kMetrics,      /* $1 now, $2 queue oid -> count, visible count, max and min enqueued_at, last msg_id */
 	/* Queues with a policy (pg/policy.hpp): skip messages read $4 (pop: $3) times, remember first visibility. */
-	kReadPolicy,      /* as kRead plus $4 max_deliveries int4 */
-	kReadWherePolicy, /* as kRead plus $4 max_deliveries, $5 conditional */
-	kPopPolicy,       /* as kPop plus $3 max_deliveries */
+	kReadPolicy,      /* $1 qty, $2 now, $3 new vt, $4 max_deliveries int4, $5 lowest msg_id */
+	kReadWherePolicy, /* as kReadPolicy but $5 conditional, $6 lowest msg_id */
+	kPopPolicy,       /* $1 qty, $2 now, $3 max_deliveries, $4 lowest msg_id */
 	kCount            /* number of statements, not a statement */
 };
 

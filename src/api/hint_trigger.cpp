@@ -1,0 +1,32 @@
+/*
+ * hint_trigger.cpp: pgmq._read_hint_guard(), the statement trigger that keeps
+ * the read hint (pg/readhint.hpp) right when a queue table is changed by
+ * anything but pgmq's own direct paths.
+ *
+ * Every queue table gets it (BEFORE INSERT and AFTER UPDATE, FOR EACH
+ * STATEMENT): an INSERT (plain SQL, or a move into an invalid queue) is
+ * announced like a send before it takes a msg_id, so no read moves the hint
+ * past a row still being inserted; an UPDATE (a vt moved back by hand) resets
+ * the hint when its transaction commits. The direct access paths do not fire
+ * triggers and keep the hint themselves (direct.cpp accepts this trigger).
+ */
+#include "boundary.hpp"
+#include "pg/readhint.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+#include "utils/rel.h"
+}
+
+PGMQ_FUNCTION(pgmq_read_hint_guard) {
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("pgmq._read_hint_guard() must be called as a trigger")));
+	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+	Oid relid = RelationGetRelid(trigger->tg_relation);
+	if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
+		pgmq::pg::ReadHintBeginSend(relid);
+	else
+		pgmq::pg::ReadHintNoteVtChange(relid);
+	return PointerGetDatum(nullptr);
+}

@@ -1,0 +1,92 @@
+/*
+ * direct.hpp: sends through the table and index access methods, without SQL.
+ *
+ * Shell code. A send is a heap insert plus one insert per index; running it
+ * as an INSERT statement costs more in executor start-up and shutdown than
+ * the work itself (callgrind: about 55,000 instructions per single send
+ * through SPI, most of it ExecutorStart/ExecInitModifyTable/ExecutorEnd).
+ * DirectInsertUnsafe does the same work directly: next value of the msg_id
+ * identity sequence, heap insert, index inserts, with the locks, WAL,
+ * statistics and uniqueness checks the executor would apply.
+ *
+ * Reads are the same story: DirectReadUnsafe does what the read statement
+ * (UPDATE ... WHERE msg_id = ANY (ARRAY(SELECT ... ORDER BY msg_id LIMIT n
+ * FOR UPDATE SKIP LOCKED))) does, in one pass: a scan of the msg_id index
+ * from the read hint, the vt (and conditional) test, a row lock that skips
+ * rows other transactions hold (following the update chain and testing the
+ * newest version again, as EvalPlanQual does in READ COMMITTED; a
+ * serialization failure in REPEATABLE READ), and the update of vt, read_ct
+ * and last_read_at (HOT when no index covers them).
+ *
+ * delete and archive likewise look the row up in the primary key, delete it
+ * (following a concurrent update to the newest version in READ COMMITTED,
+ * as EvalPlanQual does) and insert it into the archive table.
+ *
+ * All are used only when that is exactly what INSERT would do: a plain table
+ * of pgmq's shape (the seven columns, in order, none dropped), no triggers,
+ * rules, CHECK constraints, row-level security or generated columns, indexes
+ * without expressions, predicates or exclusion constraints, unique indexes
+ * not deferrable, a primary key on msg_id, and the privileges the statement
+ * would need (INSERT; SELECT and UPDATE; SELECT and DELETE), outside
+ * read-only transactions. The archive
+ * table must likewise be as pgmq creates it. Otherwise the caller falls back to
+ * the prepared statement.
+ */
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/tupdesc.h"
+#include "datatype/timestamp.h"
+#include "utils/tuplestore.h"
+}
+
+namespace pgmq::pg {
+
+/*
+ * DirectInsertUnsafe inserts count messages (headers NULL when headers is
+ * NULL) with the given vt into the queue table relid and stores their msg_ids
+ * in ids. Returns false, having done nothing, when the table does not qualify.
+ */
+bool DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
+                        int64 *ids);
+
+/*
+ * DirectAckUnsafe deletes the messages ids[0..count) from queue table relid
+ * as DELETE ... WHERE msg_id = ANY (ids) would and, when archive_relid is
+ * valid, inserts them into that archive table (archived_at = now()). Sorts
+ * ids and leaves the ones that existed at its start, in msg_id order; returns
+ * how many, or -1, having done nothing, when a table does not qualify.
+ */
+int DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count);
+
+/* DirectRead is what a read asks for. */
+struct DirectRead {
+	int32 qty;
+	TimestampTz now;    /* messages with vt <= now are visible */
+	TimestampTz new_vt; /* the vt they get */
+	int64 start;        /* lowest msg_id to look at (the read hint) */
+	Datum conditional;  /* jsonb the message must contain, or 0 */
+	int64 first_id;     /* out: msg_id of the first message read */
+	int64 new_low;      /* out: no visible row below it (see readhint.hpp) ... */
+	TimestampTz valid_until; /* out: ... before this time */
+};
+
+/*
+ * DirectReadUnsafe reads as described above and appends the messages (as
+ * updated) to store in msg_id order; returns how many, or -1, having done
+ * nothing, when the table does not qualify.
+ */
+int64 DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc);
+
+/*
+ * DirectProbeUnsafe walks the msg_id index of relid from start on with a new
+ * snapshot and no locks, past rows whose vt is after now (valid_until: the
+ * earliest such vt) and rows not visible to the snapshot, and sets new_low to
+ * the first row visible by vt, or one past the last row. Returns false (no
+ * primary key) when it cannot.
+ */
+bool DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until);
+
+} // namespace pgmq::pg

@@ -1,0 +1,90 @@
+/*
+ * readhint.hpp: per-queue hint of where visible messages may start.
+ *
+ * Shell code. A read takes the oldest visible messages in msg_id order; when
+ * the head of a queue is invisible (read by slow consumers, delayed) or dead
+ * (deleted, not yet vacuumed), every read walks it. With pgmq preloaded,
+ * shared memory holds, per queue (kHintSlots slots, queue OID mod
+ * kHintSlots), a hint: a msg_id `low` and a time `valid_until` such that no
+ * row with msg_id < low is visible before valid_until. Reads scan from low.
+ *
+ * Who moves it. A direct read (direct.hpp) finds, in its own scan, the first
+ * row it could not take although visible by vt (held by another transaction,
+ * or not matching its conditional); every row before it was invisible by vt
+ * (valid_until = the smallest such vt), deleted by a committed transaction,
+ * or taken by the read itself. A read through the prepared statement cannot
+ * tell, so when its first message lies far above the hint (or it found
+ * nothing) it probes: it walks the rows from the hint upwards with a fresh
+ * READ COMMITTED snapshot and no locks, past rows invisible by vt or deleted,
+ * up to the first row whose vt has passed (held by another reader or not);
+ * one backend probes a queue at a time. Either result is stored only if,
+ * from before the read's snapshot until the store, no send to the queue was
+ * in progress or committed (a send in progress may own a msg_id below rows
+ * the scan saw committed) and the hint was not reset.
+ *
+ * What resets it: commit of set_vt (a vt moved earlier), abort of a
+ * (sub)transaction that read from the queue (its updated rows revert to their
+ * old vt, which the probe may have skipped as its own uncommitted update),
+ * drop_queue, valid_until passing, and a PREPARE TRANSACTION that sent to the
+ * queue (disables the hint of its slot until restart: the send's commit is
+ * not seen by this code). Changes made with plain SQL are seen through the
+ * statement trigger every queue table has (api/hint_trigger.cpp): an INSERT
+ * announces itself like a send, an UPDATE resets the hint at commit.
+ * Probes run only in READ COMMITTED transactions.
+ *
+ * Shared memory used: kHintSlots * sizeof(HintSlot) (40 bytes each, 40 kB).
+ */
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+}
+
+namespace pgmq::pg {
+
+constexpr int kHintSlots = 1024;
+
+/* ReadHintTicket is what a read remembers between ReadHintStart and ReadHintStore. */
+struct ReadHintTicket {
+	bool may_probe;          /* hint available, no send in progress, READ COMMITTED */
+	int64 start;             /* msg_id the read scans from */
+	TimestampTz start_valid; /* valid_until of start */
+	uint64 changes;          /* the slot's change counter at start */
+};
+
+/* ReadHintShmemSize is the shared memory the hint table needs. */
+Size ReadHintShmemSize();
+
+/* ReadHintShmemInit attaches to (or creates) the hint table; call from shmem_startup_hook. */
+void ReadHintShmemInit();
+
+/* ReadHintRegisterCallbacks installs the (sub)transaction callbacks. */
+void ReadHintRegisterCallbacks();
+
+/* ReadHintBeginSend is called before a send inserts into the queue. */
+void ReadHintBeginSend(Oid queue_relid);
+
+/* ReadHintNoteVtChange is called by set_vt: the hint is reset when the transaction commits. */
+void ReadHintNoteVtChange(Oid queue_relid);
+
+/* ReadHintForget resets the queue's hint (drop_queue, purge_queue). */
+void ReadHintForget(Oid queue_relid);
+
+/* ReadHintStart returns the msg_id a read at time now may scan from (PG_INT64_MIN when there is no hint). */
+int64 ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket);
+
+/*
+ * ReadHintBeginProbe says whether this backend should probe now: one backend
+ * probes a queue at a time. A true answer must be followed by ReadHintStore.
+ */
+bool ReadHintBeginProbe(Oid queue_relid, const ReadHintTicket *ticket);
+
+/*
+ * ReadHintStore records a probe's result: no visible row below new_low before
+ * valid_until. The hint is reset if this (sub)transaction aborts.
+ */
+void ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until);
+
+} // namespace pgmq::pg

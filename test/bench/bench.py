@@ -1,0 +1,372 @@
+#!/usr/bin/python3
+"""bench.py: pgmq against a plain-SQL baseline, interleaved (see test/bench/README.md).
+
+Run by test/bench/run.sh against its throwaway cluster (PGHOST/PGPORT/PGUSER set). Every
+workload is run for "ours" (the pgmq functions) and "base" (the same operations written as
+prepared SQL on a table of the same shape), alternating A B A B; each run starts from fresh
+tables. Throughput rows print the median msgs/s of the repetitions and ours/base.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import psycopg
+
+MSG = '{"order": 123456, "item": "widget", "qty": 3, "note": "benchmark message"}'
+Q = "bq"  # our queue: pgmq.q_bq / pgmq.a_bq
+BASE = "public.bq_base"  # baseline queue table
+BASE_ARCH = "public.bq_base_arch"  # baseline archive table
+COLS = "msg_id, read_ct, enqueued_at, last_read_at, vt, message, headers"
+
+# The baseline's statements, as fast as hand-written prepared SQL gets: the read is
+# UPDATE ... WHERE msg_id = ANY (ARRAY(SELECT ... FOR UPDATE SKIP LOCKED)) with $n a
+# parameter and a generic plan (plan_cache_mode = force_generic_plan for its sessions).
+BASE_READ = (f"UPDATE {BASE} SET vt = clock_timestamp() + interval '30 seconds', read_ct = read_ct + 1, "
+             f"last_read_at = clock_timestamp() WHERE msg_id = ANY (ARRAY(SELECT msg_id FROM {BASE} "
+             f"WHERE vt <= clock_timestamp() ORDER BY msg_id LIMIT :n FOR UPDATE SKIP LOCKED)) RETURNING {COLS}")
+
+SCRIPTS = {
+    "send1": {
+        "ours": f"SELECT * FROM pgmq.send('{Q}', '{MSG}'::jsonb);\n",
+        "base": f"INSERT INTO {BASE} (vt, message) VALUES (clock_timestamp(), '{MSG}'::jsonb) RETURNING msg_id;\n",
+    },
+    "batch100": {
+        "ours": f"SELECT * FROM pgmq.send_batch('{Q}', :msgs::jsonb[]);\n",
+        "base": f"INSERT INTO {BASE} (vt, message) SELECT clock_timestamp(), m FROM unnest(:msgs::jsonb[]) AS u(m) "
+                "RETURNING msg_id;\n",
+    },
+    "read1_delete": {
+        "ours": f"SELECT msg_id AS id FROM pgmq.read('{Q}', 30, :n) \\gset\n"
+                f"SELECT pgmq.delete('{Q}', :id::bigint);\n",
+        "base": f"WITH r AS ({BASE_READ}) SELECT msg_id AS id FROM r \\gset\n"
+                f"DELETE FROM {BASE} WHERE msg_id = :id::bigint RETURNING msg_id;\n",
+    },
+    "read100_archive": {
+        "ours": f"SELECT coalesce(array_agg(msg_id), '{{}}') AS ids FROM pgmq.read('{Q}', 30, :n) \\gset\n"
+                f"SELECT count(*) FROM pgmq.archive('{Q}', :ids::bigint[]);\n",
+        "base": f"WITH r AS ({BASE_READ}) SELECT coalesce(array_agg(msg_id), '{{}}') AS ids FROM r \\gset\n"
+                f"WITH moved AS (DELETE FROM {BASE} WHERE msg_id = ANY (:ids::bigint[]) RETURNING {COLS}) "
+                f"INSERT INTO {BASE_ARCH} ({COLS}) SELECT {COLS} FROM moved RETURNING msg_id;\n",
+    },
+    "read1": {
+        "ours": f"SELECT * FROM pgmq.read('{Q}', 30, :n);\n",
+        "base": f"{BASE_READ};\n",
+    },
+}
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+class Bench:
+    def __init__(self, opts):
+        self.opts = opts
+        self.tmp = tempfile.mkdtemp(prefix="pgmq-bench-scripts.")
+        os.chmod(self.tmp, 0o755)
+        self.conn = psycopg.connect(dbname="postgres", autocommit=True)
+        self.conn.execute("CREATE EXTENSION IF NOT EXISTS pgmq")
+        self.batch_literal = "{" + ",".join('"' + MSG.replace('"', '\\"') + '"' for _ in range(100)) + "}"
+        self.options = "-c synchronous_commit=off" if opts.sync_off else ""
+
+    # ---- state -------------------------------------------------------------------------
+    def reset(self, system, backlog=0, invisible=0):
+        """Fresh queue tables for system; invisible messages (vt in an hour) first, then backlog visible ones."""
+        c = self.conn
+        if system == "ours":
+            if self.exists(f"pgmq.q_{Q}"):
+                c.execute(f"SELECT pgmq.drop_queue('{Q}')")
+            c.execute(f"SELECT pgmq.create('{Q}')")
+            for count, delay in ((invisible, 3600), (backlog, 0)):
+                while count > 0:
+                    chunk = min(count, 50000)
+                    c.execute(f"SELECT count(*) FROM pgmq.send_batch('{Q}', (SELECT array_agg(%s::jsonb) "
+                              f"FROM generate_series(1, %s)), %s)", (MSG, chunk, delay))
+                    count -= chunk
+            table = f"pgmq.q_{Q}"
+        else:
+            c.execute(f"DROP TABLE IF EXISTS {BASE}, {BASE_ARCH}")
+            c.execute(f"""CREATE TABLE {BASE} (
+                msg_id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY,
+                read_ct integer NOT NULL DEFAULT 0,
+                enqueued_at timestamptz NOT NULL DEFAULT now(),
+                last_read_at timestamptz,
+                vt timestamptz NOT NULL,
+                message jsonb,
+                headers jsonb)""")
+            c.execute(f"CREATE INDEX ON {BASE} (vt)")
+            c.execute(f"""CREATE TABLE {BASE_ARCH} (
+                msg_id bigint PRIMARY KEY,
+                read_ct integer NOT NULL DEFAULT 0,
+                enqueued_at timestamptz NOT NULL DEFAULT now(),
+                last_read_at timestamptz,
+                archived_at timestamptz NOT NULL DEFAULT now(),
+                vt timestamptz NOT NULL,
+                message jsonb,
+                headers jsonb)""")
+            c.execute(f"CREATE INDEX ON {BASE_ARCH} (archived_at)")
+            for count, delay in ((invisible, 3600), (backlog, 0)):
+                if count:
+                    c.execute(f"INSERT INTO {BASE} (vt, message) SELECT clock_timestamp() + make_interval(secs => %s), "
+                              f"%s::jsonb FROM generate_series(1, %s)", (delay, MSG, count))
+            table = BASE
+        c.execute(f"VACUUM ANALYZE {table}")
+        c.execute("CHECKPOINT")
+
+    def exists(self, rel):
+        return self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (rel,)).fetchone()[0]
+
+    def table(self, system):
+        return f"pgmq.q_{Q}" if system == "ours" else BASE
+
+    def count(self, system):
+        return self.conn.execute(f"SELECT count(*) FROM {self.table(system)}").fetchone()[0]
+
+    def table_stats(self, system):
+        t = self.table(system)
+        self.conn.execute("SELECT pg_stat_force_next_flush()")
+        row = self.conn.execute(
+            "SELECT n_dead_tup, n_tup_hot_upd, n_tup_upd, pg_total_relation_size(relid) FROM pg_stat_user_tables "
+            "WHERE relid = %s::regclass", (t,)).fetchone()
+        return row
+
+    # ---- pgbench -----------------------------------------------------------------------
+    def script(self, workload, system):
+        path = os.path.join(self.tmp, f"{workload}_{system}.sql")
+        with open(path, "w") as f:
+            f.write(SCRIPTS[workload][system])
+        os.chmod(path, 0o644)
+        return path
+
+    def pgbench(self, workload, system, clients, seconds, variables, wait=True, transactions=0):
+        env = dict(os.environ)
+        opts = self.options
+        if system == "base":
+            opts += " -c plan_cache_mode=force_generic_plan"
+        env["PGOPTIONS"] = opts.strip()
+        cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 4)),
+               *(["-t", str(transactions)] if transactions else ["-T", str(seconds)]),
+               "-f", self.script(workload, system), "postgres"]
+        for k, v in variables.items():
+            cmd[1:1] = ["-D", f"{k}={v}"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return proc if not wait else self.finish(proc)
+
+    def finish(self, proc):
+        out, err = proc.communicate()
+        if proc.returncode != 0 or "aborted" in out:
+            log(out, err)
+            raise RuntimeError("pgbench failed (see above)")
+        m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+        return float(m.group(1))
+
+    # ---- workloads: each returns a number (msgs/s, or ms per read) ----------------------
+    def run_send1(self, system, clients):
+        self.reset(system)
+        return self.pgbench("send1", system, clients, self.opts.seconds, {})
+
+    def run_batch(self, system, clients):
+        self.reset(system)
+        return 100 * self.pgbench("batch100", system, clients, self.opts.seconds, {"msgs": self.batch_literal})
+
+    def run_read_delete(self, system, clients):
+        self.reset(system, backlog=self.opts.backlog)
+        return self.pgbench("read1_delete", system, clients, self.opts.seconds, {"n": 1})
+
+    def run_read_archive(self, system, clients):
+        # A fixed amount of work (90% of the backlog) instead of a fixed time: the fast side would empty it.
+        self.reset(system, backlog=self.opts.backlog)
+        per_client = int(self.opts.backlog * 0.9 / 100 / clients)
+        return 100 * self.pgbench("read100_archive", system, clients, 0, {"n": 100}, transactions=per_client)
+
+    def run_mixed(self, system):
+        self.reset(system, backlog=self.opts.mixed_backlog)
+        start = self.count(system)
+        producers = self.pgbench("send1", system, 4, self.opts.seconds, {}, wait=False)
+        consumers = self.pgbench("read1_delete", system, 4, self.opts.seconds, {"n": 1}, wait=False)
+        consumed = self.finish(consumers)
+        self.finish(producers)
+        end = self.count(system)
+        dead, hot, upd, size = self.table_stats(system)
+        self.extra.setdefault(("mixed", system), []).append(
+            f"depth {start}->{end}, dead tuples {dead}, HOT updates {hot}/{upd}, size {size // 1024} kB")
+        return consumed
+
+    def run_backlog(self, system):
+        self.reset(system, backlog=self.opts.tail, invisible=self.opts.invisible)
+        tps = self.pgbench("read1", system, 1, self.opts.backlog_seconds, {"n": 1})
+        return 1000.0 / tps
+
+    def run_latency(self, system):
+        self.reset(system)
+        return latency_samples(system, self.opts.samples, self.options)
+
+    # ---- driver ------------------------------------------------------------------------
+    def rows(self):
+        o = self.opts
+        return [
+            ("send1_4", "send 1/txn, 4 clients", "rate", lambda s: self.run_send1(s, 4)),
+            ("send1_16", "send 1/txn, 16 clients", "rate", lambda s: self.run_send1(s, 16)),
+            ("batch100_4", "send_batch 100, 4 clients", "rate", lambda s: self.run_batch(s, 4)),
+            ("rd1_4", f"read 1 + delete, 4 clients ({o.backlog:,} backlog)", "rate",
+             lambda s: self.run_read_delete(s, 4)),
+            ("rd1_16", f"read 1 + delete, 16 clients ({o.backlog:,} backlog)", "rate",
+             lambda s: self.run_read_delete(s, 16)),
+            ("ra100_4", f"read 100 + archive, 4 clients ({o.backlog:,} backlog)", "rate",
+             lambda s: self.run_read_archive(s, 4)),
+            ("mixed", "4 producers + 4 consumers (consumed)", "rate", self.run_mixed),
+            ("backlog", f"read 1, {o.invisible:,} invisible head (ms/read)", "ms", self.run_backlog),
+            ("latency", "read_with_poll wake vs LISTEN/NOTIFY (ms)", "latency", self.run_latency),
+        ]
+
+    def main(self):
+        o = self.opts
+        self.extra = {}
+        rows = [r for r in self.rows() if not o.only or r[0] in o.only]
+        print(f"# mode: {'full' if o.full else 'quick'}, synchronous_commit = {'off' if o.sync_off else 'on'}, "
+              f"{o.reps} repetitions of {o.seconds} s per system, interleaved ours/base; "
+              f"backlog {o.backlog:,}, invisible head {o.invisible:,}, latency samples {o.samples}/repetition",
+              flush=True)
+        results = []
+        for key, title, kind, fn in rows:
+            vals = {"ours": [], "base": []}
+            for rep in range(o.reps):
+                for system in ("ours", "base"):
+                    started = time.time()
+                    v = fn(system)
+                    vals[system].append(v)
+                    shown = f"p50 {statistics.median(v):.2f} ms" if kind == "latency" else f"{v:,.2f}"
+                    log(f"  {key} rep {rep + 1} {system}: {shown} ({time.time() - started:.0f} s)")
+            results.append((key, title, kind, vals))
+            self.print_row(title, kind, vals)
+        print()
+        self.print_table(results)
+        for (key, system), notes in sorted(self.extra.items()):
+            for n in notes:
+                print(f"# {key} {system}: {n}")
+
+    def print_row(self, title, kind, vals):
+        print(self.format_row(title, kind, vals), flush=True)
+
+    @staticmethod
+    def format_row(title, kind, vals):
+        if kind == "latency":
+            def pct(samples, p):
+                s = sorted(samples)
+                return s[min(len(s) - 1, int(p * len(s)))]
+            ours = [x for rep in vals["ours"] for x in rep]
+            base = [x for rep in vals["base"] for x in rep]
+            return (f"{title:<52} p50 {pct(ours, .5):7.2f} p99 {pct(ours, .99):7.2f} | "
+                    f"p50 {pct(base, .5):7.2f} p99 {pct(base, .99):7.2f} | {len(ours)} samples")
+        # The ratio is the median of the ratios of runs made back to back (A B), which share
+        # the machine's load of the moment: steadier than a ratio of medians on a busy machine.
+        ours = statistics.median(vals["ours"])
+        base = statistics.median(vals["base"])
+        if kind == "ms":
+            ratio = statistics.median(b / a for a, b in zip(vals["ours"], vals["base"]))
+            return f"{title:<52} {ours:14,.3f} {base:14,.3f} {ratio:8.2f}x faster"
+        ratio = statistics.median(a / b for a, b in zip(vals["ours"], vals["base"]))
+        return f"{title:<52} {ours:14,.0f} {base:14,.0f} {ratio:8.2f}"
+
+    def print_table(self, results):
+        print(f"{'workload':<52} {'ours msgs/s':>14} {'base msgs/s':>14} {'ours/base':>9}")
+        for key, title, kind, vals in results:
+            print(self.format_row(title, kind, vals))
+
+
+def latency_samples(system, samples, options):
+    """Send-to-receive latency in ms: from just before the producer's COMMIT to the consumer's return."""
+    kw = {"dbname": "postgres", "options": options} if options else {"dbname": "postgres"}
+    cons = psycopg.connect(autocommit=True, **kw)
+    prod = psycopg.connect(autocommit=False, **kw)
+    if system == "base":
+        cons.execute("SET plan_cache_mode = force_generic_plan")
+        cons.execute("LISTEN bq_chan")
+    ready = threading.Semaphore(0)
+    got = []
+    errors = []
+    read_sql = BASE_READ.replace(":n", "1")
+
+    def consumer():
+        try:
+            notifies = cons.notifies() if system == "base" else None
+            for _ in range(samples):
+                ready.release()
+                if system == "ours":
+                    rows = cons.execute(f"SELECT msg_id FROM pgmq.read_with_poll('{Q}', 30, 1, 5, 100)",
+                                        prepare=True).fetchall()
+                    t1 = time.perf_counter()
+                    cons.execute(f"SELECT pgmq.delete('{Q}', %s::bigint)", (rows[0][0],), prepare=True)
+                else:
+                    next(notifies)
+                    rows = cons.execute(read_sql, prepare=True).fetchall()
+                    t1 = time.perf_counter()
+                    cons.execute(f"DELETE FROM {BASE} WHERE msg_id = %s", (rows[0][0],), prepare=True)
+                got.append(t1)
+        except Exception as e:  # reported below
+            errors.append(e)
+            ready.release()
+
+    th = threading.Thread(target=consumer)
+    th.start()
+    sent = []
+    for _ in range(samples):
+        ready.acquire()
+        if errors:
+            break
+        time.sleep(0.01)  # let the consumer reach its wait
+        if system == "ours":
+            prod.execute(f"SELECT pgmq.send('{Q}', %s::jsonb)", (MSG,), prepare=True)
+        else:
+            prod.execute(f"INSERT INTO {BASE} (vt, message) VALUES (clock_timestamp(), %s::jsonb)", (MSG,),
+                         prepare=True)
+            prod.execute("NOTIFY bq_chan")
+        t0 = time.perf_counter()
+        prod.commit()
+        sent.append(t0)
+        while len(got) < len(sent) and not errors:
+            time.sleep(0.0005)
+    th.join()
+    cons.close()
+    prod.close()
+    if errors:
+        raise errors[0]
+    return [(b - a) * 1000.0 for a, b in zip(sent, got)]
+
+
+def parse():
+    p = argparse.ArgumentParser()
+    p.add_argument("--full", action="store_true")
+    p.add_argument("--sync-off", action="store_true")
+    p.add_argument("--only", default="")
+    p.add_argument("--reps", type=int)
+    p.add_argument("--seconds", type=int)
+    p.add_argument("--list", action="store_true")
+    o = p.parse_args()
+    o.only = [x for x in o.only.split(",") if x]
+    if o.full:
+        defaults = dict(reps=5, seconds=20, backlog=1_000_000, mixed_backlog=100_000, invisible=500_000,
+                        tail=20_000, backlog_seconds=10, samples=500)
+    else:
+        defaults = dict(reps=5, seconds=3, backlog=200_000, mixed_backlog=20_000, invisible=100_000, tail=5_000,
+                        backlog_seconds=2, samples=100)
+    for k, v in defaults.items():
+        if getattr(o, k, None) is None:
+            setattr(o, k, v)
+    return o
+
+
+if __name__ == "__main__":
+    opts = parse()
+    if opts.list:
+        for key, title, kind, _ in Bench.rows(type("X", (), {"opts": opts, "run_mixed": None, "run_backlog": None,
+                                                              "run_latency": None})()):
+            print(f"{key:<12} {title}")
+        sys.exit(0)
+    Bench(opts).main()

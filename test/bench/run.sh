@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# test/bench/run.sh: the benchmark suite (see test/bench/README.md).
+#
+#   bash test/bench/run.sh              quick mode (a few minutes)
+#   bash test/bench/run.sh --full       longer runs, bigger backlogs, more repetitions
+#   bash test/bench/run.sh --sync-off   every row with synchronous_commit = off
+#   bash test/bench/run.sh --only send1_4,latency   only some rows (names: --list)
+#
+# Builds pgmq into a private installation, starts a throwaway cluster with pgmq preloaded
+# and default settings otherwise, runs test/bench/bench.py (ours and a plain-SQL baseline,
+# interleaved), stops and removes the cluster. PGMQ_BENCH_PORT (default PGMQ_TEST_PORT+100)
+# is the first port tried. PGMQ_KEEP=1 keeps the temporary directory.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source test/lib.sh
+pgmq_install_deps build
+
+for arg in "$@"; do
+	if [ "$arg" = --list ]; then
+		exec /usr/bin/python3 test/bench/bench.py --list
+	fi
+done
+
+WORK=$(mktemp -d /tmp/pgmq-bench.XXXXXX)
+chmod 755 "$WORK"
+CLUSTER="$WORK/cluster/data"
+cleanup() {
+	pgmq_cluster_stop "$CLUSTER"
+	if [ "${PGMQ_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+echo "== building into a private installation under $WORK/inst"
+pgmq_private_install "$WORK/inst" || { echo "build failed"; exit 1; }
+PORT=$(pgmq_free_port "${PGMQ_BENCH_PORT:-$((${PGMQ_TEST_PORT:-55432} + 100))}")
+cat >"$WORK/bench.conf" <<'EOF'
+shared_preload_libraries = 'pgmq'
+log_min_messages = warning
+EOF
+pgmq_cluster_start "$CLUSTER" "$PORT" "$WORK/bench.conf" || { cat "$WORK/cluster/server.log"; exit 1; }
+echo "== cluster on port $PORT (socket $PGHOST), PostgreSQL defaults except shared_preload_libraries"
+export PGMQ_BENCH_DATA=$CLUSTER
+/usr/bin/python3 test/bench/bench.py "$@"
+status=$?
+bash test/check_log.sh "$WORK/cluster/server.log" || status=1
+exit $status
