@@ -38,7 +38,7 @@ const StatementInfo kStatements[] = {
      3,
      {TIMESTAMPTZOID, JSONBOID, JSONBOID}},
     /* kSendBatch */
-    {"INSERT INTO pgmq.%1$s (vt, message, headers) SELECT $1, m, h FROM unnest($2, $3) AS u(m, h) RETURNING msg_id",
+    {"INSERT INTO pgmq.%1$s (vt, message, headers) SELECT $1, m, h FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(m, h) RETURNING msg_id",
      3,
      {TIMESTAMPTZOID, JSONBARRAYOID, JSONBARRAYOID}},
     /* kRead */

@@ -28,6 +28,7 @@ extern "C" {
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -181,6 +182,8 @@ pgmq_worker_main(Datum main_arg) {
 	if (!pgmq::worker::WorkerAttach(database))
 		proc_exit(0);
 	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
+	/* Names the worker's statements do not qualify resolve in pg_catalog only, never in a user's schema. */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("pgmq worker");
 	MemoryContext pass_cxt = AllocSetContextCreate(TopMemoryContext, "pgmq worker pass", ALLOCSET_DEFAULT_SIZES);
 	for (;;) {
