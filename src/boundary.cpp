@@ -1,13 +1,9 @@
 /*
- * boundary.cpp: raising errors carried out of core code, and AllocNoThrow.
+ * boundary.cpp: raising errors carried out of core code.
  */
 #include "boundary.hpp"
 
 #include <cstring>
-
-extern "C" {
-#include "utils/memutils.h"
-}
 
 namespace pgmq {
 
@@ -58,11 +54,5 @@ RaiseCaughtError(const CaughtError *error) {
 	pg_unreachable();
 }
 
-void *
-AllocNoThrow(void *context, std::size_t size) noexcept {
-	if (size > MaxAllocSize)
-		return nullptr;
-	return MemoryContextAllocExtended(static_cast<MemoryContext>(context), size, MCXT_ALLOC_NO_OOM);
-}
 
 } // namespace pgmq

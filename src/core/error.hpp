@@ -51,13 +51,6 @@ private:
 	char message_[kMessageSize];
 };
 
-/*
- * AllocNoThrow is the one PostgreSQL entry core code may call: it allocates
- * size bytes in the memory context `context` (opaque here) and returns
- * nullptr instead of raising when memory is exhausted or size is too large.
- */
-void *AllocNoThrow(void *context, std::size_t size) noexcept;
-
 } // namespace pgmq
 
 #include "core/core_only.hpp"

@@ -55,7 +55,7 @@ ClassifyMessages(const PolicyLimits *limits, int64_t now, MessageState *messages
 }
 
 const char *
-ReasonName(OverdueReason reason) {
+ReasonName(OverdueReason reason) noexcept {
 	switch (reason) {
 	case OverdueReason::kDeadline:
 		return "deadline";

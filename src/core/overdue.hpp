@@ -57,7 +57,7 @@ void DecideOverdue(const PolicyLimits &limits, int64_t now, MessageState *messag
 std::size_t ClassifyMessages(const PolicyLimits *limits, int64_t now, MessageState *messages, std::size_t count);
 
 /* ReasonName is the reason as recorded in headers and statistics ("deadline", ...). */
-const char *ReasonName(OverdueReason reason);
+const char *ReasonName(OverdueReason reason) noexcept;
 
 } // namespace pgmq::core
 

@@ -2,6 +2,7 @@
  * maintenance.cpp: statements and batches that enforce queue policies.
  */
 #include "pg/maintenance.hpp"
+#include "pg/plans.hpp"
 
 #include "boundary.hpp"
 #include "pg/policy.hpp"
@@ -165,23 +166,16 @@ MaintPlanUnsafe(MaintStatement statement, const char *source, const char *destin
 	initStringInfo(&sql);
 	appendStringInfo(&sql, info->text, source[0] ? quote_identifier(source) : "",
 					 destination[0] ? quote_identifier(destination) : "");
-	SPIPlanPtr plan = SPI_prepare(sql.data, info->nargs, const_cast<Oid *>(info->argtypes));
-	if (plan == nullptr)
-		elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "pgmq: SPI_keepplan failed");
+	SPIPlanPtr plan = KeepPlanUnsafe(sql.data, info->nargs, info->argtypes, false);
 	pfree(sql.data);
 	entry->plan = plan;
 	return plan;
 }
 
-/* RunUnsafe executes a kept plan; returns SPI_processed. */
+/* RunUnsafe executes a kept plan without NULL parameters; returns SPI_processed. */
 uint64
 RunUnsafe(SPIPlanPtr plan, Datum *values, bool read_only) {
-	int rc = SPI_execute_plan(plan, values, nullptr, read_only, 0);
-	if (rc < 0)
-		elog(ERROR, "pgmq: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
+	return ExecutePlanUnsafe(plan, values, nullptr, read_only);
 }
 
 /* TextDatum returns a text Datum of s in CurrentMemoryContext. */

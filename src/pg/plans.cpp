@@ -165,6 +165,17 @@ SweepDeadPlans() {
 } // namespace
 
 SPIPlanPtr
+KeepPlanUnsafe(const char *sql, int nargs, const Oid *argtypes, bool generic) {
+	SPIPlanPtr plan =
+	    SPI_prepare_cursor(sql, nargs, const_cast<Oid *>(argtypes), generic ? CURSOR_OPT_GENERIC_PLAN : 0);
+	if (plan == nullptr)
+		elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "pgmq: SPI_keepplan failed");
+	return plan;
+}
+
+SPIPlanPtr
 PreparedPlanUnsafe(const Queue *queue, Statement statement) {
 	PlanKey key;
 	bool found;
@@ -192,12 +203,7 @@ PreparedPlanUnsafe(const Queue *queue, Statement statement) {
 	initStringInfo(&sql);
 	appendStringInfo(&sql, info->text, quote_identifier(queue->queue_table), quote_identifier(queue->archive_table));
 	/* Always the generic plan: planned once, never again per call (the read's is an index scan on msg_id). */
-	SPIPlanPtr plan =
-	    SPI_prepare_cursor(sql.data, info->nargs, const_cast<Oid *>(info->argtypes), CURSOR_OPT_GENERIC_PLAN);
-	if (plan == nullptr)
-		elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "pgmq: SPI_keepplan failed");
+	SPIPlanPtr plan = KeepPlanUnsafe(sql.data, info->nargs, info->argtypes, true);
 	pfree(sql.data);
 	entry->plan = plan;
 	return plan;

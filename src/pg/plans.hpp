@@ -43,6 +43,12 @@ enum class Statement {
 /* PreparedPlanUnsafe returns the kept plan of statement for queue; call between SPI_connect and SPI_finish. */
 SPIPlanPtr PreparedPlanUnsafe(const Queue *queue, Statement statement);
 
+/*
+ * KeepPlanUnsafe prepares sql (with nargs parameters of argtypes) and keeps the plan for the
+ * life of the backend; generic forces the generic plan. The one place plans are made.
+ */
+SPIPlanPtr KeepPlanUnsafe(const char *sql, int nargs, const Oid *argtypes, bool generic);
+
 /* ForgetQueuePlans frees this backend's plans of the queue (after drop_queue). */
 void ForgetQueuePlans(const Queue *queue);
 
