@@ -137,6 +137,12 @@ OnXactEvent(XactEvent event, void *) {
 			slot->disabled = true;
 			ResetLocked(slot);
 		});
+		/*
+		 * A hint this transaction stored may pass rows it took or deleted, which
+		 * come back at ROLLBACK PREPARED. Others cannot pass them while they are
+		 * held, so forgetting the hint now is enough.
+		 */
+		ForEachMarked(reset_at_abort, [](HintSlot *slot) { ResetLocked(slot); });
 		ClearMarks();
 		break;
 	default:

@@ -25,10 +25,12 @@
  * What resets it: commit of set_vt (a vt moved earlier), abort of a
  * (sub)transaction that read from the queue (its updated rows revert to their
  * old vt, which the probe may have skipped as its own uncommitted update),
- * drop_queue, valid_until passing, and a PREPARE TRANSACTION that sent to the
- * queue (disables the hint of its slot until restart: the send's commit is
- * not seen by this code). Changes made with plain SQL are seen through the
- * statement trigger every queue table has (api/hint_trigger.cpp): an INSERT
+ * drop_queue, valid_until passing, a PREPARE TRANSACTION that read from the
+ * queue (a ROLLBACK PREPARED is not seen by this code), and a PREPARE
+ * TRANSACTION that sent to the queue (disables the hint of its slot until
+ * restart: the send's commit is not seen by this code). Changes made with
+ * plain SQL are seen through the statement trigger every queue table has
+ * (api/hint_trigger.cpp): an INSERT
  * announces itself like a send, an UPDATE resets the hint at commit.
  * Probes run only in READ COMMITTED transactions.
  *
