@@ -59,7 +59,10 @@ Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 		pg::PutInt8Unsafe(fcinfo, id);
 	else {
 		pg::ConnectSpiUnsafe();
+		/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
+		pg::ReadHintSetOwnSend(true);
 		uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSend), values, nulls, false);
+		pg::ReadHintSetOwnSend(false);
 		pg::PutSpiIdsUnsafe(fcinfo, n);
 		pg::FinishSpiUnsafe();
 	}
@@ -118,8 +121,10 @@ SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) 
 			pg::PutInt8Unsafe(fcinfo, ids[i]);
 	} else {
 		pg::ConnectSpiUnsafe();
+		pg::ReadHintSetOwnSend(true);
 		uint64 n =
 		    pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSendBatch), values, nulls, false);
+		pg::ReadHintSetOwnSend(false);
 		pg::PutSpiIdsUnsafe(fcinfo, n);
 		pg::FinishSpiUnsafe();
 	}

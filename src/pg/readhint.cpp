@@ -36,6 +36,7 @@ uint64 reset_at_commit[kWords]; /* slots this transaction changed vt in */
 uint64 reset_at_abort[kWords];  /* slots a probe of this transaction stored a hint in */
 bool any_marked = false;
 int probing_slot = -1; /* the slot whose probing flag this backend set */
+bool own_send = false; /* pgmq's send is inserting through SQL (ReadHintSetOwnSend) */
 
 int
 SlotOf(Oid relid) {
@@ -102,6 +103,7 @@ ClearMarks() {
 /* OnXactEvent runs after the transaction's outcome is visible to new snapshots. */
 void
 OnXactEvent(XactEvent event, void *) {
+	own_send = false;
 	if (!any_marked || slots == nullptr)
 		return;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_ABORT ||
@@ -153,7 +155,10 @@ OnXactEvent(XactEvent event, void *) {
 /* OnSubXactEvent resets hints stored by the transaction when a subtransaction aborts. */
 void
 OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
-	if (event != SUBXACT_EVENT_ABORT_SUB || !any_marked || slots == nullptr)
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	own_send = false;
+	if (!any_marked || slots == nullptr)
 		return;
 	ForEachMarked(reset_at_abort, [](HintSlot *slot) { ResetLocked(slot); });
 }
@@ -208,6 +213,18 @@ void
 ReadHintNoteVtChange(Oid queue_relid) {
 	if (slots != nullptr)
 		Mark(reset_at_commit, SlotOf(queue_relid));
+}
+
+void
+ReadHintNoteInsert(Oid queue_relid) {
+	ReadHintBeginSend(queue_relid);
+	if (!own_send)
+		ReadHintNoteVtChange(queue_relid);
+}
+
+void
+ReadHintSetOwnSend(bool on) {
+	own_send = on;
 }
 
 void

@@ -31,7 +31,9 @@
  * restart: the send's commit is not seen by this code). Changes made with
  * plain SQL are seen through the statement trigger every queue table has
  * (api/hint_trigger.cpp): an INSERT
- * announces itself like a send, an UPDATE resets the hint at commit.
+ * announces itself like a send and (explicit msg_ids may lie below the hint)
+ * resets the hint at commit; an UPDATE or TRUNCATE (RESTART IDENTITY starts
+ * msg_ids over) resets it at commit.
  * Probes run only in READ COMMITTED transactions.
  *
  * Shared memory used: kHintSlots * sizeof(HintSlot) (40 bytes each, 40 kB).
@@ -70,6 +72,17 @@ void ReadHintBeginSend(Oid queue_relid);
 
 /* ReadHintNoteVtChange is called by set_vt: the hint is reset when the transaction commits. */
 void ReadHintNoteVtChange(Oid queue_relid);
+
+/*
+ * ReadHintNoteInsert is called before an INSERT statement into the queue not
+ * made by a direct send: announced like a send, and (unless it is pgmq's own
+ * send through SQL, whose msg_ids come from the sequence) the hint is reset at
+ * commit, as the rows may carry msg_ids below it.
+ */
+void ReadHintNoteInsert(Oid queue_relid);
+
+/* ReadHintSetOwnSend marks (on) or unmarks pgmq's own send through SQL; an abort unmarks it. */
+void ReadHintSetOwnSend(bool on);
 
 /* ReadHintForget resets the queue's hint (drop_queue, purge_queue). */
 void ReadHintForget(Oid queue_relid);
