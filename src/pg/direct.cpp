@@ -233,6 +233,25 @@ InsertIndexEntriesUnsafe(OpenQueue *q, TupleTableSlot *slot, bool unchanged) {
 	}
 }
 
+/*
+ * CheckNotNullUnsafe raises the executor's error if slot has a NULL in a NOT
+ * NULL column of rel (users may add such constraints, e.g. on headers).
+ */
+void
+CheckNotNullUnsafe(Relation rel, TupleTableSlot *slot) {
+	TupleDesc desc = RelationGetDescr(rel);
+	if (desc->constr == nullptr || !desc->constr->has_not_null)
+		return;
+	for (int i = 0; i < desc->natts; i++) {
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		if (att->attnotnull && slot->tts_isnull[i])
+			ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
+			                errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+			                       NameStr(att->attname), RelationGetRelationName(rel)),
+			                errtablecol(rel, i + 1)));
+	}
+}
+
 /* BeginHeadScan starts a scan of the msg_id index from start on, in msg_id order. */
 IndexScanDesc
 BeginHeadScan(OpenQueue *q, Snapshot snapshot, int64 start) {
@@ -392,6 +411,7 @@ DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
 				archived->tts_isnull[i + 1] = row->tts_isnull[i];
 			}
 			ExecStoreVirtualTuple(archived);
+			CheckNotNullUnsafe(a.rel, archived);
 			table_tuple_insert(a.rel, archived, cid, 0, nullptr);
 			InsertIndexEntriesUnsafe(&a, archived, false);
 		}
@@ -580,6 +600,7 @@ DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, 
 		nulls[3] = true;
 		nulls[6] = headers == nullptr;
 		ExecStoreVirtualTuple(slot);
+		CheckNotNullUnsafe(q.rel, slot);
 		table_tuple_insert(q.rel, slot, cid, 0, nullptr);
 		InsertIndexEntriesUnsafe(&q, slot, false);
 		ids[k] = id;
