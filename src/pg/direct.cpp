@@ -332,10 +332,13 @@ CompareIds(const void *a, const void *b) {
  * does (vt, read_ct, last_read_at) into updated, without waiting: returns
  * TM_BeingModified when another transaction holds the row, TM_Updated or
  * TM_Deleted when it changed since the snapshot, TM_Ok when it is taken.
+ * locked: this transaction holds the row's tuple lock (heap_update without
+ * waiting would report our own lock as TM_BeingModified; with it, it does
+ * not wait, as no other transaction can hold the row).
  */
 TM_Result
 TryTakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId cid, TupleTableSlot *source,
-              TupleTableSlot *updated) {
+              TupleTableSlot *updated, bool locked) {
 	slot_getallattrs(source);
 	ExecClearTuple(updated);
 	for (int i = 0; i < kNumColumns; i++) {
@@ -350,7 +353,7 @@ TryTakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId
 	TM_FailureData tmfd;
 	LockTupleMode lock_mode;
 	bool update_indexes;
-	TM_Result result = table_tuple_update(q->rel, &source->tts_tid, updated, cid, snapshot, InvalidSnapshot, false,
+	TM_Result result = table_tuple_update(q->rel, &source->tts_tid, updated, cid, snapshot, InvalidSnapshot, locked,
 	                                      &tmfd, &lock_mode, &update_indexes);
 	if (result == TM_Ok && update_indexes)
 		InsertIndexEntriesUnsafe(q, updated, true);
@@ -474,7 +477,7 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 			 * newest version (or skip it if held) and check that again, as
 			 * EvalPlanQual would.
 			 */
-			TM_Result result = TryTakeUnsafe(&q, read, snapshot, cid, slot, updated);
+			TM_Result result = TryTakeUnsafe(&q, read, snapshot, cid, slot, updated, false);
 			if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
 				ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				                errmsg("could not serialize access due to concurrent update")));
@@ -486,7 +489,7 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 				result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitSkip,
 				                          TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 				if (result == TM_Ok && Matches(locked, read->now, read->conditional)) {
-					if (TryTakeUnsafe(&q, read, snapshot, cid, locked, updated) != TM_Ok)
+					if (TryTakeUnsafe(&q, read, snapshot, cid, locked, updated, true) != TM_Ok)
 						elog(ERROR, "pgmq: could not update a locked row");
 					taken = true;
 				} else if (result == TM_Ok) {
