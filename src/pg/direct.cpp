@@ -334,11 +334,12 @@ CompareIds(const void *a, const void *b) {
  * TM_Deleted when it changed since the snapshot, TM_Ok when it is taken.
  * locked: this transaction holds the row's tuple lock (heap_update without
  * waiting would report our own lock as TM_BeingModified; with it, it does
- * not wait, as no other transaction can hold the row).
+ * not wait, as no other transaction can hold the row). *holder is the
+ * transaction holding the row when the result is TM_BeingModified.
  */
 TM_Result
 TryTakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId cid, TupleTableSlot *source,
-              TupleTableSlot *updated, bool locked) {
+              TupleTableSlot *updated, bool locked, TransactionId *holder) {
 	slot_getallattrs(source);
 	ExecClearTuple(updated);
 	for (int i = 0; i < kNumColumns; i++) {
@@ -357,6 +358,7 @@ TryTakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId
 	                                      &tmfd, &lock_mode, &update_indexes);
 	if (result == TM_Ok && update_indexes)
 		InsertIndexEntriesUnsafe(q, updated, true);
+	*holder = result == TM_BeingModified ? tmfd.xmax : InvalidTransactionId;
 	return result;
 }
 
@@ -477,7 +479,19 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 			 * newest version (or skip it if held) and check that again, as
 			 * EvalPlanQual would.
 			 */
-			TM_Result result = TryTakeUnsafe(&q, read, snapshot, cid, slot, updated, false);
+			TransactionId holder;
+			TM_Result result = TryTakeUnsafe(&q, read, snapshot, cid, slot, updated, false, &holder);
+			/*
+			 * Held by our own row lock (FOR UPDATE earlier in this transaction): ours
+			 * to take. Locking it again never waits (holder may also be a MultiXactId
+			 * that merely looks like our xid: then the lock is refused).
+			 */
+			if (result == TM_BeingModified && TransactionIdIsCurrentTransactionId(holder)) {
+				TM_FailureData tmfd;
+				if (table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitSkip, 0,
+				                     &tmfd) == TM_Ok)
+					result = TryTakeUnsafe(&q, read, snapshot, cid, locked, updated, true, &holder);
+			}
 			if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
 				ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				                errmsg("could not serialize access due to concurrent update")));
@@ -489,7 +503,7 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 				result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitSkip,
 				                          TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 				if (result == TM_Ok && Matches(locked, read->now, read->conditional)) {
-					if (TryTakeUnsafe(&q, read, snapshot, cid, locked, updated, true) != TM_Ok)
+					if (TryTakeUnsafe(&q, read, snapshot, cid, locked, updated, true, &holder) != TM_Ok)
 						elog(ERROR, "pgmq: could not update a locked row");
 					taken = true;
 				} else if (result == TM_Ok) {

@@ -44,3 +44,15 @@ def test_read_takes_row_updated_after_its_snapshot(connect, queue):
         thread.join()
     assert updater_errors == []
     assert taken > 0
+
+
+def test_read_takes_row_its_own_transaction_locked(connect, queue):
+    """A row locked FOR UPDATE earlier in the reading transaction is not held by another
+    transaction: the read takes it, in msg_id order (as FOR UPDATE SKIP LOCKED does)."""
+    conn = connect()
+    conn.execute("SELECT pgmq.send_batch(%s, %s::jsonb[])", [queue, [Jsonb({"a": 1}), Jsonb({"a": 2})]])
+    tx = connect(autocommit=False)
+    locked = tx.execute(f"SELECT msg_id FROM pgmq.q_{queue} ORDER BY msg_id LIMIT 1 FOR UPDATE").fetchall()
+    rows = tx.execute("SELECT msg_id, read_ct FROM pgmq.read(%s, 30, 1)", [queue]).fetchall()
+    assert rows == [(locked[0][0], 1)]
+    tx.commit()
