@@ -247,9 +247,12 @@ ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket) {
 	ticket->changes = 0;
 	if (slots == nullptr)
 		return ticket->start;
-	HintSlot *slot = &slots[SlotOf(queue_relid)];
+	int n = SlotOf(queue_relid);
+	HintSlot *slot = &slots[n];
+	/* This transaction changed vts or inserted rows here: the hint (reset at its commit) may pass them. */
+	bool own_changes = IsMarked(reset_at_commit, n);
 	SpinLockAcquire(&slot->mutex);
-	if (slot->relid == queue_relid && !slot->disabled) {
+	if (slot->relid == queue_relid && !slot->disabled && !own_changes) {
 		if (now < slot->valid_until) {
 			ticket->start = slot->low;
 			ticket->start_valid = slot->valid_until;

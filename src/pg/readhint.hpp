@@ -87,7 +87,11 @@ void ReadHintSetOwnSend(bool on);
 /* ReadHintForget resets the queue's hint (drop_queue, purge_queue). */
 void ReadHintForget(Oid queue_relid);
 
-/* ReadHintStart returns the msg_id a read at time now may scan from (PG_INT64_MIN when there is no hint). */
+/*
+ * ReadHintStart returns the msg_id a read at time now may scan from
+ * (PG_INT64_MIN when there is no hint, or this transaction made changes that
+ * reset the hint at its commit: it sees them already).
+ */
 int64 ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket);
 
 /*

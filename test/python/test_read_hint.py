@@ -37,3 +37,27 @@ def test_truncate_restart_identity_then_send_is_read(connect, queue):
     assert msg_id == 1
     rows = conn.execute("SELECT msg_id, message FROM pgmq.read(%s, 0, 10)", [queue]).fetchall()
     assert rows == [(1, {"after": "truncate"})]
+
+
+def test_set_vt_then_read_in_the_same_transaction(connect, queue):
+    conn = connect()
+    ids = hide_all(conn, queue, 3)
+    tx = connect(autocommit=False)
+    tx.execute("SELECT pgmq.set_vt(%s, %s::bigint, 0)", [queue, ids[1]])
+    # the transaction sees its own change at once, although the hint (stored before) passes the message
+    assert tx.execute("SELECT msg_id FROM pgmq.read(%s, 0, 10)", [queue]).fetchall() == [(ids[1],)]
+    tx.rollback()
+    assert conn.execute("SELECT msg_id FROM pgmq.read(%s, 0, 10)", [queue]).fetchall() == []
+
+
+def test_insert_then_read_in_the_same_transaction(connect, queue):
+    conn = connect()
+    ids = hide_all(conn, queue, 2)
+    conn.execute("SELECT pgmq.delete(%s, %s::bigint)", [queue, ids[0]])
+    tx = connect(autocommit=False)
+    tx.execute(
+        f"INSERT INTO pgmq.q_{queue} (msg_id, vt, message) OVERRIDING SYSTEM VALUE VALUES (%s, clock_timestamp(), '{{}}')",
+        [ids[0]],
+    )
+    assert tx.execute("SELECT msg_id FROM pgmq.read(%s, 0, 10)", [queue]).fetchall() == [(ids[0],)]
+    tx.commit()
