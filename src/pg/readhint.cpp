@@ -223,6 +223,17 @@ ReadHintNoteInsert(Oid queue_relid) {
 }
 
 void
+ReadHintNoteIds(Oid queue_relid, int64 lowest_id) {
+	if (slots == nullptr)
+		return;
+	HintSlot *slot = &slots[SlotOf(queue_relid)];
+	SpinLockAcquire(&slot->mutex);
+	if (slot->relid == queue_relid && slot->low > lowest_id)
+		ResetLocked(slot);
+	SpinLockRelease(&slot->mutex);
+}
+
+void
 ReadHintSetOwnSend(bool on) {
 	own_send = on;
 }

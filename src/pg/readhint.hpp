@@ -81,6 +81,13 @@ void ReadHintNoteVtChange(Oid queue_relid);
  */
 void ReadHintNoteInsert(Oid queue_relid);
 
+/*
+ * ReadHintNoteIds is called by a send after taking msg_ids, lowest_id the
+ * smallest: a msg_id sequence with CACHE > 1 hands each backend its own
+ * range, so the ids may lie below the hint; it is reset then.
+ */
+void ReadHintNoteIds(Oid queue_relid, int64 lowest_id);
+
 /* ReadHintSetOwnSend marks (on) or unmarks pgmq's own send through SQL; an abort unmarks it. */
 void ReadHintSetOwnSend(bool on);
 

@@ -61,3 +61,21 @@ def test_insert_then_read_in_the_same_transaction(connect, queue):
     )
     assert tx.execute("SELECT msg_id FROM pgmq.read(%s, 0, 10)", [queue]).fetchall() == [(ids[0],)]
     tx.commit()
+
+
+def test_cached_sequence_ids_below_the_hint_are_read(connect, queue):
+    """With a msg_id sequence CACHE > 1 each backend takes ids from its own range: a send may
+    get an id below messages another backend sent and a read passed."""
+    conn = connect()
+    conn.execute(f"ALTER TABLE pgmq.q_{queue} ALTER COLUMN msg_id SET CACHE 50")
+    first, second = connect(), connect()
+    (low,) = first.execute("SELECT * FROM pgmq.send(%s, '{}')", [queue]).fetchone()
+    (high,) = second.execute("SELECT * FROM pgmq.send(%s, '{}')", [queue]).fetchone()
+    assert high > low + 1
+    assert sorted(r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 10)", [queue])) == [low, high]
+    batch = [r[0] for r in first.execute("SELECT * FROM pgmq.send_batch(%s, ARRAY['{}', '{}']::jsonb[])", [queue])]
+    assert max(batch) < high
+    assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 10)", [queue])] == batch
+    (single,) = first.execute("SELECT * FROM pgmq.send(%s, '{}')", [queue]).fetchone()
+    assert single < high
+    assert conn.execute("SELECT msg_id FROM pgmq.read(%s, 0, 10)", [queue]).fetchall() == [(single,)]
