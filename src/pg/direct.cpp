@@ -373,7 +373,7 @@ DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
 		EndScratch(caller);
 		return -1;
 	}
-	if (OidIsValid(archive_relid) && !OpenQueueUnsafe(archive_relid, ACL_INSERT, &a)) {
+	if (OidIsValid(archive_relid) && !OpenQueueUnsafe(archive_relid, ACL_INSERT | ACL_SELECT, &a)) {
 		CloseQueue(&q);
 		EndScratch(caller);
 		return -1;
@@ -591,7 +591,7 @@ bool
 DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	OpenQueue q;
-	if (!OpenQueueUnsafe(relid, ACL_INSERT, &q)) {
+	if (!OpenQueueUnsafe(relid, ACL_INSERT | ACL_SELECT, &q)) {
 		EndScratch(caller);
 		return false;
 	}
