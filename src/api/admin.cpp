@@ -141,7 +141,7 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	                 quote_identifier(archived_index), a);
 	/* Keeps the read hint right under plain-SQL changes (api/hint_trigger.cpp). */
 	appendStringInfo(&sql,
-	                 "CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE ON pgmq.%s "
+	                 "CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR TRUNCATE ON pgmq.%s "
 	                 "FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); ",
 	                 q);
 	ExecuteUnsafe(sql.data);

@@ -3,11 +3,13 @@
  * the read hint (pg/readhint.hpp) right when a queue table is changed by
  * anything but pgmq's own direct paths.
  *
- * Every queue table gets it (BEFORE INSERT and AFTER UPDATE, FOR EACH
+ * Every queue table gets it (BEFORE INSERT, UPDATE or TRUNCATE, FOR EACH
  * STATEMENT): an INSERT (plain SQL, or a move into an invalid queue) is
  * announced like a send before it takes a msg_id, so no read moves the hint
- * past a row still being inserted; an UPDATE (a vt moved back by hand) resets
- * the hint when its transaction commits. The direct access paths do not fire
+ * past a row still being inserted, and (its msg_ids may be explicit and lie
+ * below the hint) resets the hint when its transaction commits, unless it is
+ * pgmq's own send; an UPDATE (a vt moved back by hand) or a TRUNCATE (RESTART
+ * IDENTITY starts msg_ids over) resets the hint when its transaction commits. The direct access paths do not fire
  * triggers and keep the hint themselves (direct.cpp accepts this trigger).
  */
 #include "boundary.hpp"
@@ -25,7 +27,7 @@ PGMQ_FUNCTION(pgmq_read_hint_guard) {
 	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
 	Oid relid = RelationGetRelid(trigger->tg_relation);
 	if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
-		pgmq::pg::ReadHintBeginSend(relid);
+		pgmq::pg::ReadHintNoteInsert(relid);
 	else
 		pgmq::pg::ReadHintNoteVtChange(relid);
 	return PointerGetDatum(nullptr);

@@ -40,6 +40,20 @@ VisibleAtUnsafe(FunctionCallInfo fcinfo, int delay_arg, Delay delay) {
 	return GetCurrentTimestamp();
 }
 
+/* NoteSpiIds tells the read hint the smallest of the n msg_ids in SPI_tuptable (column 1). */
+void
+NoteSpiIds(Oid queue_relid, uint64 n) {
+	if (n == 0)
+		return;
+	int64 lowest = PG_INT64_MAX;
+	for (uint64 i = 0; i < n; i++) {
+		bool isnull;
+		int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		lowest = Min(lowest, id);
+	}
+	pg::ReadHintNoteIds(queue_relid, lowest);
+}
+
 /* Send inserts one message and returns its msg_id as a one-row set. */
 Datum
 Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
@@ -55,11 +69,16 @@ Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	pg::ReadHintBeginSend(queue.queue_relid);
 	int64 id;
 	if (pg::DirectInsertUnsafe(queue.queue_relid, DatumGetTimestampTz(values[0]), 1, &values[1],
-	                           has_headers ? &values[2] : nullptr, &id))
+	                           has_headers ? &values[2] : nullptr, &id)) {
+		pg::ReadHintNoteIds(queue.queue_relid, id);
 		pg::PutInt8Unsafe(fcinfo, id);
-	else {
+	} else {
 		pg::ConnectSpiUnsafe();
+		/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
+		pg::ReadHintSetOwnSend(true);
 		uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSend), values, nulls, false);
+		pg::ReadHintSetOwnSend(false);
+		NoteSpiIds(queue.queue_relid, n);
 		pg::PutSpiIdsUnsafe(fcinfo, n);
 		pg::FinishSpiUnsafe();
 	}
@@ -114,12 +133,18 @@ SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) 
 	Datum *headers = has_headers ? ArrayElements(PG_GETARG_ARRAYTYPE_P(headers_arg)) : nullptr;
 	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * count));
 	if (pg::DirectInsertUnsafe(queue.queue_relid, DatumGetTimestampTz(values[0]), count, messages, headers, ids)) {
+		/* One backend's nextval calls return increasing ids: the first is the smallest. */
+		if (count > 0)
+			pg::ReadHintNoteIds(queue.queue_relid, ids[0]);
 		for (int i = 0; i < count; i++)
 			pg::PutInt8Unsafe(fcinfo, ids[i]);
 	} else {
 		pg::ConnectSpiUnsafe();
+		pg::ReadHintSetOwnSend(true);
 		uint64 n =
 		    pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSendBatch), values, nulls, false);
+		pg::ReadHintSetOwnSend(false);
+		NoteSpiIds(queue.queue_relid, n);
 		pg::PutSpiIdsUnsafe(fcinfo, n);
 		pg::FinishSpiUnsafe();
 	}

@@ -233,6 +233,25 @@ InsertIndexEntriesUnsafe(OpenQueue *q, TupleTableSlot *slot, bool unchanged) {
 	}
 }
 
+/*
+ * CheckNotNullUnsafe raises the executor's error if slot has a NULL in a NOT
+ * NULL column of rel (users may add such constraints, e.g. on headers).
+ */
+void
+CheckNotNullUnsafe(Relation rel, TupleTableSlot *slot) {
+	TupleDesc desc = RelationGetDescr(rel);
+	if (desc->constr == nullptr || !desc->constr->has_not_null)
+		return;
+	for (int i = 0; i < desc->natts; i++) {
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		if (att->attnotnull && slot->tts_isnull[i])
+			ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
+			                errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+			                       NameStr(att->attname), RelationGetRelationName(rel)),
+			                errtablecol(rel, i + 1)));
+	}
+}
+
 /* BeginHeadScan starts a scan of the msg_id index from start on, in msg_id order. */
 IndexScanDesc
 BeginHeadScan(OpenQueue *q, Snapshot snapshot, int64 start) {
@@ -313,10 +332,14 @@ CompareIds(const void *a, const void *b) {
  * does (vt, read_ct, last_read_at) into updated, without waiting: returns
  * TM_BeingModified when another transaction holds the row, TM_Updated or
  * TM_Deleted when it changed since the snapshot, TM_Ok when it is taken.
+ * locked: this transaction holds the row's tuple lock (heap_update without
+ * waiting would report our own lock as TM_BeingModified; with it, it does
+ * not wait, as no other transaction can hold the row). *holder is the
+ * transaction holding the row when the result is TM_BeingModified.
  */
 TM_Result
 TryTakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId cid, TupleTableSlot *source,
-              TupleTableSlot *updated) {
+              TupleTableSlot *updated, bool locked, TransactionId *holder) {
 	slot_getallattrs(source);
 	ExecClearTuple(updated);
 	for (int i = 0; i < kNumColumns; i++) {
@@ -331,10 +354,11 @@ TryTakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId
 	TM_FailureData tmfd;
 	LockTupleMode lock_mode;
 	bool update_indexes;
-	TM_Result result = table_tuple_update(q->rel, &source->tts_tid, updated, cid, snapshot, InvalidSnapshot, false,
+	TM_Result result = table_tuple_update(q->rel, &source->tts_tid, updated, cid, snapshot, InvalidSnapshot, locked,
 	                                      &tmfd, &lock_mode, &update_indexes);
 	if (result == TM_Ok && update_indexes)
 		InsertIndexEntriesUnsafe(q, updated, true);
+	*holder = result == TM_BeingModified ? tmfd.xmax : InvalidTransactionId;
 	return result;
 }
 
@@ -349,7 +373,7 @@ DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
 		EndScratch(caller);
 		return -1;
 	}
-	if (OidIsValid(archive_relid) && !OpenQueueUnsafe(archive_relid, ACL_INSERT, &a)) {
+	if (OidIsValid(archive_relid) && !OpenQueueUnsafe(archive_relid, ACL_INSERT | ACL_SELECT, &a)) {
 		CloseQueue(&q);
 		EndScratch(caller);
 		return -1;
@@ -392,6 +416,7 @@ DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
 				archived->tts_isnull[i + 1] = row->tts_isnull[i];
 			}
 			ExecStoreVirtualTuple(archived);
+			CheckNotNullUnsafe(a.rel, archived);
 			table_tuple_insert(a.rel, archived, cid, 0, nullptr);
 			InsertIndexEntriesUnsafe(&a, archived, false);
 		}
@@ -454,7 +479,19 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 			 * newest version (or skip it if held) and check that again, as
 			 * EvalPlanQual would.
 			 */
-			TM_Result result = TryTakeUnsafe(&q, read, snapshot, cid, slot, updated);
+			TransactionId holder;
+			TM_Result result = TryTakeUnsafe(&q, read, snapshot, cid, slot, updated, false, &holder);
+			/*
+			 * Held by our own row lock (FOR UPDATE earlier in this transaction): ours
+			 * to take. Locking it again never waits (holder may also be a MultiXactId
+			 * that merely looks like our xid: then the lock is refused).
+			 */
+			if (result == TM_BeingModified && TransactionIdIsCurrentTransactionId(holder)) {
+				TM_FailureData tmfd;
+				if (table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitSkip, 0,
+				                     &tmfd) == TM_Ok)
+					result = TryTakeUnsafe(&q, read, snapshot, cid, locked, updated, true, &holder);
+			}
 			if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
 				ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				                errmsg("could not serialize access due to concurrent update")));
@@ -466,7 +503,7 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 				result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitSkip,
 				                          TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 				if (result == TM_Ok && Matches(locked, read->now, read->conditional)) {
-					if (TryTakeUnsafe(&q, read, snapshot, cid, locked, updated) != TM_Ok)
+					if (TryTakeUnsafe(&q, read, snapshot, cid, locked, updated, true, &holder) != TM_Ok)
 						elog(ERROR, "pgmq: could not update a locked row");
 					taken = true;
 				} else if (result == TM_Ok) {
@@ -554,7 +591,7 @@ bool
 DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	OpenQueue q;
-	if (!OpenQueueUnsafe(relid, ACL_INSERT, &q)) {
+	if (!OpenQueueUnsafe(relid, ACL_INSERT | ACL_SELECT, &q)) {
 		EndScratch(caller);
 		return false;
 	}
@@ -580,6 +617,7 @@ DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, 
 		nulls[3] = true;
 		nulls[6] = headers == nullptr;
 		ExecStoreVirtualTuple(slot);
+		CheckNotNullUnsafe(q.rel, slot);
 		table_tuple_insert(q.rel, slot, cid, 0, nullptr);
 		InsertIndexEntriesUnsafe(&q, slot, false);
 		ids[k] = id;

@@ -27,7 +27,8 @@
  * rules, CHECK constraints, row-level security or generated columns, indexes
  * without expressions, predicates or exclusion constraints, unique indexes
  * not deferrable, a primary key on msg_id, and the privileges the statement
- * would need (INSERT; SELECT and UPDATE; SELECT and DELETE), outside
+ * would need (INSERT and SELECT, for RETURNING msg_id; SELECT and UPDATE;
+ * SELECT and DELETE; on the archive INSERT and SELECT), outside
  * read-only transactions. The archive
  * table must likewise be as pgmq creates it. Otherwise the caller falls back to
  * the prepared statement.

@@ -36,6 +36,7 @@ uint64 reset_at_commit[kWords]; /* slots this transaction changed vt in */
 uint64 reset_at_abort[kWords];  /* slots a probe of this transaction stored a hint in */
 bool any_marked = false;
 int probing_slot = -1; /* the slot whose probing flag this backend set */
+bool own_send = false; /* pgmq's send is inserting through SQL (ReadHintSetOwnSend) */
 
 int
 SlotOf(Oid relid) {
@@ -102,6 +103,7 @@ ClearMarks() {
 /* OnXactEvent runs after the transaction's outcome is visible to new snapshots. */
 void
 OnXactEvent(XactEvent event, void *) {
+	own_send = false;
 	if (!any_marked || slots == nullptr)
 		return;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_ABORT ||
@@ -137,6 +139,12 @@ OnXactEvent(XactEvent event, void *) {
 			slot->disabled = true;
 			ResetLocked(slot);
 		});
+		/*
+		 * A hint this transaction stored may pass rows it took or deleted, which
+		 * come back at ROLLBACK PREPARED. Others cannot pass them while they are
+		 * held, so forgetting the hint now is enough.
+		 */
+		ForEachMarked(reset_at_abort, [](HintSlot *slot) { ResetLocked(slot); });
 		ClearMarks();
 		break;
 	default:
@@ -147,7 +155,10 @@ OnXactEvent(XactEvent event, void *) {
 /* OnSubXactEvent resets hints stored by the transaction when a subtransaction aborts. */
 void
 OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
-	if (event != SUBXACT_EVENT_ABORT_SUB || !any_marked || slots == nullptr)
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	own_send = false;
+	if (!any_marked || slots == nullptr)
 		return;
 	ForEachMarked(reset_at_abort, [](HintSlot *slot) { ResetLocked(slot); });
 }
@@ -205,6 +216,29 @@ ReadHintNoteVtChange(Oid queue_relid) {
 }
 
 void
+ReadHintNoteInsert(Oid queue_relid) {
+	ReadHintBeginSend(queue_relid);
+	if (!own_send)
+		ReadHintNoteVtChange(queue_relid);
+}
+
+void
+ReadHintNoteIds(Oid queue_relid, int64 lowest_id) {
+	if (slots == nullptr)
+		return;
+	HintSlot *slot = &slots[SlotOf(queue_relid)];
+	SpinLockAcquire(&slot->mutex);
+	if (slot->relid == queue_relid && slot->low > lowest_id)
+		ResetLocked(slot);
+	SpinLockRelease(&slot->mutex);
+}
+
+void
+ReadHintSetOwnSend(bool on) {
+	own_send = on;
+}
+
+void
 ReadHintForget(Oid queue_relid) {
 	if (slots == nullptr)
 		return;
@@ -224,9 +258,12 @@ ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket) {
 	ticket->changes = 0;
 	if (slots == nullptr)
 		return ticket->start;
-	HintSlot *slot = &slots[SlotOf(queue_relid)];
+	int n = SlotOf(queue_relid);
+	HintSlot *slot = &slots[n];
+	/* This transaction changed vts or inserted rows here: the hint (reset at its commit) may pass them. */
+	bool own_changes = IsMarked(reset_at_commit, n);
 	SpinLockAcquire(&slot->mutex);
-	if (slot->relid == queue_relid && !slot->disabled) {
+	if (slot->relid == queue_relid && !slot->disabled && !own_changes) {
 		if (now < slot->valid_until) {
 			ticket->start = slot->low;
 			ticket->start_valid = slot->valid_until;

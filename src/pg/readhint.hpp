@@ -25,11 +25,15 @@
  * What resets it: commit of set_vt (a vt moved earlier), abort of a
  * (sub)transaction that read from the queue (its updated rows revert to their
  * old vt, which the probe may have skipped as its own uncommitted update),
- * drop_queue, valid_until passing, and a PREPARE TRANSACTION that sent to the
- * queue (disables the hint of its slot until restart: the send's commit is
- * not seen by this code). Changes made with plain SQL are seen through the
- * statement trigger every queue table has (api/hint_trigger.cpp): an INSERT
- * announces itself like a send, an UPDATE resets the hint at commit.
+ * drop_queue, valid_until passing, a PREPARE TRANSACTION that read from the
+ * queue (a ROLLBACK PREPARED is not seen by this code), and a PREPARE
+ * TRANSACTION that sent to the queue (disables the hint of its slot until
+ * restart: the send's commit is not seen by this code). Changes made with
+ * plain SQL are seen through the statement trigger every queue table has
+ * (api/hint_trigger.cpp): an INSERT
+ * announces itself like a send and (explicit msg_ids may lie below the hint)
+ * resets the hint at commit; an UPDATE or TRUNCATE (RESTART IDENTITY starts
+ * msg_ids over) resets it at commit.
  * Probes run only in READ COMMITTED transactions.
  *
  * Shared memory used: kHintSlots * sizeof(HintSlot) (40 bytes each, 40 kB).
@@ -69,10 +73,32 @@ void ReadHintBeginSend(Oid queue_relid);
 /* ReadHintNoteVtChange is called by set_vt: the hint is reset when the transaction commits. */
 void ReadHintNoteVtChange(Oid queue_relid);
 
+/*
+ * ReadHintNoteInsert is called before an INSERT statement into the queue not
+ * made by a direct send: announced like a send, and (unless it is pgmq's own
+ * send through SQL, whose msg_ids come from the sequence) the hint is reset at
+ * commit, as the rows may carry msg_ids below it.
+ */
+void ReadHintNoteInsert(Oid queue_relid);
+
+/*
+ * ReadHintNoteIds is called by a send after taking msg_ids, lowest_id the
+ * smallest: a msg_id sequence with CACHE > 1 hands each backend its own
+ * range, so the ids may lie below the hint; it is reset then.
+ */
+void ReadHintNoteIds(Oid queue_relid, int64 lowest_id);
+
+/* ReadHintSetOwnSend marks (on) or unmarks pgmq's own send through SQL; an abort unmarks it. */
+void ReadHintSetOwnSend(bool on);
+
 /* ReadHintForget resets the queue's hint (drop_queue, purge_queue). */
 void ReadHintForget(Oid queue_relid);
 
-/* ReadHintStart returns the msg_id a read at time now may scan from (PG_INT64_MIN when there is no hint). */
+/*
+ * ReadHintStart returns the msg_id a read at time now may scan from
+ * (PG_INT64_MIN when there is no hint, or this transaction made changes that
+ * reset the hint at its commit: it sees them already).
+ */
 int64 ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket);
 
 /*
