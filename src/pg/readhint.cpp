@@ -152,7 +152,7 @@ OnXactEvent(XactEvent event, void *) {
 	}
 }
 
-/* OnSubXactEvent resets hints stored by the transaction when a subtransaction aborts. */
+/* OnSubXactEvent resets hints stored by the transaction, and ends a failed probe, when a subtransaction aborts. */
 void
 OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
 	if (event != SUBXACT_EVENT_ABORT_SUB)
@@ -160,6 +160,8 @@ OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
 	own_send = false;
 	if (!any_marked || slots == nullptr)
 		return;
+	/* A probe runs within one call and opens no subtransaction: one still marked here has failed. */
+	EndProbe();
 	ForEachMarked(reset_at_abort, [](HintSlot *slot) { ResetLocked(slot); });
 }
 
