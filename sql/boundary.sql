@@ -1,13 +1,6 @@
 -- boundary: every kind of C++ exception thrown in core code becomes a PostgreSQL error
 -- with the right SQLSTATE, and the session keeps working afterwards.
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i test/regress/try.sql
 SELECT kind, pg_temp.try(format('SELECT pgmq._boundary_selftest(%L)', kind))
   FROM unnest(ARRAY['invalid', 'null', 'oom', 'std', 'int']) AS kind;
 -- no exception: the value comes back

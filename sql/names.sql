@@ -1,14 +1,7 @@
 -- names: hostile queue names are rejected and create nothing; names are
 -- case-insensitive (one queue, one meta row); hyphenated and 47-character names
 -- work end to end.
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i test/regress/try.sql
 -- every relation in schema pgmq and every meta row, as one fingerprint
 CREATE FUNCTION pg_temp.catalog_state() RETURNS text LANGUAGE sql AS $$
     SELECT md5(concat_ws('|',

@@ -1,14 +1,7 @@
 -- notify: enable_notify_insert, update_notify_insert, disable_notify_insert,
 -- list_notify_insert_throttles; the trigger and the throttle row. (Delivery of
 -- the notification to a LISTENer is tested by the Python suite.)
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i test/regress/try.sql
 -- the notify trigger of each queue table: name, timing, deferrable, function, argument
 CREATE FUNCTION pg_temp.notify_triggers() RETURNS TABLE (table_name text, trigger_name name, definition text)
 LANGUAGE sql AS $$

@@ -2,14 +2,7 @@
 -- A queue dropped and re-created in the same session (directly, after other
 -- operations, inside one transaction, or after a rolled-back drop) keeps working
 -- with the cached plans; a dropped queue gives 42P01.
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i test/regress/try.sql
 
 -- use every statement once so that every plan is cached
 CREATE FUNCTION pg_temp.exercise(q text) RETURNS TABLE (step text, result text) LANGUAGE plpgsql AS $$

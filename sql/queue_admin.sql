@@ -214,14 +214,7 @@ SELECT count(*) AS advisory_locks_after_commit FROM pg_locks WHERE locktype = 'a
 SELECT pgmq.detach_archive('admin_q');
 SELECT count(*) AS archive_still_there FROM pgmq.a_admin_q;
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i test/regress/try.sql
 SELECT pg_temp.try($$SELECT pgmq.create_partitioned('admin_p')$$);
 SELECT pg_temp.try($$SELECT pgmq.create_partitioned('admin_p', '10000', '100000', 4)$$);
 SELECT pg_temp.try($$SELECT pgmq.create_partitioned('admin_p', 'daily', '7 days')$$);
