@@ -96,3 +96,24 @@ pgmq_free_port() {
 	done
 	echo "$port"
 }
+
+# pgmq_throwaway_cluster NAME PORT CONF makes a temporary directory WORK (/tmp/NAME.XXXXXX),
+# builds pgmq into a private installation there, starts a cluster CLUSTER in it on the first
+# free port from PORT with the settings in CONF (PGHOST, PGPORT, PORT are set), and stops and
+# removes it all when the script exits (PGMQ_KEEP=1 keeps the directory).
+pgmq_throwaway_cluster() {
+	WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+	chmod 755 "$WORK"
+	CLUSTER="$WORK/cluster/data"
+	trap pgmq_throwaway_cleanup EXIT
+	echo "== building into a private installation under $WORK/inst"
+	pgmq_private_install "$WORK/inst" || { echo "build failed"; exit 1; }
+	PORT=$(pgmq_free_port "$2")
+	pgmq_cluster_start "$CLUSTER" "$PORT" "$3" || { cat "$WORK/cluster/server.log"; exit 1; }
+}
+
+# pgmq_throwaway_cleanup stops and removes what pgmq_throwaway_cluster made.
+pgmq_throwaway_cleanup() {
+	pgmq_cluster_stop "$CLUSTER"
+	if [ "${PGMQ_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}

@@ -14,20 +14,8 @@ pgmq_install_deps
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(regress isolation python js worker durability)
 
-WORK=$(mktemp -d /tmp/pgmq-test.XXXXXX)
-chmod 755 "$WORK"
-CLUSTER="$WORK/cluster/data"
-cleanup() {
-	pgmq_cluster_stop "$CLUSTER"
-	if [ "${PGMQ_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
 started=$(date +%s)
-echo "== building into a private installation under $WORK/inst"
-pgmq_private_install "$WORK/inst" || { echo "build failed"; exit 1; }
-PORT=$(pgmq_free_port "${PGMQ_TEST_PORT:-55432}")
-pgmq_cluster_start "$CLUSTER" "$PORT" test/pgmq.conf || { cat "$WORK/cluster/server.log"; exit 1; }
+pgmq_throwaway_cluster pgmq-test "${PGMQ_TEST_PORT:-55432}" test/pgmq.conf
 export PGMQ_TEST_WORK=$WORK PGMQ_TEST_DATA=$CLUSTER PGMQ_BIN
 echo "== cluster on port $PORT (socket $PGHOST)"
 

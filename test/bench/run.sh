@@ -21,23 +21,7 @@ for arg in "$@"; do
 	fi
 done
 
-WORK=$(mktemp -d /tmp/pgmq-bench.XXXXXX)
-chmod 755 "$WORK"
-CLUSTER="$WORK/cluster/data"
-cleanup() {
-	pgmq_cluster_stop "$CLUSTER"
-	if [ "${PGMQ_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-echo "== building into a private installation under $WORK/inst"
-pgmq_private_install "$WORK/inst" || { echo "build failed"; exit 1; }
-PORT=$(pgmq_free_port "${PGMQ_BENCH_PORT:-$((${PGMQ_TEST_PORT:-55432} + 100))}")
-cat >"$WORK/bench.conf" <<'EOF'
-shared_preload_libraries = 'pgmq'
-log_min_messages = warning
-EOF
-pgmq_cluster_start "$CLUSTER" "$PORT" "$WORK/bench.conf" || { cat "$WORK/cluster/server.log"; exit 1; }
+pgmq_throwaway_cluster pgmq-bench "${PGMQ_BENCH_PORT:-$((${PGMQ_TEST_PORT:-55432} + 100))}" test/bench/bench.conf
 echo "== cluster on port $PORT (socket $PGHOST), PostgreSQL defaults except shared_preload_libraries"
 export PGMQ_BENCH_DATA=$CLUSTER
 /usr/bin/python3 test/bench/bench.py "$@"
