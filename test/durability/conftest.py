@@ -1,10 +1,14 @@
 """conftest.py: fixtures for the durability suite (crash, restart, failover on private clusters).
 
 Run by `bash test/run_all.sh durability`, which exports PGMQ_BIN (the private installation
-with pgmq) and PGMQ_TEST_WORK (a temporary directory). Clusters come from pgcluster.py and
+with pgmq) and PGMQ_TEST_WORK (a temporary directory). Clusters come from test/pylib/pgcluster.py and
 are destroyed in finalizers, also when a test fails.
 """
 import itertools
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pylib"))
 
 import pytest
 

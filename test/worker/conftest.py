@@ -2,18 +2,24 @@
 
 The shared throwaway cluster (PGHOST/PGPORT from run_all.sh) runs the worker with
 pgmq.worker_interval_ms = 100 (test/pgmq.conf). Tests that crash or replicate a server
-start their own clusters (cluster.py) so the shared log stays free of crashes.
+start their own clusters (test/pylib/pgcluster.py) so the shared log stays free of crashes.
 Lateness samples (moved_at - due_at, in ms) are collected and printed at the end.
 """
 import os
 import statistics
+import sys
 import time
 
 import psycopg
 import pytest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pylib"))
+
 DB = "pgmq_worker_test"
 WORKER_INTERVAL_MS = 100
+# The worker settings of test/pgmq.conf, for the private clusters of test_crash and test_standby.
+WORKER_SETTINGS = {"pgmq.worker_interval_ms": str(WORKER_INTERVAL_MS), "pgmq.launcher_interval_ms": "1000",
+                   "max_worker_processes": "16"}
 LATENESS_MS = []
 
 

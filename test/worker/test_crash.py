@@ -10,17 +10,17 @@ import time
 import psycopg
 import psycopg.types.json
 import pytest
-from cluster import Cluster
+import pgcluster
+from conftest import WORKER_SETTINGS
 
 Json = psycopg.types.json.Jsonb
 
 
 @pytest.fixture
 def crash_cluster():
-    cluster = Cluster("crash")
-    cluster.init_and_start("log_min_messages = warning")
+    cluster = pgcluster.Cluster("worker_crash").init(**WORKER_SETTINGS).start()
     yield cluster
-    cluster.cleanup()
+    cluster.destroy()
 
 
 class Client(threading.Thread):
@@ -147,10 +147,9 @@ def test_no_message_lost_or_duplicated_through_crashes(crash_cluster):
         time.sleep(0.5)
     wait_worker(cluster)
     time.sleep(1.0)
-    cluster.pg_ctl("stop", "-m", "immediate")
+    cluster.crash()
     time.sleep(0.3)
-    cluster.pg_ctl("start")
-    cluster.wait_ready()
+    cluster.start()
     wait_worker(cluster)
     time.sleep(2.0)
     stop.set()

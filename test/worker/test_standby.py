@@ -1,11 +1,10 @@
 """The worker does not run on a hot standby, starts on promotion, and stops cleanly on pg_ctl stop -m fast."""
-import os
 import re
-import shutil
 import time
 
+import pgcluster
 import psycopg.types.json
-from cluster import SYSTEM_BIN, Cluster, as_postgres
+from conftest import WORKER_SETTINGS
 
 Json = psycopg.types.json.Jsonb
 
@@ -24,23 +23,15 @@ def wait(predicate, timeout):
 
 
 def test_standby_is_idle_promotion_starts_worker_fast_stop_is_clean():
-    primary = Cluster("primary")
-    standby = Cluster("standby", port_offset=150)
+    primary = pgcluster.Cluster("worker_primary").init(**WORKER_SETTINGS).start()
+    standby = None
     try:
-        primary.init_and_start()
         with primary.connect() as c:
             c.execute("CREATE EXTENSION pgmq")
             c.execute("SELECT pgmq.create('sb_q')")
             c.execute("SELECT pgmq.create('sb_dlq')")
             c.execute("SELECT pgmq.set_policy('sb_q', invalid_queue => 'sb_dlq', deadline_seconds => 1)")
-        if os.getuid() == 0:
-            shutil.chown(standby.dir, "postgres")
-        as_postgres([os.path.join(SYSTEM_BIN, "pg_basebackup"), "-D", standby.data, "-R", "-X", "stream",
-                     "-h", primary.host, "-p", str(primary.port), "-U", "postgres"])
-        with open(os.path.join(standby.data, "postgresql.auto.conf"), "a") as f:
-            f.write(f"port = {standby.port}\nunix_socket_directories = '{standby.dir}'\n")
-        standby.pg_ctl("start")
-        standby.wait_ready()
+        standby = primary.base_backup("worker_standby").start()
 
         # Stop the primary's worker so only a (wrong) standby worker could move anything.
         with primary.connect() as c:
@@ -60,18 +51,19 @@ def test_standby_is_idle_promotion_starts_worker_fast_stop_is_clean():
             assert s.execute("SELECT count(*) FROM pgmq.q_sb_q").fetchone()[0] == 1
 
         # Promoted, it is a primary: the launcher starts and the overdue message moves.
-        standby.pg_ctl("promote")
+        standby.promote()
         with standby.connect() as s:
             wait(lambda: s.execute("SELECT count(*) FROM pgmq.q_sb_dlq").fetchone()[0] == 1, 15)
         assert ("pgmq launcher",) in pgmq_backends(standby)
 
         for cluster in (standby, primary):
             t0 = time.monotonic()
-            cluster.pg_ctl("stop", "-m", "fast")
+            cluster.stop("fast")
             assert time.monotonic() - t0 < 10
             log = cluster.log_text()
             assert not re.search(r"terminated by signal|PANIC|exited with exit code [^01]", log), log[-3000:]
             assert "database system is shut down" in log
     finally:
-        standby.cleanup()
-        primary.cleanup()
+        if standby is not None:
+            standby.destroy()
+        primary.destroy()

@@ -1,6 +1,6 @@
-"""pgcluster.py: private PostgreSQL clusters for the durability suite.
+"""pgcluster.py: private PostgreSQL clusters for the durability and worker suites.
 
-The durability tests crash, restart and fail over servers, so they never touch the runner's
+Those tests crash, restart, replicate and fail over servers, so they never touch the runner's
 shared cluster (whose log is checked for crashes). Clusters are made the way test/lib.sh
 makes them: initdb/pg_ctl/postgres from $PGMQ_BIN (the private installation with pgmq),
 run as OS user `postgres` when we are root, the socket in a directory owned by postgres,
@@ -75,12 +75,12 @@ def work_dir():
     global _own_work_dir
     base = os.environ.get("PGMQ_TEST_WORK")
     if base:
-        path = os.path.join(base, "durability")
+        path = os.path.join(base, "clusters")
         os.makedirs(path, exist_ok=True)
         os.chmod(path, 0o755)
         return path
     if _own_work_dir is None:
-        _own_work_dir = tempfile.mkdtemp(prefix="pgmq-durability.")
+        _own_work_dir = tempfile.mkdtemp(prefix="pgmq-clusters.")
         os.chmod(_own_work_dir, 0o755)
     return _own_work_dir
 
