@@ -54,6 +54,35 @@ NoteSpiIds(Oid queue_relid, uint64 n) {
 	pg::ReadHintNoteIds(queue_relid, lowest);
 }
 
+/*
+ * InsertUnsafe stores count messages with visibility time vt and returns their msg_ids, in
+ * order, as the function's rows: through the table and index AMs when the table allows it,
+ * else through the prepared statement (its parameters in values and nulls).
+ */
+void
+InsertUnsafe(FunctionCallInfo fcinfo, const pg::Queue *queue, TimestampTz vt, int count, Datum *messages,
+             Datum *headers, pg::Statement statement, Datum *values, const char *nulls) {
+	pg::BeginSetResultUnsafe(fcinfo, true);
+	pg::ReadHintBeginSend(queue->queue_relid);
+	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * count));
+	if (pg::DirectInsertUnsafe(queue->queue_relid, vt, count, messages, headers, ids)) {
+		/* One backend's nextval calls return increasing ids: the first is the smallest. */
+		pg::ReadHintNoteIds(queue->queue_relid, ids[0]);
+		for (int i = 0; i < count; i++)
+			pg::PutInt8Unsafe(fcinfo, ids[i]);
+	} else {
+		pg::ConnectSpiUnsafe();
+		/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
+		pg::ReadHintSetOwnSend(true);
+		uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(queue, statement), values, nulls, false);
+		pg::ReadHintSetOwnSend(false);
+		NoteSpiIds(queue->queue_relid, n);
+		pg::PutSpiIdsUnsafe(fcinfo, n);
+		pg::FinishSpiUnsafe();
+	}
+	pg::NoteSend(queue->queue_relid);
+}
+
 /* Send inserts one message and returns its msg_id as a one-row set. */
 Datum
 Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
@@ -64,25 +93,8 @@ Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	Datum values[3] = {TimestampTzGetDatum(VisibleAtUnsafe(fcinfo, delay_arg, delay)), PG_GETARG_DATUM(1),
 	                   has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0};
 	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
-
-	pg::BeginSetResultUnsafe(fcinfo, true);
-	pg::ReadHintBeginSend(queue.queue_relid);
-	int64 id;
-	if (pg::DirectInsertUnsafe(queue.queue_relid, DatumGetTimestampTz(values[0]), 1, &values[1],
-	                           has_headers ? &values[2] : nullptr, &id)) {
-		pg::ReadHintNoteIds(queue.queue_relid, id);
-		pg::PutInt8Unsafe(fcinfo, id);
-	} else {
-		pg::ConnectSpiUnsafe();
-		/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
-		pg::ReadHintSetOwnSend(true);
-		uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSend), values, nulls, false);
-		pg::ReadHintSetOwnSend(false);
-		NoteSpiIds(queue.queue_relid, n);
-		pg::PutSpiIdsUnsafe(fcinfo, n);
-		pg::FinishSpiUnsafe();
-	}
-	pg::NoteSend(queue.queue_relid);
+	InsertUnsafe(fcinfo, &queue, DatumGetTimestampTz(values[0]), 1, &values[1], has_headers ? &values[2] : nullptr,
+	             pg::Statement::kSend, values, nulls);
 	return (Datum)0;
 }
 
@@ -127,28 +139,10 @@ SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) 
 	                   has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0};
 	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
 
-	pg::BeginSetResultUnsafe(fcinfo, true);
-	pg::ReadHintBeginSend(queue.queue_relid);
 	Datum *messages = ArrayElements(PG_GETARG_ARRAYTYPE_P(1));
 	Datum *headers = has_headers ? ArrayElements(PG_GETARG_ARRAYTYPE_P(headers_arg)) : nullptr;
-	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * count));
-	if (pg::DirectInsertUnsafe(queue.queue_relid, DatumGetTimestampTz(values[0]), count, messages, headers, ids)) {
-		/* One backend's nextval calls return increasing ids: the first is the smallest. */
-		if (count > 0)
-			pg::ReadHintNoteIds(queue.queue_relid, ids[0]);
-		for (int i = 0; i < count; i++)
-			pg::PutInt8Unsafe(fcinfo, ids[i]);
-	} else {
-		pg::ConnectSpiUnsafe();
-		pg::ReadHintSetOwnSend(true);
-		uint64 n =
-		    pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kSendBatch), values, nulls, false);
-		pg::ReadHintSetOwnSend(false);
-		NoteSpiIds(queue.queue_relid, n);
-		pg::PutSpiIdsUnsafe(fcinfo, n);
-		pg::FinishSpiUnsafe();
-	}
-	pg::NoteSend(queue.queue_relid);
+	InsertUnsafe(fcinfo, &queue, DatumGetTimestampTz(values[0]), count, messages, headers, pg::Statement::kSendBatch,
+	             values, nulls);
 	return (Datum)0;
 }
 
