@@ -16,6 +16,7 @@ bool guc_worker_enabled = true;
 int guc_worker_interval_ms = 1000;
 int guc_worker_batch_size = 1000;
 int guc_launcher_interval_ms = 5000;
+int guc_queue_fillfactor = 50;
 
 void
 DefineGucs() {
@@ -37,6 +38,10 @@ DefineGucs() {
 		"pgmq.launcher_interval_ms", "How often the pgmq launcher looks for databases that need a worker.",
 		"A database where CREATE EXTENSION pgmq ran gets its worker within about this long.", &guc_launcher_interval_ms,
 		5000, 100, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("pgmq.queue_fillfactor", "Fillfactor of the queue tables pgmq.create makes.",
+							"Room left on each page lets a read's update stay on its page (a HOT update, no index "
+							"entry); 100 packs pages like PGMQ does.",
+							&guc_queue_fillfactor, 50, 10, 100, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("pgmq");
 }
 

@@ -20,6 +20,9 @@ extern int guc_worker_batch_size;
 /* pgmq.launcher_interval_ms: how often the launcher looks for databases without a worker. */
 extern int guc_launcher_interval_ms;
 
+/* pgmq.queue_fillfactor: fillfactor of queue tables made by pgmq.create (100: no storage option). */
+extern int guc_queue_fillfactor;
+
 /* DefineGucs defines the pgmq.* parameters; called once from _PG_init. */
 void DefineGucs();
 
