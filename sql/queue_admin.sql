@@ -230,6 +230,7 @@ SELECT pgmq.drop_queue('admin_q');
 SELECT pgmq.drop_queue('never_created');
 -- the deprecated two-argument form warns, then behaves like drop_queue(name)
 SELECT pgmq.drop_queue('admin_np', false);
+-- the deprecated form returns true even for a missing queue, as PGMQ's does
 SELECT pgmq.drop_queue('admin_np', true);
 SELECT pgmq.drop_queue('ADMIN_U');
 -- nothing of the dropped queues is left

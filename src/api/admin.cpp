@@ -228,11 +228,15 @@ PGMQ_FUNCTION(pgmq_drop_queue) {
 	PG_RETURN_BOOL(DropQueue(fcinfo));
 }
 
-/* pgmq_drop_queue_partitioned implements the deprecated drop_queue(queue_name, partitioned). */
+/*
+ * pgmq_drop_queue_partitioned implements the deprecated drop_queue(queue_name,
+ * partitioned): it returns true even for a missing queue, as PGMQ's does.
+ */
 PGMQ_FUNCTION(pgmq_drop_queue_partitioned) {
 	ereport(WARNING, (errmsg("drop_queue(queue_name, partitioned) is deprecated and will be removed; use "
 	                         "drop_queue(queue_name) instead")));
-	PG_RETURN_BOOL(DropQueue(fcinfo));
+	(void)DropQueue(fcinfo);
+	PG_RETURN_BOOL(true);
 }
 
 /* pgmq_purge_queue deletes every message of the queue (not the archive) and returns how many there were. */
