@@ -203,6 +203,33 @@ class Bench:
         tps = self.pgbench("read1", system, 1, self.opts.backlog_seconds, {"n": 1})
         return 1000.0 / tps
 
+    def run_memory(self, system):
+        """Backend memory growth (kB) over opts.memory_calls calls, after a warm-up, in one session."""
+        self.reset(system, backlog=1000)
+        calls_per_cycle = len(MEMORY_CYCLE["ours"]) + 2  # the read inside delete and archive
+        with psycopg.connect(dbname="postgres", autocommit=True) as c:
+            if system == "base":
+                c.execute("SET plan_cache_mode = force_generic_plan")
+
+            def cycles(n):
+                done = 0
+                while done < n:
+                    chunk = min(500, n - done)
+                    with c.pipeline():
+                        for _ in range(chunk):
+                            for sql in MEMORY_CYCLE[system]:
+                                c.execute(sql, prepare=True)
+                    done += chunk
+
+            cycles(2000)
+            before = backend_memory(c)
+            cycles(self.opts.memory_calls // calls_per_cycle)
+            after = backend_memory(c)
+        self.extra.setdefault(("memory", system), []).append(
+            f"{before // 1024} kB after warm-up, {after // 1024} kB after "
+            f"{self.opts.memory_calls // calls_per_cycle * calls_per_cycle:,} more calls")
+        return (after - before) / 1024.0
+
     def run_latency(self, system):
         self.reset(system)
         return latency_samples(system, self.opts.samples, self.options)
@@ -223,6 +250,7 @@ class Bench:
             ("mixed", "4 producers + 4 consumers (consumed)", "rate", self.run_mixed),
             ("backlog", f"read 1, {o.invisible:,} invisible head (ms/read)", "ms", self.run_backlog),
             ("latency", "read_with_poll wake vs LISTEN/NOTIFY (ms)", "latency", self.run_latency),
+            ("memory", f"backend memory growth over {o.memory_calls:,} calls (kB)", "kB", self.run_memory),
         ]
 
     def main(self):
@@ -236,7 +264,8 @@ class Bench:
         results = []
         for key, title, kind, fn in rows:
             vals = {"ours": [], "base": []}
-            for rep in range(o.reps):
+            # Memory growth is one long session per system, not a rate: one repetition.
+            for rep in range(1 if kind == "kB" else o.reps):
                 for system in ("ours", "base"):
                     started = time.time()
                     v = fn(system)
@@ -268,6 +297,8 @@ class Bench:
         # the machine's load of the moment: steadier than a ratio of medians on a busy machine.
         ours = statistics.median(vals["ours"])
         base = statistics.median(vals["base"])
+        if kind == "kB":
+            return f"{title:<52} {max(vals['ours']):14,.1f} {max(vals['base']):14,.1f}"
         if kind == "ms":
             ratio = statistics.median(b / a for a, b in zip(vals["ours"], vals["base"]))
             return f"{title:<52} {ours:14,.3f} {base:14,.3f} {ratio:8.2f}x faster"
@@ -278,6 +309,29 @@ class Bench:
         print(f"{'workload':<52} {'ours msgs/s':>14} {'base msgs/s':>14} {'ours/base':>9}")
         for key, title, kind, vals in results:
             print(self.format_row(title, kind, vals))
+
+
+# One cycle of the memory row: 3 messages in, 3 out, 7 calls of the API (ours) in 5 statements.
+MEMORY_CYCLE = {
+    "ours": [
+        f"SELECT pgmq.send('{Q}', '{MSG}'::jsonb)",
+        f"SELECT pgmq.send_batch('{Q}', ARRAY['{MSG}', '{MSG}']::jsonb[])",
+        f"SELECT pgmq.delete('{Q}', (SELECT msg_id FROM pgmq.read('{Q}', 30, 1)))",
+        f"SELECT pgmq.archive('{Q}', (SELECT msg_id FROM pgmq.read('{Q}', 30, 1)))",
+        f"SELECT count(*) FROM pgmq.pop('{Q}')",
+    ],
+    "base": [
+        f"INSERT INTO {BASE} (vt, message) VALUES (clock_timestamp(), '{MSG}'::jsonb) RETURNING msg_id",
+        f"INSERT INTO {BASE} (vt, message) SELECT clock_timestamp(), m FROM unnest(ARRAY['{MSG}', '{MSG}']::jsonb[]) "
+        "AS u(m) RETURNING msg_id",
+    ] + [f"DELETE FROM {BASE} WHERE msg_id = (SELECT msg_id FROM {BASE} WHERE vt <= clock_timestamp() ORDER BY msg_id "
+         f"LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {COLS}"] * 3,
+}
+
+
+def backend_memory(conn):
+    """Bytes in all memory contexts of conn's backend."""
+    return conn.execute("SELECT sum(total_bytes)::bigint FROM pg_backend_memory_contexts").fetchone()[0]
 
 
 def latency_samples(system, samples, options):
@@ -352,10 +406,10 @@ def parse():
     o.only = [x for x in o.only.split(",") if x]
     if o.full:
         defaults = dict(reps=5, seconds=20, backlog=1_000_000, mixed_backlog=100_000, invisible=500_000,
-                        tail=20_000, backlog_seconds=10, samples=500)
+                        tail=20_000, backlog_seconds=10, samples=500, memory_calls=1_000_000)
     else:
         defaults = dict(reps=5, seconds=3, backlog=200_000, mixed_backlog=20_000, invisible=100_000, tail=5_000,
-                        backlog_seconds=2, samples=100)
+                        backlog_seconds=2, samples=100, memory_calls=100_000)
     for k, v in defaults.items():
         if getattr(o, k, None) is None:
             setattr(o, k, v)
@@ -366,7 +420,7 @@ if __name__ == "__main__":
     opts = parse()
     if opts.list:
         for key, title, kind, _ in Bench.rows(type("X", (), {"opts": opts, "run_mixed": None, "run_backlog": None,
-                                                              "run_latency": None})()):
+                                                              "run_latency": None, "run_memory": None})()):
             print(f"{key:<12} {title}")
         sys.exit(0)
     Bench(opts).main()
