@@ -14,6 +14,7 @@ extern "C" {
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/shmem.h"
 
 PG_MODULE_MAGIC;
@@ -39,9 +40,12 @@ void
 ShmemStartup() {
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
+	/* One process at a time creates or attaches to the shared structures. */
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	pgmq::pg::WakeupShmemInit();
 	pgmq::worker::StatusShmemInit();
 	pgmq::pg::ReadHintShmemInit();
+	LWLockRelease(AddinShmemInitLock);
 }
 
 } // namespace

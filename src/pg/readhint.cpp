@@ -6,7 +6,6 @@
 extern "C" {
 #include "access/xact.h"
 #include "port/pg_bitutils.h"
-#include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 }
@@ -175,7 +174,6 @@ ReadHintShmemSize() {
 void
 ReadHintShmemInit() {
 	bool found;
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	slots = static_cast<HintSlot *>(ShmemInitStruct("pgmq read hints", ReadHintShmemSize(), &found));
 	if (!found) {
 		for (int i = 0; i < kHintSlots; i++) {
@@ -187,7 +185,6 @@ ReadHintShmemInit() {
 			ResetLocked(&slots[i]);
 		}
 	}
-	LWLockRelease(AddinShmemInitLock);
 }
 
 void

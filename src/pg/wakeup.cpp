@@ -10,7 +10,6 @@ extern "C" {
 #include "port/pg_bitutils.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
-#include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/wait_event.h"
 }
@@ -86,7 +85,6 @@ WakeupShmemSize() {
 void
 WakeupShmemInit() {
 	bool found;
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	slots = static_cast<WakeupSlot *>(ShmemInitStruct("pgmq wakeup slots", WakeupShmemSize(), &found));
 	if (!found) {
 		for (int i = 0; i < kWakeupSlots; i++) {
@@ -94,7 +92,6 @@ WakeupShmemInit() {
 			ConditionVariableInit(&slots[i].cv);
 		}
 	}
-	LWLockRelease(AddinShmemInitLock);
 }
 
 void

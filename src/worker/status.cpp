@@ -8,7 +8,6 @@
 extern "C" {
 #include "miscadmin.h"
 #include "storage/ipc.h"
-#include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 }
@@ -106,14 +105,12 @@ StatusShmemSize() {
 void
 StatusShmemInit() {
 	bool found;
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	shared = static_cast<StatusShared *>(ShmemInitStruct("pgmq worker status", StatusShmemSize(), &found));
 	if (!found) {
 		memset(shared, 0, StatusShmemSize());
 		SpinLockInit(&shared->mutex);
 		shared->slot_count = SlotCapacity();
 	}
-	LWLockRelease(AddinShmemInitLock);
 }
 
 bool

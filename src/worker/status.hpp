@@ -30,7 +30,7 @@ struct WorkerSlotInfo {
 /* StatusShmemSize is the shared memory the slots need. */
 Size StatusShmemSize();
 
-/* StatusShmemInit attaches to (or creates) the slots; call from shmem_startup_hook. */
+/* StatusShmemInit attaches to (or creates) the slots; call from shmem_startup_hook, holding AddinShmemInitLock. */
 void StatusShmemInit();
 
 /* StatusAvailable says whether the slots exist (pgmq preloaded). */
