@@ -247,9 +247,6 @@ PGMQ_FUNCTION(pgmq_purge_queue) {
 	pg::ConnectSpiUnsafe();
 	StringInfoData sql;
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "LOCK TABLE pgmq.%s IN ACCESS EXCLUSIVE MODE", q);
-	ExecuteUnsafe(sql.data);
-	resetStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT count(*) FROM pgmq.%s", q);
 	ExecuteUnsafe(sql.data);
 	bool isnull;

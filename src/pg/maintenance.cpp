@@ -35,7 +35,6 @@ enum class MaintStatement {
 	kCandidateRetention,     /* $1 now - retention, $2 limit */
 	kMoveToQueue,            /* $1 ids, $2 reasons, $3 due_at, $4 now, $5 source queue name */
 	kMoveToArchive,          /* as kMoveToQueue, into the source queue's archive */
-	kDeleteIds,              /* $1 ids */
 	kCount
 };
 
@@ -101,8 +100,6 @@ const MaintStatementInfo kMaintStatements[] = {
 					 " FROM moved RETURNING msg_id",
 	 5,
 	 {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, TEXTOID}},
-	/* kDeleteIds */
-	{"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id", 1, {INT8ARRAYOID}},
 };
 
 static_assert(sizeof(kMaintStatements) / sizeof(kMaintStatements[0]) == static_cast<size_t>(MaintStatement::kCount),
@@ -122,16 +119,20 @@ struct MaintPlanEntry {
 HTAB *maint_plans = nullptr;
 uint64 maint_plans_generation = 0;
 
-/* ForgetMaintPlans frees every kept plan (the policies changed). */
+/*
+ * ForgetMaintPlans frees every kept plan and its entry (the policies changed):
+ * entries of dropped queues and old destinations do not pile up.
+ */
 void
 ForgetMaintPlans() {
 	HASH_SEQ_STATUS status;
 	hash_seq_init(&status, maint_plans);
 	MaintPlanEntry *entry;
 	while ((entry = static_cast<MaintPlanEntry *>(hash_seq_search(&status))) != nullptr) {
-		if (entry->plan != nullptr)
-			SPI_freeplan(entry->plan);
-		entry->plan = nullptr;
+		SPIPlanPtr plan = entry->plan;
+		hash_search(maint_plans, &entry->key, HASH_REMOVE, nullptr);
+		if (plan != nullptr)
+			SPI_freeplan(plan);
 	}
 }
 
@@ -178,12 +179,6 @@ RunUnsafe(SPIPlanPtr plan, Datum *values, bool read_only) {
 	return ExecutePlanUnsafe(plan, values, nullptr, read_only);
 }
 
-/* TextDatum returns a text Datum of s in CurrentMemoryContext. */
-Datum
-TextDatum(const char *s) {
-	return PointerGetDatum(cstring_to_text(s));
-}
-
 /* CollectCandidatesUnsafe appends the rows of the last SPI result to messages[*count..limit). */
 void
 CollectCandidatesUnsafe(core::MessageState *messages, int *count, int limit) {
@@ -216,19 +211,19 @@ MoveGroupUnsafe(const QueuePolicy *policy, const core::MessageState *messages, i
 	Datum *dues = static_cast<Datum *>(palloc(sizeof(Datum) * count));
 	for (int i = 0; i < count; i++) {
 		ids[i] = Int64GetDatum(messages[i].msg_id);
-		reasons[i] = TextDatum(core::ReasonName(messages[i].reason));
+		reasons[i] = CStringGetTextDatum(core::ReasonName(messages[i].reason));
 		dues[i] = TimestampTzGetDatum(messages[i].due_at);
 	}
 	Datum id_array = PointerGetDatum(construct_array(ids, count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	const Queue *source = &policy->queue;
 	if (retention && policy->retention_delete) {
 		Datum values[1] = {id_array};
-		return RunUnsafe(MaintPlanUnsafe(MaintStatement::kDeleteIds, source->queue_table, ""), values, false);
+		return RunUnsafe(PreparedPlanUnsafe(source, Statement::kDeleteBatch), values, false);
 	}
 	Datum values[5] = {
 		id_array, PointerGetDatum(construct_array(reasons, count, TEXTOID, -1, false, TYPALIGN_INT)),
 		PointerGetDatum(construct_array(dues, count, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
-		TimestampTzGetDatum(now), TextDatum(source->name.text)};
+		TimestampTzGetDatum(now), CStringGetTextDatum(source->name.text)};
 	if (!retention && policy->has_invalid_queue) {
 		uint64 n = RunUnsafe(
 			MaintPlanUnsafe(MaintStatement::kMoveToQueue, source->queue_table, policy->invalid_queue.queue_table),
@@ -273,7 +268,7 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 	/* Locked as the moves will lock it anyway; a queue dropped meanwhile is skipped. */
 	if (!LookupQueueUnsafe(&policy->queue, true, RowExclusiveLock))
 		return false;
-	Datum values[1] = {TextDatum(policy->queue.name.text)};
+	Datum values[1] = {CStringGetTextDatum(policy->queue.name.text)};
 	if (RunUnsafe(MaintPlanUnsafe(MaintStatement::kLoadPolicy, "", ""), values, true) == 0) {
 		SPI_freetuptable(SPI_tuptable);
 		return false;
@@ -379,7 +374,7 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 						   "nothing of this batch was moved.")));
 	SetUserIdAndSecContext(saved_user, saved_context);
 	if (moved > 0) {
-		Datum values[5] = {TextDatum(policy->queue.name.text), Int64GetDatum(batch.deadline),
+		Datum values[5] = {CStringGetTextDatum(policy->queue.name.text), Int64GetDatum(batch.deadline),
 						   Int64GetDatum(batch.max_deliveries), Int64GetDatum(batch.retention),
 						   TimestampTzGetDatum(now)};
 		RunUnsafe(MaintPlanUnsafe(MaintStatement::kStats, "", ""), values, false);

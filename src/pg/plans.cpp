@@ -186,14 +186,10 @@ PreparedPlanUnsafe(const Queue *queue, Statement statement) {
 	if (!found) {
 		entry->plan = nullptr;
 		entry->queue_relid = queue->queue_relid;
-		if (++entries_since_sweep >= Max(kMinSweepInterval, entries_after_sweep)) {
+		/* Keeps this entry (its table exists: the caller holds a lock on it); entries never move. */
+		if (++entries_since_sweep >= Max(kMinSweepInterval, entries_after_sweep))
 			SweepDeadPlans();
-			entry = static_cast<PlanEntry *>(hash_search(plan_cache, &key, HASH_ENTER, &found));
-			if (!found)
-				entry->plan = nullptr;
-		}
-	}
-	if (entry->plan != nullptr)
+	} else if (entry->plan != nullptr)
 		SPI_freeplan(entry->plan); /* made for a dropped table of the same name */
 	entry->plan = nullptr;
 	entry->queue_relid = queue->queue_relid;

@@ -91,7 +91,7 @@ void ReadHintNoteIds(Oid queue_relid, int64 lowest_id);
 /* ReadHintSetOwnSend marks (on) or unmarks pgmq's own send through SQL; an abort unmarks it. */
 void ReadHintSetOwnSend(bool on);
 
-/* ReadHintForget resets the queue's hint (drop_queue, purge_queue). */
+/* ReadHintForget resets the queue's hint (drop_queue; purge_queue's TRUNCATE resets it through the trigger). */
 void ReadHintForget(Oid queue_relid);
 
 /*

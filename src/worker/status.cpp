@@ -114,11 +114,6 @@ StatusShmemInit() {
 }
 
 bool
-StatusAvailable() {
-	return shared != nullptr;
-}
-
-bool
 WorkerAttach(Oid database) {
 	if (shared == nullptr)
 		return false;

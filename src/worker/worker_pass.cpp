@@ -11,6 +11,7 @@
 
 #include "guc.hpp"
 #include "pg/maintenance.hpp"
+#include "pg/plans.hpp"
 #include "worker/status.hpp"
 
 extern "C" {
@@ -51,8 +52,7 @@ void
 BeginWork(const char *activity) {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pgmq: SPI_connect failed");
+	pgmq::pg::ConnectSpiUnsafe();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, activity);
 }
@@ -60,8 +60,7 @@ BeginWork(const char *activity) {
 /* EndWork commits what BeginWork started. */
 void
 EndWork() {
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "pgmq: SPI_finish failed");
+	pgmq::pg::FinishSpiUnsafe();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 }
