@@ -9,7 +9,6 @@ namespace pgmq {
 
 void
 RecordException(CaughtError *error) noexcept {
-	error->caught = true;
 	try {
 		throw;
 	} catch (const Error &e) {

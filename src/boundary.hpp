@@ -48,7 +48,6 @@ namespace pgmq {
 
 /* CaughtError is what a catch handler records: plain data, no destructor. */
 struct CaughtError {
-	bool caught;
 	ErrorKind kind;
 	char message[Error::kMessageSize];
 };
@@ -70,7 +69,6 @@ CallCpp(Fn &&fn, Args &&...args) -> decltype(fn(std::forward<Args>(args)...)) {
 	static_assert(std::is_void_v<Result> || std::is_trivially_copyable_v<Result>,
 	              "results crossing the boundary must be trivially copyable");
 	CaughtError error;
-	error.caught = false;
 #ifdef USE_ASSERT_CHECKING
 	sigjmp_buf *saved_stack = PG_exception_stack;
 #endif

@@ -67,7 +67,7 @@ Datum
 AckMany(FunctionCallInfo fcinfo, pg::Statement statement) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
-	ArrayType *array = Int8ArrayArgUnsafe(fcinfo, 1, "msg_ids");
+	ArrayType *array = ArrayArgUnsafe(fcinfo, 1, "msg_ids");
 	pg::BeginSetResultUnsafe(fcinfo, true);
 	int count = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
 	if (count > 0) {
@@ -112,7 +112,7 @@ SetVtTyped(FunctionCallInfo fcinfo, bool many, bool absolute) {
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
 	Datum ids;
 	if (many)
-		ids = PointerGetDatum(Int8ArrayArgUnsafe(fcinfo, 1, "msg_ids"));
+		ids = PointerGetDatum(ArrayArgUnsafe(fcinfo, 1, "msg_ids"));
 	else {
 		pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
 		ids = PG_GETARG_DATUM(1);

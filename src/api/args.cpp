@@ -48,7 +48,7 @@ PlusSeconds(TimestampTz t, int32 seconds) {
 }
 
 ArrayType *
-Int8ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
+ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
 	pg::ArgNotNullUnsafe(fcinfo, argno, argname);
 	ArrayType *ids = PG_GETARG_ARRAYTYPE_P(argno);
 	if (ARR_NDIM(ids) > 1)

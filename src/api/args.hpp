@@ -28,7 +28,7 @@ int32 QtyArgUnsafe(FunctionCallInfo fcinfo, int argno);
 /* PlusSeconds returns t + seconds. */
 TimestampTz PlusSeconds(TimestampTz t, int32 seconds);
 
-/* Int8ArrayArgUnsafe reads a bigint[] argument: not NULL, one dimension (or empty), no NULL elements. */
-ArrayType *Int8ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+/* ArrayArgUnsafe reads an array argument (bigint[], jsonb[]): not NULL, one dimension (or empty), no NULL elements. */
+ArrayType *ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 } // namespace pgmq::api

@@ -87,7 +87,7 @@ ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 		return n;
 	}
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	pg::DirectRead direct = {args->qty, now, PlusSeconds(now, args->vt), start, args->conditional, 0, 0, 0};
+	pg::DirectRead direct = {args->qty, now, PlusSeconds(now, args->vt), start, args->conditional, 0, 0};
 	int64 n = pg::DirectReadUnsafe(args->queue.queue_relid, &direct, rsinfo->setResult, rsinfo->setDesc);
 	if (n >= 0) {
 		/* The scan found where visible messages start: no separate probe. */

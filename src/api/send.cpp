@@ -98,19 +98,7 @@ Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	return (Datum)0;
 }
 
-/* JsonbArrayArgUnsafe checks a jsonb[] argument: one dimension, no NULL elements; returns its length. */
-int
-JsonbArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
-	ArrayType *array = PG_GETARG_ARRAYTYPE_P(argno);
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a one-dimensional array", argname)));
-	if (array_contains_nulls(array))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain NULL elements", argname)));
-	return ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
-}
-
-/* ArrayElements returns the elements of a jsonb[] without NULLs (checked by JsonbArrayArgUnsafe). */
+/* ArrayElements returns the elements of a jsonb[] without NULLs (checked by ArrayArgUnsafe). */
 Datum *
 ArrayElements(ArrayType *array) {
 	Datum *elements;
@@ -124,13 +112,14 @@ Datum
 SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
-	pg::ArgNotNullUnsafe(fcinfo, 1, "msgs");
-	int count = JsonbArrayArgUnsafe(fcinfo, 1, "msgs");
+	ArrayType *msgs = ArrayArgUnsafe(fcinfo, 1, "msgs");
+	int count = ArrayGetNItems(ARR_NDIM(msgs), ARR_DIMS(msgs));
 	if (count == 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("msgs must not be empty")));
 	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
+	ArrayType *header_array = has_headers ? ArrayArgUnsafe(fcinfo, headers_arg, "headers") : nullptr;
 	if (has_headers) {
-		int header_count = JsonbArrayArgUnsafe(fcinfo, headers_arg, "headers");
+		int header_count = ArrayGetNItems(ARR_NDIM(header_array), ARR_DIMS(header_array));
 		if (header_count != count)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			                errmsg("headers array length (%d) must match msgs array length (%d)", header_count, count)));
@@ -139,8 +128,8 @@ SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) 
 	                   has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0};
 	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
 
-	Datum *messages = ArrayElements(PG_GETARG_ARRAYTYPE_P(1));
-	Datum *headers = has_headers ? ArrayElements(PG_GETARG_ARRAYTYPE_P(headers_arg)) : nullptr;
+	Datum *messages = ArrayElements(msgs);
+	Datum *headers = has_headers ? ArrayElements(header_array) : nullptr;
 	InsertUnsafe(fcinfo, &queue, DatumGetTimestampTz(values[0]), count, messages, headers, pg::Statement::kSendBatch,
 	             values, nulls);
 	return (Datum)0;

@@ -127,7 +127,7 @@ TableQualifiesUnsafe(Relation rel, AclMode acl) {
 	if ((TupleDescAttr(desc, 0)->attidentity == '\0') != archive)
 		return false;
 	Oid relid = RelationGetRelid(rel);
-	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+	if (rel->rd_rel->relrowsecurity && check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return false;
 	/* Every privilege in acl (pg_class_aclcheck would accept any one of them). */
 	return pg_class_aclmask(relid, GetUserId(), acl, ACLMASK_ALL) == acl;
@@ -387,9 +387,7 @@ DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
 	CommandId cid = GetCurrentCommandId(true);
 	TupleTableSlot *slot = table_slot_create(q.rel, nullptr);
 	TupleTableSlot *locked = table_slot_create(q.rel, nullptr);
-	TupleTableSlot *archived = OidIsValid(archive_relid) ? MakeSingleTupleTableSlot(RelationGetDescr(a.rel),
-	                                                                                 table_slot_callbacks(a.rel))
-	                                                     : nullptr;
+	TupleTableSlot *archived = OidIsValid(archive_relid) ? table_slot_create(a.rel, nullptr) : nullptr;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	IndexScanDesc scan = index_beginscan(q.rel, q.pkey, snapshot, 1, 0);
 	int done = 0;
@@ -521,8 +519,6 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 				elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
 			if (taken) {
 				tuplestore_putvalues(store, desc, updated->tts_values, updated->tts_isnull);
-				if (count == 0)
-					read->first_id = id;
 				count++;
 				/* Hidden until new_vt once this transaction commits (a reset if it aborts). */
 				read->valid_until = Min(read->valid_until, read->new_vt);
@@ -546,7 +542,7 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 	return count;
 }
 
-bool
+void
 DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	Relation rel = table_open(relid, AccessShareLock);
@@ -554,7 +550,7 @@ DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, Times
 	if (!OidIsValid(pkey_oid)) {
 		table_close(rel, AccessShareLock);
 		EndScratch(caller);
-		return false;
+		return;
 	}
 	OpenQueue q;
 	q.rel = rel;
@@ -584,7 +580,6 @@ DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, Times
 	index_close(q.pkey, AccessShareLock);
 	table_close(rel, AccessShareLock);
 	EndScratch(caller);
-	return true;
 }
 
 bool
@@ -597,7 +592,7 @@ DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, 
 	}
 	Oid seqid = IdentitySequenceUnsafe(relid);
 
-	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(q.rel), table_slot_callbacks(q.rel));
+	TupleTableSlot *slot = table_slot_create(q.rel, nullptr);
 	CommandId cid = GetCurrentCommandId(true);
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	for (int k = 0; k < count; k++) {

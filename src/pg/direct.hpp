@@ -69,7 +69,6 @@ struct DirectRead {
 	TimestampTz new_vt; /* the vt they get */
 	int64 start;        /* lowest msg_id to look at (the read hint) */
 	Datum conditional;  /* jsonb the message must contain, or 0 */
-	int64 first_id;     /* out: msg_id of the first message read */
 	int64 new_low;      /* out: no visible row below it (see readhint.hpp) ... */
 	TimestampTz valid_until; /* out: ... before this time */
 };
@@ -85,9 +84,9 @@ int64 DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, Tupl
  * DirectProbeUnsafe walks the msg_id index of relid from start on with a new
  * snapshot and no locks, past rows whose vt is after now (valid_until: the
  * earliest such vt) and rows not visible to the snapshot, and sets new_low to
- * the first row visible by vt, or one past the last row. Returns false (no
- * primary key) when it cannot.
+ * the first row visible by vt, or one past the last row. Without a primary
+ * key it leaves both untouched.
  */
-bool DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until);
+void DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until);
 
 } // namespace pgmq::pg
