@@ -13,10 +13,12 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "funcapi.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -115,7 +117,23 @@ PGMQ_FUNCTION(pgmq_run_maintenance) {
 	return (Datum)0;
 }
 
-/* pgmq_worker_status implements worker_status(): one row per database a worker ran in. */
+namespace {
+
+/*
+ * VisibleDatabaseUnsafe says whether the caller may see the worker row of an existing database: one it
+ * may connect to, or any database for members of pg_read_all_stats (who see pg_stat_activity's details).
+ */
+bool
+VisibleDatabaseUnsafe(Oid database, bool read_all_stats) {
+	return read_all_stats || pg_database_aclcheck(database, GetUserId(), ACL_CONNECT) == ACLCHECK_OK;
+}
+
+} // namespace
+
+/*
+ * pgmq_worker_status implements worker_status(): one row per database a worker ran in, of the
+ * databases the caller may connect to (every database for members of pg_read_all_stats).
+ */
 PGMQ_FUNCTION(pgmq_worker_status) {
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	int capacity = worker::StatusSlotCount();
@@ -124,10 +142,11 @@ PGMQ_FUNCTION(pgmq_worker_status) {
 	worker::WorkerSlotInfo *slots =
 		static_cast<worker::WorkerSlotInfo *>(palloc(sizeof(worker::WorkerSlotInfo) * capacity));
 	int n = worker::StatusSnapshot(slots, capacity);
+	bool read_all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	for (int i = 0; i < n; i++) {
 		char *name = get_database_name(slots[i].database);
-		if (name == nullptr)
+		if (name == nullptr || !VisibleDatabaseUnsafe(slots[i].database, read_all_stats))
 			continue;
 		NameData dbname;
 		namestrcpy(&dbname, name);

@@ -98,3 +98,43 @@ def test_worker_comes_back_after_drop_database_is_terminated(late_db):
             holder.execute("SELECT 1")
         # the database still exists and gets its worker back at the next launcher round (1 s)
         wait_for(lambda: worker_pid(admin, late_db), 10, what="the worker to come back after the failed drop")
+
+
+@pytest.fixture
+def hidden_db(database):
+    """A second pgmq database with a worker, whose CONNECT privilege PUBLIC does not have."""
+    name = "pgmq_worker_hidden"
+    with connect("postgres") as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+        admin.execute(f"REVOKE CONNECT ON DATABASE {name} FROM PUBLIC")
+        admin.execute("DROP ROLE IF EXISTS regress_pgmq_watcher")
+        admin.execute("CREATE ROLE regress_pgmq_watcher LOGIN")
+        with connect(name) as c:
+            c.execute("CREATE EXTENSION pgmq")
+        wait_for(lambda: worker_pid(admin, name), 10, what="a worker in the hidden database")
+    with connect(database) as c:
+        c.execute("GRANT USAGE ON SCHEMA pgmq TO regress_pgmq_watcher")
+    yield name
+    with connect(database) as c:
+        c.execute("REVOKE USAGE ON SCHEMA pgmq FROM regress_pgmq_watcher")
+    with connect("postgres") as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute("DROP ROLE IF EXISTS regress_pgmq_watcher")
+
+
+def test_worker_status_shows_only_databases_the_role_may_connect_to(database, hidden_db):
+    def visible():
+        with connect(database, user="regress_pgmq_watcher") as c:
+            return {r[0] for r in c.execute("SELECT database FROM pgmq.worker_status()")}
+
+    with connect(database) as admin:
+        rows = {r[0] for r in admin.execute("SELECT database FROM pgmq.worker_status()")}
+        assert {database, hidden_db} <= rows  # a superuser sees every database
+        seen = visible()
+        assert database in seen and hidden_db not in seen
+        admin.execute("GRANT pg_read_all_stats TO regress_pgmq_watcher")
+        assert hidden_db in visible()
+        admin.execute("REVOKE pg_read_all_stats FROM regress_pgmq_watcher")
+        admin.execute(f"GRANT CONNECT ON DATABASE {hidden_db} TO regress_pgmq_watcher")
+        assert hidden_db in visible()
