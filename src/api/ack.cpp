@@ -118,7 +118,7 @@ SetVtTyped(FunctionCallInfo fcinfo, bool many, bool absolute) {
 		ids = PG_GETARG_DATUM(1);
 	}
 	TimestampTz vt = absolute ? TimestampArgUnsafe(fcinfo, 2, "vt")
-	                          : PlusSeconds(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, 2, "vt"));
+	                          : PlusSecondsUnsafe(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, 2, "vt"));
 	return SetVt(fcinfo, &queue, ids, many, vt);
 }
 
@@ -200,12 +200,11 @@ PGMQ_FUNCTION(pgmq_set_vt_text) {
 		int32 seconds = DatumGetInt32(DirectFunctionCall1(int4in, CStringGetDatum(vt_text)));
 		if (seconds < 0)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("vt must not be negative")));
-		vt = PlusSeconds(GetCurrentTimestamp(), seconds);
+		vt = PlusSecondsUnsafe(GetCurrentTimestamp(), seconds);
 	} else {
+		/* 'infinity' and '-infinity' are stored as they are, as by the timestamptz overloads. */
 		vt = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(vt_text),
 		                                             ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-		if (TIMESTAMP_NOT_FINITE(vt))
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("vt must be a finite timestamp")));
 	}
 	return SetVt(fcinfo, &queue, ids, many, vt);
 }

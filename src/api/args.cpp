@@ -3,6 +3,7 @@
  */
 #include "api/args.hpp"
 
+#include "core/time.hpp"
 #include "guc.hpp"
 #include "pg/queue.hpp"
 
@@ -25,10 +26,7 @@ NonNegativeSecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argn
 TimestampTz
 TimestampArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
 	pg::ArgNotNullUnsafe(fcinfo, argno, argname);
-	TimestampTz t = PG_GETARG_TIMESTAMPTZ(argno);
-	if (TIMESTAMP_NOT_FINITE(t))
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a finite timestamp", argname)));
-	return t;
+	return PG_GETARG_TIMESTAMPTZ(argno);
 }
 
 int32
@@ -42,9 +40,19 @@ QtyArgUnsafe(FunctionCallInfo fcinfo, int argno) {
 	return qty;
 }
 
+/* core/time.hpp copies these: it cannot include PostgreSQL's headers. */
+static_assert(core::kTimestampMinusInfinity == DT_NOBEGIN && core::kTimestampInfinity == DT_NOEND &&
+                  core::kMinTimestamp == MIN_TIMESTAMP && core::kEndTimestamp == END_TIMESTAMP &&
+                  core::kMicrosPerSecond == USECS_PER_SEC,
+              "core/time.hpp matches datatype/timestamp.h");
+
 TimestampTz
-PlusSeconds(TimestampTz t, int32 seconds) {
-	return t + static_cast<int64>(seconds) * USECS_PER_SEC;
+PlusSecondsUnsafe(TimestampTz t, int32 seconds) {
+	TimestampTz sum = core::AddSeconds(t, seconds);
+	if (TIMESTAMP_NOT_FINITE(sum) && !TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range"),
+		                errdetail("Adding %d seconds leaves the range of timestamps.", seconds)));
+	return sum;
 }
 
 ArrayType *

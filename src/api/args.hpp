@@ -19,14 +19,14 @@ namespace pgmq::api {
 /* NonNegativeSecondsArgUnsafe reads int argument argno: not NULL, >= 0. */
 int32 NonNegativeSecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
 
-/* TimestampArgUnsafe reads a timestamptz argument that must not be NULL. */
+/* TimestampArgUnsafe reads a timestamptz argument that must not be NULL; 'infinity' and '-infinity' are values. */
 TimestampTz TimestampArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 /* QtyArgUnsafe reads qty: not NULL, between 1 and pgmq.max_read_qty. */
 int32 QtyArgUnsafe(FunctionCallInfo fcinfo, int argno);
 
-/* PlusSeconds returns t + seconds. */
-TimestampTz PlusSeconds(TimestampTz t, int32 seconds);
+/* PlusSecondsUnsafe returns t + seconds; a result outside the valid range is 22008, as in SQL. */
+TimestampTz PlusSecondsUnsafe(TimestampTz t, int32 seconds);
 
 /* ArrayArgUnsafe reads an array argument (bigint[], jsonb[]): not NULL, one dimension (or empty), no NULL elements. */
 ArrayType *ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);

@@ -77,7 +77,7 @@ ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 		 */
 		bool where = args->conditional != (Datum)0;
 		Datum values[6] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now),
-		                   TimestampTzGetDatum(PlusSeconds(now, args->vt)), Int32GetDatum(max_deliveries),
+		                   TimestampTzGetDatum(PlusSecondsUnsafe(now, args->vt)), Int32GetDatum(max_deliveries),
 		                   where ? args->conditional : Int64GetDatum(start), Int64GetDatum(start)};
 		pg::Statement statement = where ? pg::Statement::kReadWherePolicy : pg::Statement::kReadPolicy;
 		pg::ConnectSpiUnsafe();
@@ -87,7 +87,7 @@ ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 		return n;
 	}
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	pg::DirectRead direct = {args->qty, now, PlusSeconds(now, args->vt), start, args->conditional, 0, 0};
+	pg::DirectRead direct = {args->qty, now, PlusSecondsUnsafe(now, args->vt), start, args->conditional, 0, 0};
 	int64 n = pg::DirectReadUnsafe(args->queue.queue_relid, &direct, rsinfo->setResult, rsinfo->setDesc);
 	if (n >= 0) {
 		/* The scan found where visible messages start: no separate probe. */
@@ -143,7 +143,7 @@ PGMQ_FUNCTION(pgmq_read_with_poll) {
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		                errmsg("poll_interval_ms must be at least 1, got %d", poll_interval_ms)));
 
-	TimestampTz deadline = PlusSeconds(GetCurrentTimestamp(), max_poll_seconds);
+	TimestampTz deadline = PlusSecondsUnsafe(GetCurrentTimestamp(), max_poll_seconds);
 	bool shared_wakeup = pg::WakeupAvailable();
 	Oid relid = args.queue.queue_relid;
 	uint64 seen = shared_wakeup ? pg::WakeupPrepare(relid) : 0;

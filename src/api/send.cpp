@@ -3,7 +3,8 @@
  *
  * Each overload is its own C entry point; all funnel into Send/SendBatch.
  * enqueued_at is the transaction time (column default now()), vt is clock
- * time plus the delay, as in PGMQ. A NULL or negative delay is rejected.
+ * time plus the delay, as in PGMQ. A NULL or negative delay is rejected; a
+ * timestamptz delay is stored as given, as in PGMQ ('infinity': never visible).
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
@@ -33,7 +34,7 @@ VisibleAtUnsafe(FunctionCallInfo fcinfo, int delay_arg, Delay delay) {
 	case Delay::kNone:
 		break;
 	case Delay::kSeconds:
-		return PlusSeconds(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, delay_arg, "delay"));
+		return PlusSecondsUnsafe(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, delay_arg, "delay"));
 	case Delay::kTimestamp:
 		return TimestampArgUnsafe(fcinfo, delay_arg, "delay");
 	}

@@ -33,15 +33,14 @@ DecideOverdue(const PolicyLimits &limits, int64_t now, MessageState *message) {
 		}
 	};
 	if (limits.deadline_seconds > 0)
-		consider(OverdueReason::kDeadline,
-				 FirstVisibleAt(*message) + static_cast<int64_t>(limits.deadline_seconds) * kMicrosPerSecond);
+		consider(OverdueReason::kDeadline, AddSeconds(FirstVisibleAt(*message), limits.deadline_seconds));
 	if (limits.max_deliveries > 0 && message->read_ct >= limits.max_deliveries)
 		consider(OverdueReason::kMaxDeliveries, message->vt);
 	if (limits.retention_seconds > 0)
-		consider(OverdueReason::kRetention,
-				 message->enqueued_at + static_cast<int64_t>(limits.retention_seconds) * kMicrosPerSecond);
+		consider(OverdueReason::kRetention, AddSeconds(message->enqueued_at, limits.retention_seconds));
 	message->reason = reason;
-	message->due_at = reason == OverdueReason::kNone ? 0 : due;
+	/* Written into headers: a due time of '-infinity' (such a vt or enqueued_at) becomes the earliest valid one. */
+	message->due_at = reason == OverdueReason::kNone ? 0 : ClampToFinite(due);
 }
 
 std::size_t

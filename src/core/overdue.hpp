@@ -12,12 +12,18 @@
  *  - retention: enqueued_at + retention_seconds.
  * When several limits are broken the one that fell due first is the reason;
  * ties go to deadline, then max_deliveries, then retention.
- * Times are PostgreSQL TimestampTz values: microseconds since 2000-01-01.
+ * Times are PostgreSQL TimestampTz values: microseconds since 2000-01-01, with
+ * the infinities (core/time.hpp). Due times saturate instead of overflowing: a
+ * message visible at 'infinity' (or so late that the deadline passes the end
+ * of the valid range) is never overdue by deadline; its retention still
+ * counts from enqueued_at.
  */
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+
+#include "core/time.hpp"
 
 namespace pgmq::core {
 
@@ -39,10 +45,8 @@ struct MessageState {
 	int64_t first_visible_at; /* meaningful when has_first_visible */
 	/* Filled by ClassifyMessages: */
 	OverdueReason reason;
-	int64_t due_at;
+	int64_t due_at; /* a finite valid timestamp (clamped), 0 when reason is kNone */
 };
-
-constexpr int64_t kMicrosPerSecond = 1000000;
 
 /* FirstVisibleAt returns when the message first became visible (see above). */
 int64_t FirstVisibleAt(const MessageState &message);

@@ -1,16 +1,25 @@
 /*
- * overdue_test.cpp: unit tests of the pure C++ overdue decision (src/core/overdue.cpp).
- * Built and run by test/worker/test_core.py: g++ -std=c++17 -Isrc ... && ./overdue_test
+ * overdue_test.cpp: unit tests of the pure C++ overdue decision (src/core/overdue.cpp) and the
+ * timestamp arithmetic it uses (src/core/time.cpp).
+ * Built and run by test/worker/test_core.py: g++ -std=c++17 -fsanitize=undefined,address -Isrc ...
+ * && ./overdue_test (a signed overflow is a failure).
  */
 #include "core/overdue.hpp"
+#include "core/time.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+using pgmq::core::AddSeconds;
+using pgmq::core::ClampToFinite;
 using pgmq::core::ClassifyMessages;
 using pgmq::core::DecideOverdue;
 using pgmq::core::FirstVisibleAt;
+using pgmq::core::kEndTimestamp;
+using pgmq::core::kMinTimestamp;
+using pgmq::core::kTimestampInfinity;
+using pgmq::core::kTimestampMinusInfinity;
 using pgmq::core::MessageState;
 using pgmq::core::OverdueReason;
 using pgmq::core::PolicyLimits;
@@ -19,6 +28,11 @@ using pgmq::core::ReasonName;
 namespace {
 
 constexpr int64_t kS = pgmq::core::kMicrosPerSecond;
+constexpr int64_t kDay = 86400 * kS;
+/* Values as PostgreSQL stores them. */
+constexpr int64_t kLastDay = 9223371244800000000;    /* '294276-12-31 00:00+00', the last valid day */
+constexpr int64_t kYear4713BC = -211810204800000000; /* '4713-01-01 00:00+00 BC' */
+constexpr int64_t kNow = 850000000 * kS;             /* about 2026 */
 int failures = 0;
 
 #define EXPECT(cond)                                                                                                   \
@@ -115,6 +129,90 @@ TestClassifyDeduplicates() {
 	EXPECT(rows[0].reason == OverdueReason::kDeadline && rows[1].reason == OverdueReason::kNone);
 }
 
+/* TestAddSeconds covers the saturating sum at the ends of the valid range and with the infinities. */
+void
+TestAddSeconds() {
+	EXPECT(AddSeconds(kNow, 60) == kNow + 60 * kS);
+	EXPECT(AddSeconds(kNow, -60) == kNow - 60 * kS);
+	EXPECT(AddSeconds(-1, 0) == -1 && AddSeconds(-1, 1) == kS - 1); /* microseconds kept below zero too */
+	/* The infinities absorb any shift. */
+	EXPECT(AddSeconds(kTimestampInfinity, INT32_MIN) == kTimestampInfinity);
+	EXPECT(AddSeconds(kTimestampMinusInfinity, INT32_MAX) == kTimestampMinusInfinity);
+	/* The last valid microsecond, and one past it. */
+	EXPECT(AddSeconds(kLastDay, 86399) == kEndTimestamp - kS);
+	EXPECT(AddSeconds(kEndTimestamp - 1, 0) == kEndTimestamp - 1);
+	EXPECT(AddSeconds(kLastDay, 86400) == kTimestampInfinity);
+	EXPECT(AddSeconds(kLastDay, 10 * 86400) == kTimestampInfinity); /* int64 overflow without saturation */
+	EXPECT(AddSeconds(kLastDay, INT32_MAX) == kTimestampInfinity);
+	/* The first valid microsecond, and one before it. */
+	EXPECT(AddSeconds(kMinTimestamp, 0) == kMinTimestamp);
+	EXPECT(AddSeconds(kMinTimestamp + 1, -1) == kTimestampMinusInfinity);
+	EXPECT(AddSeconds(kYear4713BC, -38 * 86400) == kMinTimestamp); /* 4714-11-24 BC */
+	EXPECT(AddSeconds(kYear4713BC, -38 * 86400 - 1) == kTimestampMinusInfinity);
+	EXPECT(AddSeconds(kYear4713BC, INT32_MIN) == kTimestampMinusInfinity);
+	EXPECT(AddSeconds(kYear4713BC, INT32_MAX) == kYear4713BC + int64_t{INT32_MAX} * kS);
+	/* Shifts wider than the range, from either end. */
+	EXPECT(AddSeconds(kMinTimestamp, INT64_MAX) == kTimestampInfinity);
+	EXPECT(AddSeconds(kEndTimestamp - 1, INT64_MIN) == kTimestampMinusInfinity);
+	constexpr int64_t kRangeSeconds = kEndTimestamp / kS - kMinTimestamp / kS; /* wider than int64 microseconds */
+	EXPECT(AddSeconds(kMinTimestamp, kRangeSeconds - 1) == kEndTimestamp - kS);
+	EXPECT(AddSeconds(kMinTimestamp, kRangeSeconds) == kTimestampInfinity);
+	EXPECT(AddSeconds(kEndTimestamp - 1, 1 - kRangeSeconds) == kMinTimestamp + kS - 1);
+	EXPECT(AddSeconds(kEndTimestamp - 1, -kRangeSeconds) == kTimestampMinusInfinity);
+	/* ClampToFinite: the nearest valid time. */
+	EXPECT(ClampToFinite(kTimestampInfinity) == kEndTimestamp - 1);
+	EXPECT(ClampToFinite(kTimestampMinusInfinity) == kMinTimestamp);
+	EXPECT(ClampToFinite(kNow) == kNow && ClampToFinite(kLastDay) == kLastDay);
+}
+
+/* TestExtremeTimes covers messages at the ends of time: never an overflow, due_at always a valid time. */
+void
+TestExtremeTimes() {
+	PolicyLimits deadline = {0, 864000, 0};
+	PolicyLimits all = {1, INT32_MAX, INT32_MAX};
+	PolicyLimits retention = {0, 864000, 30 * 86400};
+	/* Visible on the last valid day, or at 'infinity': never overdue by a deadline of 10 days. */
+	MessageState late = Message(1, 0, kNow - 31 * kDay, kLastDay);
+	DecideOverdue(deadline, kNow, &late);
+	EXPECT(late.reason == OverdueReason::kNone);
+	DecideOverdue(all, kNow, &late);
+	EXPECT(late.reason == OverdueReason::kNone);
+	MessageState never = Message(2, 0, kNow - 31 * kDay, kTimestampInfinity);
+	DecideOverdue(deadline, kNow, &never);
+	EXPECT(never.reason == OverdueReason::kNone);
+	/* ... but retention counts from enqueued_at. */
+	DecideOverdue(retention, kNow, &late);
+	EXPECT(late.reason == OverdueReason::kRetention && late.due_at == kNow - kDay);
+	DecideOverdue(retention, kNow, &never);
+	EXPECT(never.reason == OverdueReason::kRetention && never.due_at == kNow - kDay);
+	/* Read, then hidden until 'infinity': the deadline counts from its first visibility. */
+	MessageState held = Message(3, 1, kNow - 11 * kDay, kTimestampInfinity, kNow - 11 * kDay);
+	DecideOverdue(deadline, kNow, &held);
+	EXPECT(held.reason == OverdueReason::kDeadline && held.due_at == kNow - kDay);
+	/* Read max_deliveries times with vt '-infinity' (set_vt): due at once, due_at a valid time. */
+	MessageState past = Message(4, 1, kNow, kTimestampMinusInfinity, kNow);
+	DecideOverdue(all, kNow, &past);
+	EXPECT(past.reason == OverdueReason::kMaxDeliveries && past.due_at == kMinTimestamp);
+	/* enqueued_at '-infinity' or 4713 BC (set by hand): overdue, with a valid due_at. */
+	MessageState ancient = Message(5, 0, kTimestampMinusInfinity, kNow);
+	DecideOverdue(retention, kNow, &ancient);
+	EXPECT(ancient.reason == OverdueReason::kRetention && ancient.due_at == kMinTimestamp);
+	MessageState bc = Message(6, 0, kYear4713BC, kYear4713BC);
+	DecideOverdue(all, kNow, &bc);
+	EXPECT(bc.reason == OverdueReason::kDeadline && bc.due_at == kYear4713BC + int64_t{INT32_MAX} * kS);
+	/* enqueued_at 'infinity' (set by hand): due by nothing. */
+	MessageState future = Message(7, 1, kTimestampInfinity, kNow, kNow);
+	DecideOverdue(retention, kNow, &future);
+	EXPECT(future.reason == OverdueReason::kNone);
+	/* A batch with such rows decides the ordinary ones as usual. */
+	MessageState rows[3] = {Message(9, 0, kNow - 31 * kDay, kTimestampInfinity),
+							Message(8, 0, kNow - 11 * kDay, kNow - 11 * kDay),
+							Message(10, 0, kNow - 31 * kDay, kLastDay)};
+	EXPECT(ClassifyMessages(&deadline, kNow, rows, 3) == 3);
+	EXPECT(rows[0].msg_id == 8 && rows[0].reason == OverdueReason::kDeadline && rows[0].due_at == kNow - kDay);
+	EXPECT(rows[1].reason == OverdueReason::kNone && rows[2].reason == OverdueReason::kNone);
+}
+
 } // namespace
 
 int
@@ -124,6 +222,8 @@ main() {
 	TestMaxDeliveries();
 	TestEarliestReasonWins();
 	TestClassifyDeduplicates();
+	TestAddSeconds();
+	TestExtremeTimes();
 	if (failures != 0) {
 		std::fprintf(stderr, "%d failure(s)\n", failures);
 		return EXIT_FAILURE;
