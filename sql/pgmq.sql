@@ -66,11 +66,10 @@ CREATE FUNCTION pgmq.validate_queue_name(queue_name text) RETURNS void
 CREATE FUNCTION pgmq.format_table_name(queue_name text, prefix text) RETURNS text
     AS 'MODULE_PATHNAME', 'pgmq_format_table_name' LANGUAGE C IMMUTABLE;
 
+-- pg_advisory_xact_lock(hashtext('pgmq.queue_<name>')), as create and drop_queue take it; only for the
+-- queue's owner, or for a missing queue a role with CREATE on schema pgmq (42501 otherwise).
 CREATE FUNCTION pgmq.acquire_queue_lock(queue_name text) RETURNS void
-    LANGUAGE sql AS $$
-    SELECT pg_catalog.pg_advisory_xact_lock(
-        pg_catalog.hashtext('pgmq.queue_' || substr(pgmq.format_table_name(queue_name, 'q'), 3)))
-$$;
+    AS 'MODULE_PATHNAME', 'pgmq_acquire_queue_lock' LANGUAGE C VOLATILE;
 
 -- The statement trigger on every queue table that keeps the read hint right (see README).
 CREATE FUNCTION pgmq._read_hint_guard() RETURNS trigger

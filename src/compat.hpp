@@ -21,3 +21,10 @@ extern "C" {
 #else
 #define PGMQ_INIT_MATERIALIZED_SRF(fcinfo, flags) InitMaterializedSRF((fcinfo), (flags))
 #endif
+
+/* PG 16 folded pg_namespace_aclcheck into object_aclcheck. */
+#if PG_VERSION_NUM < 160000
+#define PGMQ_NAMESPACE_ACLCHECK(nsp_oid, roleid, mode) pg_namespace_aclcheck((nsp_oid), (roleid), (mode))
+#else
+#define PGMQ_NAMESPACE_ACLCHECK(nsp_oid, roleid, mode) object_aclcheck(NamespaceRelationId, (nsp_oid), (roleid), (mode))
+#endif

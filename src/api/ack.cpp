@@ -24,12 +24,18 @@ namespace pgmq::api {
 
 namespace {
 
-/* ArchiveRelidUnsafe is the OID of the queue's archive table for an archive statement, else InvalidOid. */
+/*
+ * ArchiveRelidUnsafe is the OID of the queue's archive table for an archive statement, else InvalidOid.
+ * It checks the archive's privileges (42501) before anything locks it.
+ */
 Oid
 ArchiveRelidUnsafe(const pg::Queue *queue, pg::Statement statement) {
 	if (statement != pg::Statement::kArchive && statement != pg::Statement::kArchiveBatch)
 		return InvalidOid;
-	return get_relname_relid(queue->archive_table, pg::PgmqNamespaceUnsafe());
+	Oid relid = get_relname_relid(queue->archive_table, pg::PgmqNamespaceUnsafe());
+	if (OidIsValid(relid))
+		pg::CheckTableAccessUnsafe(relid, pg::kSendAccess);
+	return relid;
 }
 
 /*
@@ -49,7 +55,7 @@ DirectAckUnsafe(const pg::Queue *queue, pg::Statement statement, int64 *ids, int
 Datum
 AckOne(FunctionCallInfo fcinfo, pg::Statement statement) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kDeleteAccess);
 	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
 	int64 id = PG_GETARG_INT64(1);
 	int done = DirectAckUnsafe(&queue, statement, &id, 1);
@@ -66,7 +72,7 @@ AckOne(FunctionCallInfo fcinfo, pg::Statement statement) {
 Datum
 AckMany(FunctionCallInfo fcinfo, pg::Statement statement) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kDeleteAccess);
 	ArrayType *array = ArrayArgUnsafe(fcinfo, 1, "msg_ids");
 	pg::BeginSetResultUnsafe(fcinfo, true);
 	int count = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
@@ -109,7 +115,7 @@ SetVt(FunctionCallInfo fcinfo, const pg::Queue *queue, Datum ids, bool many, Tim
 Datum
 SetVtTyped(FunctionCallInfo fcinfo, bool many, bool absolute) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kReadAccess);
 	Datum ids;
 	if (many)
 		ids = PointerGetDatum(ArrayArgUnsafe(fcinfo, 1, "msg_ids"));
@@ -174,7 +180,7 @@ PGMQ_FUNCTION(pgmq_set_vt_batch_at) {
  */
 PGMQ_FUNCTION(pgmq_set_vt_text) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kReadAccess);
 	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
 	pg::ArgNotNullUnsafe(fcinfo, 2, "vt");
 	char *id_text = text_to_cstring(PG_GETARG_TEXT_PP(1));

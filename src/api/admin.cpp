@@ -4,7 +4,8 @@
  * DDL here is built from validated, quote_identifier()-quoted names and runs
  * once per call of create/drop; it is not on the message path. Creating and
  * dropping a queue take PGMQ's advisory lock (pgmq.acquire_queue_lock), so
- * concurrent calls for one queue serialise.
+ * concurrent calls for one queue serialise; only a role that may administer
+ * the queue gets that lock.
  */
 #include "boundary.hpp"
 #include "compat.hpp"
@@ -32,15 +33,21 @@ namespace pgmq::api {
 
 namespace {
 
-/* LockQueueNameUnsafe takes the transaction-level advisory lock PGMQ uses for a queue name. */
+/*
+ * LockQueueNameUnsafe takes the transaction-level advisory lock PGMQ uses for a queue name, once the
+ * caller may administer the queue (CheckQueueAdminUnsafe, 42501): otherwise anyone could hold it and
+ * stall the owner's create and drop. Fills queue_relid as it is once the lock is held.
+ */
 void
-LockQueueNameUnsafe(const pg::Queue *queue) {
+LockQueueNameUnsafe(pg::Queue *queue) {
+	pg::CheckQueueAdminUnsafe(queue);
 	char key[NAMEDATALEN + 16];
 	snprintf(key, sizeof(key), "pgmq.queue_%s", queue->name.text);
 	Datum hash = DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID, PointerGetDatum(cstring_to_text(key)));
 	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(static_cast<int64>(DatumGetInt32(hash))));
-	/* Whoever held the lock may have just created or dropped the queue: see its catalog changes. */
+	/* Whoever held the lock may have just created or dropped the queue: see its catalog changes, check again. */
 	AcceptInvalidationMessages();
+	pg::CheckQueueAdminUnsafe(queue);
 }
 
 /* ExecuteUnsafe runs a utility or DML statement text through SPI. */
@@ -251,7 +258,7 @@ PGMQ_FUNCTION(pgmq_drop_queue_partitioned) {
 /* pgmq_purge_queue deletes every message of the queue (not the archive) and returns how many there were. */
 PGMQ_FUNCTION(pgmq_purge_queue) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, AccessExclusiveLock);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kPurgeAccess);
 	const char *q = quote_identifier(queue.queue_table);
 	pg::ConnectSpiUnsafe();
 	StringInfoData sql;
@@ -270,7 +277,7 @@ PGMQ_FUNCTION(pgmq_purge_queue) {
 /* pgmq_metrics implements metrics(queue_name) with PGMQ's columns. */
 PGMQ_FUNCTION(pgmq_metrics) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, AccessShareLock);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kMetricsAccess);
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "pgmq: metrics must return a composite type");
@@ -299,6 +306,18 @@ PGMQ_FUNCTION(pgmq_metrics) {
 	pg::FinishSpiUnsafe();
 	/* SPI memory is gone now, but every by-reference value above was built outside it. */
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * pgmq_acquire_queue_lock implements acquire_queue_lock(queue_name): PGMQ's advisory lock for the name,
+ * held until the end of the transaction, for the queue's owner (or, for a missing queue, a role that may
+ * create it) only.
+ */
+PGMQ_FUNCTION(pgmq_acquire_queue_lock) {
+	pg::Queue queue;
+	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
+	LockQueueNameUnsafe(&queue);
+	PG_RETURN_VOID();
 }
 
 /* pgmq_validate_queue_name raises an error unless queue_name is a valid queue name. */

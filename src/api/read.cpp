@@ -34,7 +34,7 @@ struct ReadArgs {
 /* ReadArgsUnsafe checks queue_name, vt, qty and (at cond_arg) the conditional filter. */
 void
 ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, ReadArgs *args) {
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &args->queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &args->queue, pg::kReadAccess);
 	args->vt = NonNegativeSecondsArgUnsafe(fcinfo, 1, "vt");
 	args->qty = QtyArgUnsafe(fcinfo, 2);
 	args->conditional = (Datum)0;
@@ -176,7 +176,7 @@ PGMQ_FUNCTION(pgmq_read_with_poll) {
 /* pgmq_pop implements pop(queue_name, qty): delete and return the oldest visible messages. */
 PGMQ_FUNCTION(pgmq_pop) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kPopAccess);
 	int32 qty = QtyArgUnsafe(fcinfo, 1);
 	TimestampTz now = GetCurrentTimestamp();
 	pg::ReadHintTicket ticket;

@@ -88,7 +88,7 @@ InsertUnsafe(FunctionCallInfo fcinfo, const pg::Queue *queue, TimestampTz vt, in
 Datum
 Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kSendAccess);
 	pg::ArgNotNullUnsafe(fcinfo, 1, "msg");
 	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
 	Datum values[3] = {TimestampTzGetDatum(VisibleAtUnsafe(fcinfo, delay_arg, delay)), PG_GETARG_DATUM(1),
@@ -112,7 +112,7 @@ ArrayElements(ArrayType *array) {
 Datum
 SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue);
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kSendAccess);
 	ArrayType *msgs = ArrayArgUnsafe(fcinfo, 1, "msgs");
 	int count = ArrayGetNItems(ARR_NDIM(msgs), ARR_DIMS(msgs));
 	if (count == 0)

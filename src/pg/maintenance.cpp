@@ -265,8 +265,11 @@ bool
 LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 	memset(policy, 0, sizeof(*policy));
 	QueueFromTextUnsafe(cstring_to_text(queue_name), &policy->queue);
-	/* Locked as the moves will lock it anyway; a queue dropped meanwhile is skipped. */
-	if (!LookupQueueUnsafe(&policy->queue, true, RowExclusiveLock))
+	/*
+	 * Checked as the candidate query (SELECT ... FOR UPDATE) checks it, then locked as the moves will lock it
+	 * anyway; a queue dropped meanwhile is skipped.
+	 */
+	if (!LookupQueueUnsafe(&policy->queue, true, kReadAccess))
 		return false;
 	Datum values[1] = {CStringGetTextDatum(policy->queue.name.text)};
 	if (RunUnsafe(MaintPlanUnsafe(MaintStatement::kLoadPolicy, "", ""), values, true) == 0) {
@@ -284,7 +287,7 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 	if (invalid != nullptr) {
 		policy->has_invalid_queue = true;
 		QueueFromTextUnsafe(cstring_to_text(invalid), &policy->invalid_queue);
-		LookupQueueUnsafe(&policy->invalid_queue, false, RowExclusiveLock);
+		LookupQueueUnsafe(&policy->invalid_queue, false, kSendAccess);
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return true;

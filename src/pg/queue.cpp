@@ -6,11 +6,18 @@
 #include "boundary.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 }
+
+#include "compat.hpp"
 
 namespace pgmq::pg {
 
@@ -41,24 +48,87 @@ PgmqNamespaceUnsafe() {
 	return get_namespace_oid("pgmq", false);
 }
 
+namespace {
+
+/* MissingQueueUnsafe raises 42P01 for a queue that does not exist. */
+void
+MissingQueueUnsafe(const Queue *queue) {
+	ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("queue \"%s\" does not exist", queue->name.text),
+					errhint("Create it with pgmq.create('%s').", queue->name.text)));
+}
+
+} // namespace
+
 bool
-LookupQueueUnsafe(Queue *queue, bool missing_ok, LOCKMODE lockmode) {
-	if (lockmode == NoLock)
-		queue->queue_relid = get_relname_relid(queue->queue_table, PgmqNamespaceUnsafe());
-	else {
-		RangeVar *relation = makeRangeVar(pstrdup("pgmq"), queue->queue_table, -1);
-		queue->queue_relid = RangeVarGetRelidExtended(relation, lockmode, RVR_MISSING_OK, nullptr, nullptr);
-	}
+LookupQueueUnsafe(Queue *queue, bool missing_ok) {
+	queue->queue_relid = get_relname_relid(queue->queue_table, PgmqNamespaceUnsafe());
 	if (!OidIsValid(queue->queue_relid) && !missing_ok)
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("queue \"%s\" does not exist", queue->name.text),
-		                errhint("Create it with pgmq.create('%s').", queue->name.text)));
+		MissingQueueUnsafe(queue);
 	return OidIsValid(queue->queue_relid);
 }
 
 void
-ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, LOCKMODE lockmode) {
+CheckTableAccessUnsafe(Oid relid, QueueAccess access) {
+	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		return;
+	Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+	Oid owner = form->relowner;
+	char *relname = pstrdup(NameStr(form->relname));
+	ReleaseSysCache(tuple);
+	Oid user = GetUserId();
+	if (access.owner && !has_privs_of_role(user, owner))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, relname);
+	bool is_missing = false;
+	AclMode held = pg_class_aclmask_ext(relid, user, access.privileges, ACLMASK_ALL, &is_missing);
+	AclMode lacking = access.privileges & ~held;
+	/* A privilege on some column is enough here: the statement checks the columns it uses. */
+	constexpr AclMode kColumnPrivileges[] = {ACL_SELECT, ACL_INSERT, ACL_UPDATE};
+	for (AclMode privilege : kColumnPrivileges) {
+		if ((lacking & privilege) != 0 && pg_attribute_aclcheck_all(relid, user, privilege, ACLMASK_ANY) == ACLCHECK_OK)
+			lacking &= ~privilege;
+	}
+	if (!is_missing && lacking != 0)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname);
+}
+
+namespace {
+
+/*
+ * CheckAccessCallback is the RangeVarGetRelidExtended callback of LookupQueueUnsafe: it runs before
+ * each attempt to lock, and checks the access whenever the name resolves to another table than before.
+ */
+void
+CheckAccessCallback(const RangeVar *, Oid relid, Oid old_relid, void *arg) {
+	if (OidIsValid(relid) && relid != old_relid)
+		CheckTableAccessUnsafe(relid, *static_cast<const QueueAccess *>(arg));
+}
+
+} // namespace
+
+bool
+LookupQueueUnsafe(Queue *queue, bool missing_ok, QueueAccess access) {
+	RangeVar *relation = makeRangeVar(pstrdup("pgmq"), queue->queue_table, -1);
+	queue->queue_relid =
+		RangeVarGetRelidExtended(relation, access.lockmode, RVR_MISSING_OK, CheckAccessCallback, &access);
+	if (!OidIsValid(queue->queue_relid) && !missing_ok)
+		MissingQueueUnsafe(queue);
+	return OidIsValid(queue->queue_relid);
+}
+
+void
+CheckQueueAdminUnsafe(Queue *queue) {
+	if (LookupQueueUnsafe(queue, true, kAdminAccess))
+		return;
+	Oid pgmq = PgmqNamespaceUnsafe();
+	if (PGMQ_NAMESPACE_ACLCHECK(pgmq, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_SCHEMA, "pgmq");
+}
+
+void
+ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, QueueAccess access) {
 	QueueFromArgUnsafe(fcinfo, argno, out);
-	LookupQueueUnsafe(out, false, lockmode);
+	LookupQueueUnsafe(out, false, access);
 }
 
 } // namespace pgmq::pg

@@ -4,6 +4,12 @@
  * Shell code. Every SQL function that takes queue_name goes through
  * QueueFromArgUnsafe (validation, lower-casing, NULL check) and, when the
  * queue must exist, LookupQueueUnsafe (42P01 "queue ... does not exist").
+ *
+ * Each operation says what it needs of the queue table (QueueAccess): the
+ * lock its statements take and the privileges they check. The lookup checks
+ * those privileges before it waits for the lock (42501), so a role that may
+ * not use a queue never waits in its lock queue, where every later conflicting
+ * lock (a send behind a purge) would wait behind it.
  */
 #pragma once
 
@@ -13,6 +19,7 @@ extern "C" {
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/acl.h"
 #include "storage/lockdefs.h"
 }
 
@@ -26,28 +33,68 @@ struct Queue {
 	Oid queue_relid;                 /* InvalidOid until looked up, or when missing */
 };
 
+/*
+ * QueueAccess is what an operation needs of a queue table: the lock its statements take anyway (so it is
+ * never upgraded), every privilege in privileges, and with owner the privileges of the table's owner.
+ * Column privileges count for SELECT, INSERT and UPDATE: the check never refuses what the statements
+ * would allow, they still check the columns themselves.
+ */
+struct QueueAccess {
+	LOCKMODE lockmode;
+	AclMode privileges;
+	bool owner;
+};
+
+/* INSERT ... RETURNING msg_id: send, send_batch, the archive side of archive, policy moves into a queue. */
+constexpr QueueAccess kSendAccess = {RowExclusiveLock, ACL_INSERT | ACL_SELECT, false};
+/* UPDATE ... WHERE msg_id = ANY (SELECT ... FOR UPDATE) RETURNING: read, read_with_poll, set_vt. */
+constexpr QueueAccess kReadAccess = {RowExclusiveLock, ACL_UPDATE | ACL_SELECT, false};
+/* DELETE ... WHERE msg_id = ANY (SELECT ... FOR UPDATE) RETURNING: pop. */
+constexpr QueueAccess kPopAccess = {RowExclusiveLock, ACL_DELETE | ACL_UPDATE | ACL_SELECT, false};
+/* DELETE ... WHERE msg_id = $1 RETURNING msg_id: delete, the queue side of archive. */
+constexpr QueueAccess kDeleteAccess = {RowExclusiveLock, ACL_DELETE | ACL_SELECT, false};
+/* SELECT count(*) ...: metrics. */
+constexpr QueueAccess kMetricsAccess = {AccessShareLock, ACL_SELECT, false};
+/* SELECT count(*), then TRUNCATE: purge_queue. */
+constexpr QueueAccess kPurgeAccess = {AccessExclusiveLock, ACL_SELECT | ACL_TRUNCATE, false};
+/* DDL on the queue's tables (create, drop_queue, acquire_queue_lock): ownership; the advisory lock, no table lock. */
+constexpr QueueAccess kAdminAccess = {NoLock, ACL_NO_RIGHTS, true};
+
 /* QueueFromTextUnsafe validates and normalises a queue name given as text. */
 void QueueFromTextUnsafe(text *name, Queue *out);
 
 /* QueueFromArgUnsafe reads argument argno as a queue name; NULL raises 22004. */
 void QueueFromArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out);
 
+/* LookupQueueUnsafe fills queue_relid (no lock, no check); 42P01 unless missing_ok. Returns whether it exists. */
+bool LookupQueueUnsafe(Queue *queue, bool missing_ok);
+
 /*
- * LookupQueueUnsafe fills queue_relid; raises 42P01 unless missing_ok. Returns whether the queue exists.
- * With a lockmode other than NoLock it locks the queue table first and looks the name up again after
- * waiting, so a queue dropped by a transaction it waited for is reported as missing (42P01 "queue ...
+ * LookupQueueUnsafe with an access first checks it on the queue table (42501), then locks the table in
+ * access.lockmode and looks the name up again after waiting (checking again if it now names another
+ * table), so a queue dropped by a transaction it waited for is reported as missing (42P01 "queue ...
  * does not exist") instead of failing later inside a plan with an internal relation name.
  */
-bool LookupQueueUnsafe(Queue *queue, bool missing_ok, LOCKMODE lockmode = NoLock);
+bool LookupQueueUnsafe(Queue *queue, bool missing_ok, QueueAccess access);
+
+/*
+ * CheckTableAccessUnsafe raises 42501 unless the current user has access on table relid (a table that
+ * is gone passes: the caller's lookup or statement reports it). It takes no lock.
+ */
+void CheckTableAccessUnsafe(Oid relid, QueueAccess access);
+
+/*
+ * CheckQueueAdminUnsafe raises 42501 unless the current user may administer the queue: have the
+ * privileges of its owner when it exists (kAdminAccess), else CREATE on schema pgmq, which creating it
+ * needs. Fills queue_relid. Called before and after taking PGMQ's advisory lock for the name.
+ */
+void CheckQueueAdminUnsafe(Queue *queue);
 
 /* PgmqNamespaceUnsafe returns the OID of schema pgmq. */
 Oid PgmqNamespaceUnsafe();
 
-/*
- * ResolveQueueArgUnsafe is QueueFromArgUnsafe plus LookupQueueUnsafe for an existing queue, locked in
- * lockmode: the lock the caller's statements take anyway (RowExclusiveLock for DML), so it is never upgraded.
- */
-void ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, LOCKMODE lockmode = RowExclusiveLock);
+/* ResolveQueueArgUnsafe is QueueFromArgUnsafe plus LookupQueueUnsafe with access for an existing queue. */
+void ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, QueueAccess access);
 
 /* ArgNotNullUnsafe raises 22004 naming the argument when argument argno is NULL. */
 void ArgNotNullUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
