@@ -17,6 +17,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -246,6 +247,37 @@ QueueOwnerUnsafe(Oid relid) {
 	return owner;
 }
 
+/* SavedIdentity is what SwitchIdentityUnsafe changed, for RestoreIdentity: plain data. */
+struct SavedIdentity {
+	Oid user;
+	int sec_context;
+	int guc_nest_level;
+};
+
+/*
+ * SwitchIdentityUnsafe makes role the current user in a security-restricted operation and opens a GUC
+ * nest level with search_path pinned to pg_catalog, pg_temp, as REFRESH MATERIALIZED VIEW and index
+ * builds do: what code run as role sets (set_config(..., false) included) is undone by RestoreIdentity,
+ * and neither the caller's nor role's settings change how pgmq's statements resolve names. On an error
+ * the (sub)transaction abort restores both the user and the settings.
+ */
+void
+SwitchIdentityUnsafe(Oid role, SavedIdentity *saved) {
+	GetUserIdAndSecContext(&saved->user, &saved->sec_context);
+	SetUserIdAndSecContext(role, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	saved->guc_nest_level = NewGUCNestLevel();
+	/* Ignored (and not needed) in the worker, whose search_path is the same at a higher priority. */
+	(void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+							false);
+}
+
+/* RestoreIdentity undoes SwitchIdentityUnsafe: every setting changed since, then the user. */
+void
+RestoreIdentity(const SavedIdentity *saved) {
+	AtEOXact_GUC(false, saved->guc_nest_level);
+	SetUserIdAndSecContext(saved->user, saved->sec_context);
+}
+
 } // namespace
 
 int
@@ -292,13 +324,9 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 
 void
 MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts, bool as_owner) {
-	/* Switched back below, or by the (sub)transaction abort on an error. */
-	Oid saved_user;
-	int saved_context;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SavedIdentity identity;
 	if (as_owner)
-		SetUserIdAndSecContext(QueueOwnerUnsafe(policy->queue.queue_relid),
-							   saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+		SwitchIdentityUnsafe(QueueOwnerUnsafe(policy->queue.queue_relid), &identity);
 	const core::PolicyLimits *limits = &policy->limits;
 	const char *table = policy->queue.queue_table;
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgmq batch", ALLOCSET_DEFAULT_SIZES);
@@ -372,7 +400,8 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 						static_cast<unsigned long long>(moved), n_invalid + n_retention, policy->queue.name.text),
 				 errdetail("A trigger or rule on the queue, its archive or its invalid queue skipped rows; "
 						   "nothing of this batch was moved.")));
-	SetUserIdAndSecContext(saved_user, saved_context);
+	if (as_owner)
+		RestoreIdentity(&identity);
 	if (moved > 0) {
 		Datum values[5] = {CStringGetTextDatum(policy->queue.name.text), Int64GetDatum(batch.deadline),
 						   Int64GetDatum(batch.max_deliveries), Int64GetDatum(batch.retention),

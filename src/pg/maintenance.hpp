@@ -56,7 +56,10 @@ bool LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy);
  * MaintainBatchUnsafe runs one batch for the policy at time now (SPI connected) and adds to *counts.
  * With as_owner the candidate and move statements (and so any trigger on the queues) run as the queue
  * table's owner in a security-restricted operation, as autovacuum does: the background worker is a
- * superuser, and a role allowed to put a trigger on its queue must not run code as one.
+ * superuser, and a role allowed to put a trigger on its queue must not run code as one. They run inside
+ * a GUC nest level with search_path = pg_catalog, pg_temp that is undone afterwards, as REFRESH
+ * MATERIALIZED VIEW does: no setting the owner's code changes, even with set_config(..., false),
+ * outlives the batch and reaches the worker's other queues.
  */
 void MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts, bool as_owner);
 
