@@ -65,7 +65,7 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 			for (;;) {
 				CHECK_FOR_INTERRUPTS();
 				pg::MoveCounts batch = {0, 0, 0, 0};
-				pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &batch, false);
+				pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &batch);
 				counts.deadline += batch.deadline;
 				counts.max_deliveries += batch.max_deliveries;
 				counts.retention += batch.retention;
@@ -104,7 +104,10 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 
 } // namespace
 
-/* pgmq_run_maintenance implements run_maintenance(): one pass over every queue with a policy. */
+/*
+ * pgmq_run_maintenance implements run_maintenance(): one pass over the queues with a policy whose owner's
+ * privileges the caller has (all of them for a superuser), with the worker's code (pg/maintenance.hpp).
+ */
 PGMQ_FUNCTION(pgmq_run_maintenance) {
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	MemoryContext call_cxt = CurrentMemoryContext;

@@ -11,12 +11,16 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -235,21 +239,66 @@ MoveGroupUnsafe(const QueuePolicy *policy, const core::MessageState *messages, i
 					 values, false);
 }
 
-/* QueueOwnerUnsafe returns the owner of the queue table. */
+/* QueueOwner returns the owner of the queue table, InvalidOid when it is gone. */
 Oid
-QueueOwnerUnsafe(Oid relid) {
+QueueOwner(Oid relid) {
 	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "pgmq: cache lookup failed for relation %u", relid);
+		return InvalidOid;
 	Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
 	return owner;
+}
+
+/* ExtensionOwnerUnsafe returns the owner of extension pgmq, who owns its tables (queue_policy and the stats). */
+Oid
+ExtensionOwnerUnsafe() {
+	Oid extension = get_extension_oid("pgmq", false);
+	HeapTuple tuple = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(extension));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "pgmq: cache lookup failed for extension %u", extension);
+	Oid owner = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/* SavedIdentity is what SwitchIdentityUnsafe changed, for RestoreIdentity: plain data. */
+struct SavedIdentity {
+	Oid user;
+	int sec_context;
+	int guc_nest_level;
+};
+
+/*
+ * SwitchIdentityUnsafe makes role the current user in a security-restricted operation and opens a GUC
+ * nest level with search_path pinned to pg_catalog, pg_temp, as REFRESH MATERIALIZED VIEW and index
+ * builds do: what code run as role sets (set_config(..., false) included) is undone by RestoreIdentity,
+ * and neither the caller's nor role's settings change how pgmq's statements resolve names. On an error
+ * the (sub)transaction abort restores both the user and the settings.
+ */
+void
+SwitchIdentityUnsafe(Oid role, SavedIdentity *saved) {
+	GetUserIdAndSecContext(&saved->user, &saved->sec_context);
+	SetUserIdAndSecContext(role, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	saved->guc_nest_level = NewGUCNestLevel();
+	/* Ignored (and not needed) in the worker, whose search_path is the same at a higher priority. */
+	(void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+							false);
+}
+
+/* RestoreIdentity undoes SwitchIdentityUnsafe: every setting changed since, then the user. */
+void
+RestoreIdentity(const SavedIdentity *saved) {
+	AtEOXact_GUC(false, saved->guc_nest_level);
+	SetUserIdAndSecContext(saved->user, saved->sec_context);
 }
 
 } // namespace
 
 int
 PolicyQueueNamesUnsafe(MemoryContext cxt, char ***names) {
+	SavedIdentity identity;
+	SwitchIdentityUnsafe(ExtensionOwnerUnsafe(), &identity);
 	uint64 n = RunUnsafe(MaintPlanUnsafe(MaintStatement::kPolicyQueues, "", ""), nullptr, true);
 	char **out = static_cast<char **>(MemoryContextAlloc(cxt, sizeof(char *) * (n + 1)));
 	for (uint64 i = 0; i < n; i++) {
@@ -257,6 +306,7 @@ PolicyQueueNamesUnsafe(MemoryContext cxt, char ***names) {
 		out[i] = MemoryContextStrdup(cxt, name);
 	}
 	SPI_freetuptable(SPI_tuptable);
+	RestoreIdentity(&identity);
 	*names = out;
 	return static_cast<int>(n);
 }
@@ -265,15 +315,27 @@ bool
 LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 	memset(policy, 0, sizeof(*policy));
 	QueueFromTextUnsafe(cstring_to_text(queue_name), &policy->queue);
+	/* Another role's queue is skipped before it is locked, as LOCK TABLE checks privileges first. */
+	if (!LookupQueueUnsafe(&policy->queue, true) ||
+		!has_privs_of_role(GetUserId(), QueueOwner(policy->queue.queue_relid)))
+		return false;
 	/*
 	 * Checked as the candidate query (SELECT ... FOR UPDATE) checks it, then locked as the moves will lock it
 	 * anyway; a queue dropped meanwhile is skipped.
 	 */
 	if (!LookupQueueUnsafe(&policy->queue, true, kReadAccess))
 		return false;
+	/* Checked again under the lock, which ALTER TABLE ... OWNER TO waits for. */
+	policy->owner = QueueOwner(policy->queue.queue_relid);
+	if (!OidIsValid(policy->owner) || !has_privs_of_role(GetUserId(), policy->owner))
+		return false;
+	policy->extension_owner = ExtensionOwnerUnsafe();
+	SavedIdentity identity;
+	SwitchIdentityUnsafe(policy->extension_owner, &identity);
 	Datum values[1] = {CStringGetTextDatum(policy->queue.name.text)};
 	if (RunUnsafe(MaintPlanUnsafe(MaintStatement::kLoadPolicy, "", ""), values, true) == 0) {
 		SPI_freetuptable(SPI_tuptable);
+		RestoreIdentity(&identity);
 		return false;
 	}
 	HeapTuple row = SPI_tuptable->vals[0];
@@ -284,24 +346,20 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 	policy->limits.deadline_seconds = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
 	policy->limits.retention_seconds = DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull));
 	policy->retention_delete = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	RestoreIdentity(&identity);
 	if (invalid != nullptr) {
 		policy->has_invalid_queue = true;
 		QueueFromTextUnsafe(cstring_to_text(invalid), &policy->invalid_queue);
 		LookupQueueUnsafe(&policy->invalid_queue, false, kSendAccess);
 	}
-	SPI_freetuptable(SPI_tuptable);
 	return true;
 }
 
 void
-MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts, bool as_owner) {
-	/* Switched back below, or by the (sub)transaction abort on an error. */
-	Oid saved_user;
-	int saved_context;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	if (as_owner)
-		SetUserIdAndSecContext(QueueOwnerUnsafe(policy->queue.queue_relid),
-							   saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts) {
+	SavedIdentity identity;
+	SwitchIdentityUnsafe(policy->owner, &identity);
 	const core::PolicyLimits *limits = &policy->limits;
 	const char *table = policy->queue.queue_table;
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgmq batch", ALLOCSET_DEFAULT_SIZES);
@@ -375,12 +433,15 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 						static_cast<unsigned long long>(moved), n_invalid + n_retention, policy->queue.name.text),
 				 errdetail("A trigger or rule on the queue, its archive or its invalid queue skipped rows; "
 						   "nothing of this batch was moved.")));
-	SetUserIdAndSecContext(saved_user, saved_context);
+	RestoreIdentity(&identity);
+	/* pgmq's own bookkeeping, as the owner of its table: a queue owner needs no privilege on it. */
 	if (moved > 0) {
+		SwitchIdentityUnsafe(policy->extension_owner, &identity);
 		Datum values[5] = {CStringGetTextDatum(policy->queue.name.text), Int64GetDatum(batch.deadline),
 						   Int64GetDatum(batch.max_deliveries), Int64GetDatum(batch.retention),
 						   TimestampTzGetDatum(now)};
 		RunUnsafe(MaintPlanUnsafe(MaintStatement::kStats, "", ""), values, false);
+		RestoreIdentity(&identity);
 	}
 	counts->deadline += batch.deadline;
 	counts->max_deliveries += batch.max_deliveries;

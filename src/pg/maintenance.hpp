@@ -32,6 +32,8 @@ namespace pgmq::pg {
 /* QueuePolicy is one pgmq.queue_policy row, checked and resolved. */
 struct QueuePolicy {
 	Queue queue;
+	Oid owner;           /* of the queue table: the moves run as this role */
+	Oid extension_owner; /* of pgmq and its tables: the bookkeeping runs as this role */
 	bool has_invalid_queue;
 	Queue invalid_queue;
 	core::PolicyLimits limits;
@@ -46,19 +48,28 @@ struct MoveCounts {
 	int64 candidates;     /* rows locked by the candidate queries */
 };
 
+/*
+ * Identities. The candidate and move statements (and so any trigger or rule on the queue, its archive
+ * or its invalid queue) run as the queue table's owner; reading pgmq.queue_policy and writing
+ * pgmq.queue_policy_stats, pgmq's own bookkeeping, run as the extension's owner, who owns those tables
+ * (only that role can put a trigger on them). Each runs in a security-restricted operation inside a GUC
+ * nest level with search_path = pg_catalog, pg_temp that is undone afterwards (or by the abort on an
+ * error), as REFRESH MATERIALIZED VIEW does: the caller (a superuser worker, or whoever calls
+ * run_maintenance) never runs a queue owner's code as itself, and no setting the code changes, even with
+ * set_config(..., false), outlives it.
+ */
+
 /* PolicyQueueNamesUnsafe returns the names of queues with a policy (SPI connected), allocated in cxt. */
 int PolicyQueueNamesUnsafe(MemoryContext cxt, char ***names);
 
-/* LoadQueuePolicyUnsafe reads the queue's policy; false when it has none or the queue is gone. */
+/*
+ * LoadQueuePolicyUnsafe reads the queue's policy; false when it has none, the queue is gone, or the current
+ * user has not the privileges of the queue's owner (a superuser has those of every role).
+ */
 bool LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy);
 
-/*
- * MaintainBatchUnsafe runs one batch for the policy at time now (SPI connected) and adds to *counts.
- * With as_owner the candidate and move statements (and so any trigger on the queues) run as the queue
- * table's owner in a security-restricted operation, as autovacuum does: the background worker is a
- * superuser, and a role allowed to put a trigger on its queue must not run code as one.
- */
-void MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts, bool as_owner);
+/* MaintainBatchUnsafe runs one batch for the policy at time now (SPI connected) and adds to *counts. */
+void MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts);
 
 /* DestinationName says where messages moved for reason go ("<queue>", "archive" or "delete"). */
 const char *DestinationName(const QueuePolicy *policy, core::OverdueReason reason);

@@ -86,7 +86,7 @@ QueueBatch(const char *queue_name, MemoryContext pass_cxt, pg::MoveCounts *total
 		pg::QueuePolicy policy;
 		if (pg::LoadQueuePolicyUnsafe(queue_name, &policy)) {
 			pg::MoveCounts counts = {0, 0, 0, 0};
-			pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &counts, true);
+			pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &counts);
 			more = counts.candidates >= guc_worker_batch_size;
 			EndWork();
 			totals->deadline += counts.deadline;
