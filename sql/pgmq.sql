@@ -10,6 +10,25 @@
 
 \echo Use "CREATE EXTENSION pgmq" to load this file. \quit
 
+-- Nobody but the role running this script may create objects in schema pgmq: they would be
+-- found by this script (its search_path is pgmq, pg_temp) and by the calls of pgmq's functions
+-- to each other. CREATE EXTENSION creates the schema so; one that existed before is checked.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n
+                WHERE n.nspname OPERATOR(pg_catalog.=) 'pgmq'
+                  AND (n.nspowner OPERATOR(pg_catalog.<>) (SELECT r.oid FROM pg_catalog.pg_roles AS r
+                                                           WHERE r.rolname OPERATOR(pg_catalog.=) current_user)
+                       OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(n.nspacl) AS a
+                                   WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+                                     AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner))) THEN
+        RAISE EXCEPTION 'schema "pgmq" must be owned by the role creating the extension, and only it may create objects there'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Drop the existing schema pgmq, or create the extension as its owner after revoking CREATE on it from other roles.';
+    END IF;
+END
+$$;
+
 ------------------------------------------------------------------------------
 -- Tables and types
 ------------------------------------------------------------------------------
