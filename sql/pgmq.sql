@@ -279,12 +279,29 @@ BEGIN
 END
 $$;
 
+-- _require_queue_owner raises 42501 unless the caller has the privileges of the owner of the
+-- queue's table, which DROP TRIGGER, CREATE TRIGGER and ALTER TABLE require. It reads pg_class
+-- and locks nothing: those statements queue for a lock on the table before PostgreSQL checks
+-- ownership, so a caller without it would wait behind every open send and make every later
+-- send wait behind it. A queue whose table is missing passes; the caller reports it.
+CREATE FUNCTION pgmq._require_queue_owner(queue_name text) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_class AS c
+                WHERE c.oid = to_regclass(format('pgmq.%I', 'q_' || queue_name))
+                  AND NOT pg_has_role(current_user, c.relowner, 'USAGE')) THEN
+        RAISE EXCEPTION 'must be owner of queue "%"', queue_name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END
+$$;
+
 CREATE FUNCTION pgmq.disable_notify_insert(queue_name text) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     qtable text := pgmq.format_table_name(disable_notify_insert.queue_name, 'q');
 BEGIN
+    PERFORM pgmq._require_queue_owner(substr(qtable, 3));
     IF to_regclass(format('pgmq.%I', qtable)) IS NOT NULL THEN
         EXECUTE format('DROP TRIGGER IF EXISTS trigger_notify_queue_insert_listeners ON pgmq.%I', qtable);
     END IF;
@@ -309,6 +326,7 @@ BEGIN
     IF to_regclass(format('pgmq.%I', qtable)) IS NULL THEN
         RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
     END IF;
+    PERFORM pgmq._require_queue_owner(qname);
     PERFORM pgmq.disable_notify_insert(qname);
     INSERT INTO pgmq.notify_insert_throttle (queue_name, throttle_interval_ms)
         VALUES (qname, enable_notify_insert.throttle_interval_ms);
@@ -334,6 +352,8 @@ BEGIN
     IF to_regclass(format('pgmq.%I', qtable)) IS NULL THEN
         RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
     END IF;
+    -- The throttle belongs to the queue's trigger: only who may change the trigger changes it.
+    PERFORM pgmq._require_queue_owner(qname);
     UPDATE pgmq.notify_insert_throttle AS t
        SET throttle_interval_ms = update_notify_insert.throttle_interval_ms,
            last_notified_at = to_timestamp(0)
@@ -427,6 +447,8 @@ DECLARE
     result pgmq.queue_policy;
 BEGIN
     qname := pgmq._existing_queue(queue_name);
+    -- Before any lock: the policy alters the queue's table and the worker acts as its owner.
+    PERFORM pgmq._require_queue_owner(qname);
     IF max_deliveries IS NOT NULL AND max_deliveries < 1 THEN
         RAISE EXCEPTION 'max_deliveries must be greater than zero, got %', max_deliveries
             USING ERRCODE = 'invalid_parameter_value';
@@ -444,14 +466,23 @@ BEGIN
             coalesce(quote_literal(retention_action), 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- Policies change one at a time, so two concurrent calls cannot build a cycle together.
-    LOCK TABLE pgmq.queue_policy IN SHARE ROW EXCLUSIVE MODE;
     IF invalid_queue IS NOT NULL THEN
         iname := pgmq._existing_queue(invalid_queue);
         IF iname = qname THEN
             RAISE EXCEPTION 'queue "%" cannot be its own invalid queue', qname
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
+        -- The worker inserts the moved messages into the invalid queue as the owner of this
+        -- queue: a caller who may not insert there may not send messages there this way either.
+        IF NOT has_table_privilege(format('pgmq.%I', 'q_' || iname)::regclass, 'INSERT') THEN
+            RAISE EXCEPTION 'permission denied for invalid queue "%"', iname
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Setting an invalid queue requires INSERT on its table.';
+        END IF;
+    END IF;
+    -- Policies change one at a time, so two concurrent calls cannot build a cycle together.
+    LOCK TABLE pgmq.queue_policy IN SHARE ROW EXCLUSIVE MODE;
+    IF iname IS NOT NULL THEN
         path := qname || ' -> ' || iname;
         walk := iname;
         LOOP
@@ -494,6 +525,7 @@ CREATE FUNCTION pgmq.clear_policy(queue_name text) RETURNS boolean
 DECLARE
     qname text := pgmq._existing_queue(queue_name);
 BEGIN
+    PERFORM pgmq._require_queue_owner(qname);
     LOCK TABLE pgmq.queue_policy IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM pgmq.queue_policy AS p WHERE p.queue_name = qname;
     RETURN FOUND;
