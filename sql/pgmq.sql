@@ -1,8 +1,33 @@
 -- pgmq: install script (the single source; the Makefile copies it to pgmq--<version>.sql).
 -- Objects, names, argument names, defaults and result types follow PGMQ 1.13 so that
 -- PGMQ clients work unchanged; the message path is implemented in C++ (MODULE_PATHNAME).
+--
+-- Every SQL and PL/pgSQL function runs with SET search_path = pg_catalog, pg_temp and names
+-- pgmq's objects with their schema: a function or operator someone created in a schema on the
+-- caller's path (format(text, text), integer * interval, ...) matches better than a built-in
+-- and would otherwise run as the caller. This script qualifies the built-ins that its tables'
+-- defaults and constraints call, because it runs with search_path = pgmq, pg_temp.
 
 \echo Use "CREATE EXTENSION pgmq" to load this file. \quit
+
+-- Nobody but the role running this script may create objects in schema pgmq: they would be
+-- found by this script (its search_path is pgmq, pg_temp) and by the calls of pgmq's functions
+-- to each other. CREATE EXTENSION creates the schema so; one that existed before is checked.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n
+                WHERE n.nspname OPERATOR(pg_catalog.=) 'pgmq'
+                  AND (n.nspowner OPERATOR(pg_catalog.<>) (SELECT r.oid FROM pg_catalog.pg_roles AS r
+                                                           WHERE r.rolname OPERATOR(pg_catalog.=) current_user)
+                       OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(n.nspacl) AS a
+                                   WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+                                     AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner))) THEN
+        RAISE EXCEPTION 'schema "pgmq" must be owned by the role creating the extension, and only it may create objects there'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Drop the existing schema pgmq, or create the extension as its owner after revoking CREATE on it from other roles.';
+    END IF;
+END
+$$;
 
 ------------------------------------------------------------------------------
 -- Tables and types
@@ -13,7 +38,7 @@ CREATE TABLE pgmq.meta (
     queue_name varchar NOT NULL UNIQUE,
     is_partitioned boolean NOT NULL,
     is_unlogged boolean NOT NULL,
-    created_at timestamp with time zone NOT NULL DEFAULT now()
+    created_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now()
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.meta', '');
 
@@ -24,7 +49,7 @@ CREATE TABLE pgmq.notify_insert_throttle (
         CONSTRAINT notify_insert_throttle_meta_queue_name_fk
         REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
     throttle_interval_ms integer NOT NULL DEFAULT 0,
-    last_notified_at timestamp with time zone NOT NULL DEFAULT to_timestamp(0)
+    last_notified_at timestamp with time zone NOT NULL DEFAULT pg_catalog.to_timestamp(0)
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.notify_insert_throttle', '');
 
@@ -89,7 +114,8 @@ CREATE FUNCTION pgmq.create_partitioned(
     partition_interval text DEFAULT '10000',
     retention_interval text DEFAULT '100000',
     premake integer DEFAULT 4
-) RETURNS void LANGUAGE plpgsql AS $$
+) RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'partitioned queues are not supported by this pgmq'
         USING ERRCODE = 'feature_not_supported',
@@ -102,7 +128,8 @@ CREATE FUNCTION pgmq.convert_archive_partitioned(
     partition_interval text DEFAULT '10000',
     retention_interval text DEFAULT '100000',
     leading_partition integer DEFAULT 10
-) RETURNS void LANGUAGE plpgsql AS $$
+) RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'partitioned archives are not supported by this pgmq'
         USING ERRCODE = 'feature_not_supported';
@@ -119,7 +146,7 @@ CREATE FUNCTION pgmq.purge_queue(queue_name text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'pgmq_purge_queue' LANGUAGE C VOLATILE;
 
 CREATE FUNCTION pgmq.detach_archive(queue_name text) RETURNS void
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM pgmq.validate_queue_name(queue_name);
     RAISE WARNING 'detach_archive(queue_name) is deprecated and is a no-op: archive tables are not extension members';
@@ -127,7 +154,7 @@ END
 $$;
 
 CREATE FUNCTION pgmq.list_queues() RETURNS SETOF pgmq.queue_record
-    LANGUAGE sql STABLE AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT queue_name, is_partitioned, is_unlogged, created_at FROM pgmq.meta ORDER BY queue_name
 $$;
 
@@ -135,8 +162,8 @@ CREATE FUNCTION pgmq.metrics(queue_name text) RETURNS pgmq.metrics_result
     AS 'MODULE_PATHNAME', 'pgmq_metrics' LANGUAGE C VOLATILE;
 
 CREATE FUNCTION pgmq.metrics_all() RETURNS SETOF pgmq.metrics_result
-    LANGUAGE sql VOLATILE AS $$
-    SELECT m.* FROM pgmq.meta AS q, LATERAL pgmq.metrics(q.queue_name) AS m ORDER BY q.queue_name
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT m.* FROM pgmq.meta AS q, LATERAL pgmq.metrics(q.queue_name::text) AS m ORDER BY q.queue_name
 $$;
 
 ------------------------------------------------------------------------------
@@ -224,7 +251,7 @@ CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id text, vt text) RETURNS SETOF
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION pgmq.notify_queue_listeners() RETURNS trigger
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     interval_ms integer;
 BEGIN
@@ -251,12 +278,29 @@ BEGIN
 END
 $$;
 
+-- _require_queue_owner raises 42501 unless the caller has the privileges of the owner of the
+-- queue's table, which DROP TRIGGER, CREATE TRIGGER and ALTER TABLE require. It reads pg_class
+-- and locks nothing: those statements queue for a lock on the table before PostgreSQL checks
+-- ownership, so a caller without it would wait behind every open send and make every later
+-- send wait behind it. A queue whose table is missing passes; the caller reports it.
+CREATE FUNCTION pgmq._require_queue_owner(queue_name text) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_class AS c
+                WHERE c.oid = to_regclass(format('pgmq.%I', 'q_' || queue_name))
+                  AND NOT pg_has_role(current_user, c.relowner, 'USAGE')) THEN
+        RAISE EXCEPTION 'must be owner of queue "%"', queue_name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END
+$$;
+
 CREATE FUNCTION pgmq.disable_notify_insert(queue_name text) RETURNS void
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     qtable text := pgmq.format_table_name(disable_notify_insert.queue_name, 'q');
 BEGIN
+    PERFORM pgmq._require_queue_owner(substr(qtable, 3));
     IF to_regclass(format('pgmq.%I', qtable)) IS NOT NULL THEN
         EXECUTE format('DROP TRIGGER IF EXISTS trigger_notify_queue_insert_listeners ON pgmq.%I', qtable);
     END IF;
@@ -265,7 +309,7 @@ END
 $$;
 
 CREATE FUNCTION pgmq.enable_notify_insert(queue_name text, throttle_interval_ms integer DEFAULT 250)
-    RETURNS void LANGUAGE plpgsql AS $$
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     qtable text := pgmq.format_table_name(enable_notify_insert.queue_name, 'q');
@@ -281,6 +325,7 @@ BEGIN
     IF to_regclass(format('pgmq.%I', qtable)) IS NULL THEN
         RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
     END IF;
+    PERFORM pgmq._require_queue_owner(qname);
     PERFORM pgmq.disable_notify_insert(qname);
     INSERT INTO pgmq.notify_insert_throttle (queue_name, throttle_interval_ms)
         VALUES (qname, enable_notify_insert.throttle_interval_ms);
@@ -290,7 +335,7 @@ END
 $$;
 
 CREATE FUNCTION pgmq.update_notify_insert(queue_name text, throttle_interval_ms integer)
-    RETURNS void LANGUAGE plpgsql AS $$
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     qtable text := pgmq.format_table_name(update_notify_insert.queue_name, 'q');
@@ -306,6 +351,8 @@ BEGIN
     IF to_regclass(format('pgmq.%I', qtable)) IS NULL THEN
         RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
     END IF;
+    -- The throttle belongs to the queue's trigger: only who may change the trigger changes it.
+    PERFORM pgmq._require_queue_owner(qname);
     UPDATE pgmq.notify_insert_throttle AS t
        SET throttle_interval_ms = update_notify_insert.throttle_interval_ms,
            last_notified_at = to_timestamp(0)
@@ -320,7 +367,7 @@ $$;
 
 CREATE FUNCTION pgmq.list_notify_insert_throttles()
     RETURNS TABLE (queue_name text, throttle_interval_ms integer, last_notified_at timestamp with time zone)
-    LANGUAGE sql STABLE AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT t.queue_name, t.throttle_interval_ms, t.last_notified_at
       FROM pgmq.notify_insert_throttle AS t ORDER BY t.queue_name
 $$;
@@ -342,8 +389,8 @@ CREATE TABLE pgmq.queue_policy (
     deadline_seconds integer CHECK (deadline_seconds > 0),
     retention_seconds integer CHECK (retention_seconds > 0),
     retention_action text NOT NULL DEFAULT 'archive' CHECK (retention_action IN ('archive', 'delete')),
-    updated_at timestamp with time zone NOT NULL DEFAULT now(),
-    CHECK (invalid_queue IS DISTINCT FROM queue_name)
+    updated_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(),
+    CHECK (invalid_queue::text IS DISTINCT FROM queue_name::text)
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.queue_policy', '');
 
@@ -365,7 +412,7 @@ CREATE TRIGGER queue_policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
 REVOKE ALL ON FUNCTION pgmq._policy_changed() FROM PUBLIC;
 
 CREATE FUNCTION pgmq._existing_queue(queue_name text) RETURNS text
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     qname text;
 BEGIN
@@ -388,7 +435,8 @@ CREATE FUNCTION pgmq.set_policy(
     deadline_seconds integer DEFAULT NULL,
     retention_seconds integer DEFAULT NULL,
     retention_action text DEFAULT 'archive'
-) RETURNS pgmq.queue_policy LANGUAGE plpgsql AS $$
+) RETURNS pgmq.queue_policy LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     qname text;
@@ -398,6 +446,8 @@ DECLARE
     result pgmq.queue_policy;
 BEGIN
     qname := pgmq._existing_queue(queue_name);
+    -- Before any lock: the policy alters the queue's table and the worker acts as its owner.
+    PERFORM pgmq._require_queue_owner(qname);
     IF max_deliveries IS NOT NULL AND max_deliveries < 1 THEN
         RAISE EXCEPTION 'max_deliveries must be greater than zero, got %', max_deliveries
             USING ERRCODE = 'invalid_parameter_value';
@@ -415,14 +465,23 @@ BEGIN
             coalesce(quote_literal(retention_action), 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- Policies change one at a time, so two concurrent calls cannot build a cycle together.
-    LOCK TABLE pgmq.queue_policy IN SHARE ROW EXCLUSIVE MODE;
     IF invalid_queue IS NOT NULL THEN
         iname := pgmq._existing_queue(invalid_queue);
         IF iname = qname THEN
             RAISE EXCEPTION 'queue "%" cannot be its own invalid queue', qname
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
+        -- The worker inserts the moved messages into the invalid queue as the owner of this
+        -- queue: a caller who may not insert there may not send messages there this way either.
+        IF NOT has_table_privilege(format('pgmq.%I', 'q_' || iname)::regclass, 'INSERT') THEN
+            RAISE EXCEPTION 'permission denied for invalid queue "%"', iname
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Setting an invalid queue requires INSERT on its table.';
+        END IF;
+    END IF;
+    -- Policies change one at a time, so two concurrent calls cannot build a cycle together.
+    LOCK TABLE pgmq.queue_policy IN SHARE ROW EXCLUSIVE MODE;
+    IF iname IS NOT NULL THEN
         path := qname || ' -> ' || iname;
         walk := iname;
         LOOP
@@ -460,11 +519,12 @@ END
 $$;
 
 CREATE FUNCTION pgmq.clear_policy(queue_name text) RETURNS boolean
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     qname text := pgmq._existing_queue(queue_name);
 BEGIN
+    PERFORM pgmq._require_queue_owner(qname);
     LOCK TABLE pgmq.queue_policy IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM pgmq.queue_policy AS p WHERE p.queue_name = qname;
     RETURN FOUND;
@@ -473,7 +533,7 @@ $$;
 
 -- The queue's policy; a queue without one gets a row of NULL limits.
 CREATE FUNCTION pgmq.policy(queue_name text) RETURNS pgmq.queue_policy
-    LANGUAGE plpgsql STABLE AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     qname text := pgmq._existing_queue(queue_name);
@@ -510,7 +570,7 @@ CREATE FUNCTION pgmq.policy_metrics() RETURNS TABLE (
     total_moved bigint,
     last_moved_at timestamp with time zone,
     worker_last_run_at timestamp with time zone
-) LANGUAGE sql VOLATILE AS $$
+) LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(p.queue_name, s.queue_name)::text, p.invalid_queue::text,
            coalesce(s.moved_deadline, 0), coalesce(s.moved_max_deliveries, 0), coalesce(s.removed_retention, 0),
            coalesce(s.moved_deadline + s.moved_max_deliveries + s.removed_retention, 0), s.last_moved_at,
