@@ -17,6 +17,7 @@ int guc_worker_interval_ms = 1000;
 int guc_worker_batch_size = 1000;
 int guc_launcher_interval_ms = 5000;
 int guc_queue_fillfactor = 50;
+int guc_plan_cache_queues = 64;
 
 void
 DefineGucs() {
@@ -42,6 +43,10 @@ DefineGucs() {
 							"Room left on each page lets a read's update stay on its page (a HOT update, no index "
 							"entry); 100 packs pages like PGMQ does.",
 							&guc_queue_fillfactor, 50, 10, 100, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("pgmq.plan_cache_queues", "Most queues whose prepared statements one session keeps.",
+							"The plans of the least recently used queue are freed when one more queue needs "
+							"plans; a queue used again is planned again.",
+							&guc_plan_cache_queues, 64, 1, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("pgmq");
 }
 

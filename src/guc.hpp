@@ -23,6 +23,9 @@ extern int guc_launcher_interval_ms;
 /* pgmq.queue_fillfactor: fillfactor of queue tables made by pgmq.create (100: no storage option). */
 extern int guc_queue_fillfactor;
 
+/* pgmq.plan_cache_queues: most queues whose prepared plans a backend keeps (least recently used go first). */
+extern int guc_plan_cache_queues;
+
 /* DefineGucs defines the pgmq.* parameters; called once from _PG_init. */
 void DefineGucs();
 

@@ -3,13 +3,15 @@
  */
 #include "pg/plans.hpp"
 
+#include "guc.hpp"
+
 extern "C" {
 #include "catalog/pg_type.h"
+#include "lib/ilist.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
 }
 
 namespace pgmq::pg {
@@ -30,6 +32,7 @@ struct StatementInfo {
 	const char *text; /* %1$s = quoted queue table, %2$s = quoted archive table */
 	int nargs;
 	Oid argtypes[6];
+	bool per_call; /* planned for each call, never kept (see PreparedPlanUnsafe) */
 };
 
 const StatementInfo kStatements[] = {
@@ -80,7 +83,8 @@ const StatementInfo kStatements[] = {
      "pg_catalog.pg_sequence_last_value(pg_catalog.pg_get_serial_sequence($2::regclass::text, 'msg_id')::regclass) "
      "FROM pgmq.%1$s",
      2,
-     {TIMESTAMPTZOID, OIDOID}},
+     {TIMESTAMPTZOID, OIDOID},
+     true},
     /* kReadPolicy */
     {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
      "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(
@@ -102,64 +106,65 @@ const StatementInfo kStatements[] = {
 static_assert(sizeof(kStatements) / sizeof(kStatements[0]) == static_cast<size_t>(Statement::kCount),
               "one text per statement");
 
-struct PlanKey {
-	char queue[core::kMaxQueueNameLength + 1];
-	int statement;
+/* QueuePlans is one queue's kept plans, an entry of the hash table and of the LRU list. */
+struct QueuePlans {
+	char queue[core::kMaxQueueNameLength + 1]; /* key (zero-padded), must be first */
+	Oid queue_relid;                           /* the queue table the plans were made for */
+	dlist_node lru;                            /* in lru_list, most recently used first */
+	SPIPlanPtr plans[static_cast<int>(Statement::kCount)];
 };
 
-struct PlanEntry {
-	PlanKey key; /* must be first */
-	SPIPlanPtr plan;
-	Oid queue_relid; /* the queue table the plan was made for */
-};
-
-HTAB *plan_cache = nullptr;
-long entries_since_sweep = 0; /* entries added since SweepDeadPlans last ran */
-long entries_after_sweep = 0; /* entries it left */
-constexpr long kMinSweepInterval = 256;
+HTAB *plan_cache = nullptr; /* QueuePlans by queue name, in TopMemoryContext */
+dlist_head lru_list = DLIST_STATIC_INIT(lru_list);
+int executing = 0; /* plans running now in ExecutePlanUnsafe, in this backend */
 
 HTAB *
 PlanCacheUnsafe() {
 	if (plan_cache == nullptr) {
 		HASHCTL ctl;
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(PlanKey);
-		ctl.entrysize = sizeof(PlanEntry);
+		ctl.keysize = sizeof(QueuePlans::queue);
+		ctl.entrysize = sizeof(QueuePlans);
 		ctl.hcxt = TopMemoryContext;
 		plan_cache = hash_create("pgmq plans", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	return plan_cache;
 }
 
+/* FreePlans frees the kept plans of entry (their memory contexts go with them). */
 void
-MakeKey(const Queue *queue, int statement, PlanKey *key) {
-	memset(key, 0, sizeof(*key));
-	memcpy(key->queue, queue->name.text, queue->name.length);
-	key->statement = statement;
+FreePlans(QueuePlans *entry) {
+	for (int statement = 0; statement < static_cast<int>(Statement::kCount); statement++) {
+		if (entry->plans[statement] != nullptr)
+			SPI_freeplan(entry->plans[statement]);
+		entry->plans[statement] = nullptr;
+	}
+}
+
+/* RemoveEntry frees entry's plans and drops it from the cache. */
+void
+RemoveEntry(QueuePlans *entry) {
+	FreePlans(entry);
+	dlist_delete(&entry->lru);
+	hash_search(plan_cache, entry->queue, HASH_REMOVE, nullptr);
 }
 
 /*
- * SweepDeadPlans frees the plans of queue tables that no longer exist: queues dropped by other
- * sessions (drop_queue in this one forgets them at once), which would otherwise stay for the life
- * of the backend, e.g. one set per queue in a queue-per-job application on pooled connections. A
- * plan of a dropped table cannot be running. Called after max(256, entries it left last time) new
- * entries, so it costs O(1) per entry on average.
+ * TrimPlanCache evicts the least recently used queues' plans, keeping keep,
+ * until at most pgmq.plan_cache_queues queues have plans. Not while a kept
+ * plan runs: it may be one of them (a trigger on a queue table that calls
+ * pgmq for other queues); the next call after it trims.
  */
 void
-SweepDeadPlans() {
-	HASH_SEQ_STATUS status;
-	hash_seq_init(&status, plan_cache);
-	PlanEntry *entry;
-	while ((entry = static_cast<PlanEntry *>(hash_seq_search(&status))) != nullptr) {
-		if (!OidIsValid(entry->queue_relid) || SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->queue_relid)))
-			continue;
-		SPIPlanPtr plan = entry->plan;
-		hash_search(plan_cache, &entry->key, HASH_REMOVE, nullptr);
-		if (plan != nullptr)
-			SPI_freeplan(plan);
+TrimPlanCache(QueuePlans *keep) {
+	while (executing == 0 && hash_get_num_entries(plan_cache) > guc_plan_cache_queues &&
+	       !dlist_is_empty(&lru_list)) {
+		/* dlist_tail_element does not compile as C++ (__builtin_types_compatible_p). */
+		QueuePlans *victim = static_cast<QueuePlans *>(dlist_tail_element_off(&lru_list, offsetof(QueuePlans, lru)));
+		if (victim == keep)
+			break;
+		RemoveEntry(victim);
 	}
-	entries_since_sweep = 0;
-	entries_after_sweep = hash_get_num_entries(plan_cache);
 }
 
 } // namespace
@@ -177,31 +182,49 @@ KeepPlanUnsafe(const char *sql, int nargs, const Oid *argtypes, bool generic) {
 
 SPIPlanPtr
 PreparedPlanUnsafe(const Queue *queue, Statement statement) {
-	PlanKey key;
-	bool found;
-	MakeKey(queue, static_cast<int>(statement), &key);
-	PlanEntry *entry = static_cast<PlanEntry *>(hash_search(PlanCacheUnsafe(), &key, HASH_ENTER, &found));
-	if (found && entry->plan != nullptr && entry->queue_relid == queue->queue_relid)
-		return entry->plan;
-	if (!found) {
-		entry->plan = nullptr;
-		entry->queue_relid = queue->queue_relid;
-		/* Keeps this entry (its table exists: the caller holds a lock on it); entries never move. */
-		if (++entries_since_sweep >= Max(kMinSweepInterval, entries_after_sweep))
-			SweepDeadPlans();
-	} else if (entry->plan != nullptr)
-		SPI_freeplan(entry->plan); /* made for a dropped table of the same name */
-	entry->plan = nullptr;
-	entry->queue_relid = queue->queue_relid;
-
 	const StatementInfo *info = &kStatements[static_cast<int>(statement)];
+	QueuePlans *entry = nullptr;
+	if (!info->per_call) {
+		char key[sizeof(QueuePlans::queue)];
+		bool found;
+		memset(key, 0, sizeof(key));
+		memcpy(key, queue->name.text, queue->name.length);
+		entry = static_cast<QueuePlans *>(hash_search(PlanCacheUnsafe(), key, HASH_ENTER, &found));
+		if (!found) {
+			memset(entry->plans, 0, sizeof(entry->plans));
+			entry->queue_relid = queue->queue_relid;
+			dlist_push_head(&lru_list, &entry->lru);
+		} else if (dlist_head_node(&lru_list) != &entry->lru)
+			dlist_move_head(&lru_list, &entry->lru);
+		if (entry->queue_relid != queue->queue_relid) {
+			/*
+			 * Made for a dropped table of the same name (another session dropped
+			 * the queue): none of them runs, a running plan would hold a lock on it.
+			 */
+			FreePlans(entry);
+			entry->queue_relid = queue->queue_relid;
+		}
+		TrimPlanCache(entry);
+		SPIPlanPtr plan = entry->plans[static_cast<int>(statement)];
+		if (plan != nullptr)
+			return plan;
+	}
+
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, info->text, quote_identifier(queue->queue_table), quote_identifier(queue->archive_table));
-	/* Always the generic plan: planned once, never again per call (the read's is an index scan on msg_id). */
-	SPIPlanPtr plan = KeepPlanUnsafe(sql.data, info->nargs, info->argtypes, true);
+	SPIPlanPtr plan;
+	if (entry == nullptr) {
+		/* Planned with this call's values; the plan is SPI's and goes at SPI_finish. */
+		plan = SPI_prepare(sql.data, info->nargs, const_cast<Oid *>(info->argtypes));
+		if (plan == nullptr)
+			elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
+	} else {
+		/* Always the generic plan: planned once, never again per call (the read's is an index scan on msg_id). */
+		plan = KeepPlanUnsafe(sql.data, info->nargs, info->argtypes, true);
+		entry->plans[static_cast<int>(statement)] = plan;
+	}
 	pfree(sql.data);
-	entry->plan = plan;
 	return plan;
 }
 
@@ -209,22 +232,28 @@ void
 ForgetQueuePlans(const Queue *queue) {
 	if (plan_cache == nullptr)
 		return;
-	for (int statement = 0; statement < static_cast<int>(Statement::kCount); statement++) {
-		PlanKey key;
-		MakeKey(queue, statement, &key);
-		PlanEntry *entry = static_cast<PlanEntry *>(hash_search(plan_cache, &key, HASH_FIND, nullptr));
-		if (entry == nullptr)
-			continue;
-		SPIPlanPtr plan = entry->plan;
-		hash_search(plan_cache, &key, HASH_REMOVE, nullptr);
-		if (plan != nullptr)
-			SPI_freeplan(plan);
-	}
+	char key[sizeof(QueuePlans::queue)];
+	memset(key, 0, sizeof(key));
+	memcpy(key, queue->name.text, queue->name.length);
+	QueuePlans *entry = static_cast<QueuePlans *>(hash_search(plan_cache, key, HASH_FIND, nullptr));
+	if (entry != nullptr)
+		RemoveEntry(entry);
 }
 
 uint64
 ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only) {
-	int rc = SPI_execute_plan(plan, values, nulls, read_only, 0);
+	int rc;
+	/* While it runs no kept plan is freed (TrimPlanCache): it may reach pgmq again, through a trigger. */
+	executing++;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, values, nulls, read_only, 0);
+	}
+	PG_FINALLY();
+	{
+		executing--;
+	}
+	PG_END_TRY();
 	if (rc < 0)
 		elog(ERROR, "pgmq: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	return SPI_processed;

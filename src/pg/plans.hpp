@@ -7,6 +7,14 @@
  * cache re-analyses a kept plan after DDL on its tables, so a queue dropped
  * and re-created under the same name is picked up again; drop_queue() in this
  * backend also forgets the plans of that queue.
+ *
+ * The plans of at most pgmq.plan_cache_queues queues are kept: the least
+ * recently used queue's are freed (SPI_freeplan) when one more queue needs
+ * plans, so a backend's memory does not grow with the number of queues it
+ * touches; plans of dropped queues age out the same way. Nothing is freed
+ * while a kept plan runs (a trigger on a queue table may call pgmq for other
+ * queues); the next call trims. kMetrics is never kept: it is planned per
+ * call, so metrics_all() over thousands of queues leaves no plans behind.
  */
 #pragma once
 
@@ -40,7 +48,10 @@ enum class Statement {
 	kCount            /* number of statements, not a statement */
 };
 
-/* PreparedPlanUnsafe returns the kept plan of statement for queue; call between SPI_connect and SPI_finish. */
+/*
+ * PreparedPlanUnsafe returns the plan of statement for queue: the kept one, or for a statement planned per
+ * call (kMetrics) one that SPI_finish frees. Call between SPI_connect and SPI_finish.
+ */
 SPIPlanPtr PreparedPlanUnsafe(const Queue *queue, Statement statement);
 
 /*
@@ -52,7 +63,7 @@ SPIPlanPtr KeepPlanUnsafe(const char *sql, int nargs, const Oid *argtypes, bool 
 /* ForgetQueuePlans frees this backend's plans of the queue (after drop_queue). */
 void ForgetQueuePlans(const Queue *queue);
 
-/* ExecutePlanUnsafe runs a kept plan and raises on any SPI failure; returns SPI_processed. */
+/* ExecutePlanUnsafe runs a plan (no kept plan is freed meanwhile), raises on any SPI failure; returns SPI_processed. */
 uint64 ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only);
 
 /* ConnectSpiUnsafe / FinishSpiUnsafe wrap SPI_connect / SPI_finish with error checks. */
