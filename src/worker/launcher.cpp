@@ -1,6 +1,7 @@
 /*
- * launcher.cpp: the launcher that starts one worker per database, and the
- * utility hook that keeps workers out of the way of DROP DATABASE.
+ * launcher.cpp: the launcher that starts one worker per database with pgmq, and the
+ * utility hook that keeps workers out of the way of DROP DATABASE and has
+ * CREATE EXTENSION pgmq wake the launcher.
  */
 #include "worker/worker.hpp"
 
