@@ -1,6 +1,7 @@
 /*
- * launcher.cpp: the launcher that starts one worker per database, and the
- * utility hook that keeps workers out of the way of DROP DATABASE.
+ * launcher.cpp: the launcher that starts one worker per database with pgmq, and the
+ * utility hook that keeps workers out of the way of DROP DATABASE and has
+ * CREATE EXTENSION pgmq wake the launcher.
  */
 #include "worker/worker.hpp"
 
@@ -26,6 +27,7 @@ extern "C" {
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/utility.h"
+#include "lib/stringinfo.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -40,15 +42,33 @@ struct DatabaseEntry {
 	char name[NAMEDATALEN];
 };
 
-struct LaunchedWorker {
+/* What the launcher knows about pgmq in a database, from the reports of the workers it started there. */
+enum class Known { kUnknown, kHasPgmq, kNoPgmq };
+
+/* DatabaseState is the launcher's memory of one database. */
+struct DatabaseState {
 	Oid database;
-	BackgroundWorkerHandle *handle;
+	char name[NAMEDATALEN];
+	BackgroundWorkerHandle *handle; /* in TopMemoryContext; NULL when none is registered */
+	Known known;
+	int listed_at;             /* position in this pass's pg_database scan; -1 when not listed */
+	bool left_out;             /* needed a worker and found no process slot in this pass */
+	TimestampTz waiting_since; /* without a worker since then (kNoPgmq: the next probe) */
+	TimestampTz started_at;    /* when handle was registered */
+	TimestampTz poked_at;      /* when a CREATE EXTENSION pgmq there was last reported (0: never) */
+	long backoff_ms;           /* kNoPgmq: the wait before the next probe, doubled each time */
 };
 
-LaunchedWorker *launched = nullptr; /* in TopMemoryContext */
-int launched_count = 0;
-int launched_capacity = 0;
-TimestampTz last_no_slot_warning = 0;
+constexpr long kProbeBackoffMinMs = 60 * 1000;      /* first probe again of a database without pgmq */
+constexpr long kProbeBackoffMaxMs = 60 * 60 * 1000; /* the longest wait between two probes */
+constexpr int kTurnIntervals = 10; /* short of slots, a worker keeps its slot this many launcher intervals */
+constexpr int kMaxNamesLogged = 10;
+
+DatabaseState *states = nullptr; /* in TopMemoryContext */
+int state_count = 0;
+int state_capacity = 0;
+Oid asked_to_leave = InvalidOid; /* the worker handing its slot on, until it has stopped */
+bool shortage_reported = false;
 
 /* ListDatabasesUnsafe returns the databases a worker may connect to, palloc'd in cxt. */
 int
@@ -81,42 +101,87 @@ ListDatabasesUnsafe(MemoryContext cxt, DatabaseEntry **out) {
 	return count;
 }
 
-/* WorkerRunning says whether the launcher's last worker for database is still registered or running. */
-bool
-WorkerRunning(Oid database) {
-	for (int i = 0; i < launched_count; i++) {
-		if (launched[i].database != database)
-			continue;
-		pid_t pid;
-		return GetBackgroundWorkerPid(launched[i].handle, &pid) != BGWH_STOPPED;
+/* FindState returns the launcher's state of database, added as kUnknown (waiting since now) when new. */
+DatabaseState *
+FindState(Oid database, TimestampTz now) {
+	for (int i = 0; i < state_count; i++) {
+		if (states[i].database == database)
+			return &states[i];
 	}
-	return false;
+	if (state_count == state_capacity) {
+		state_capacity = state_capacity == 0 ? 16 : state_capacity * 2;
+		states = static_cast<DatabaseState *>(
+			states == nullptr ? MemoryContextAlloc(TopMemoryContext, sizeof(DatabaseState) * state_capacity)
+							  : repalloc(states, sizeof(DatabaseState) * state_capacity));
+	}
+	DatabaseState *state = &states[state_count++];
+	memset(state, 0, sizeof(*state));
+	state->database = database;
+	state->known = Known::kUnknown;
+	state->waiting_since = now;
+	return state;
 }
 
-/* RememberWorker stores the handle of database's new worker. */
+/* ApplyProbeRequests makes the databases where CREATE EXTENSION pgmq committed due for a worker now. */
 void
-RememberWorker(Oid database, BackgroundWorkerHandle *handle) {
-	for (int i = 0; i < launched_count; i++) {
-		if (launched[i].database == database) {
-			pfree(launched[i].handle);
-			launched[i].handle = handle;
-			return;
+ApplyProbeRequests(TimestampTz now) {
+	Oid requests[kMaxProbeRequests];
+	bool all;
+	int n = TakeProbeRequests(requests, kMaxProbeRequests, &all);
+	for (int i = 0; i < state_count; i++) {
+		DatabaseState *state = &states[i];
+		bool requested = all;
+		for (int j = 0; j < n && !requested; j++)
+			requested = requests[j] == state->database;
+		if (!requested)
+			continue;
+		state->poked_at = now;
+		if (state->known == Known::kNoPgmq) {
+			state->known = Known::kUnknown;
+			state->backoff_ms = 0;
+			state->waiting_since = now;
 		}
 	}
-	if (launched_count == launched_capacity) {
-		launched_capacity = launched_capacity == 0 ? 16 : launched_capacity * 2;
-		launched = static_cast<LaunchedWorker *>(
-			launched == nullptr ? MemoryContextAlloc(TopMemoryContext, sizeof(LaunchedWorker) * launched_capacity)
-								: repalloc(launched, sizeof(LaunchedWorker) * launched_capacity));
-	}
-	launched[launched_count].database = database;
-	launched[launched_count].handle = handle;
-	launched_count++;
 }
 
-/* StartWorker registers a dynamic worker for the database; false when no slot is free. */
+/* ReapWorker learns what the database's worker found and forgets its handle once it has stopped. */
+void
+ReapWorker(DatabaseState *state, TimestampTz now) {
+	if (state->handle == nullptr)
+		return;
+	pid_t pid;
+	if (GetBackgroundWorkerPid(state->handle, &pid) != BGWH_STOPPED) {
+		if (WorkerProbeResult(state->database, false) == WorkerProbe::kFound) {
+			state->known = Known::kHasPgmq;
+			state->backoff_ms = 0;
+		}
+		return;
+	}
+	pfree(state->handle);
+	state->handle = nullptr;
+	if (asked_to_leave == state->database)
+		asked_to_leave = InvalidOid;
+	WorkerProbe probe = WorkerProbeResult(state->database, true);
+	/* A worker started before CREATE EXTENSION pgmq committed there may have looked too early. */
+	if (probe == WorkerProbe::kMissing && state->poked_at < state->started_at) {
+		state->known = Known::kNoPgmq;
+		state->backoff_ms =
+			state->backoff_ms == 0 ? kProbeBackoffMinMs : Min(state->backoff_ms * 2, kProbeBackoffMaxMs);
+		state->waiting_since = TimestampTzPlusMilliseconds(now, state->backoff_ms);
+		return;
+	}
+	if (probe == WorkerProbe::kFound) {
+		state->known = Known::kHasPgmq;
+		state->backoff_ms = 0;
+	} else if (probe == WorkerProbe::kMissing) {
+		state->known = Known::kUnknown;
+	}
+	state->waiting_since = now;
+}
+
+/* StartWorker registers a dynamic worker for the database; false when no process slot is free. */
 bool
-StartWorker(const DatabaseEntry *db) {
+StartWorker(DatabaseState *state, TimestampTz now) {
 	BackgroundWorker worker;
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -124,39 +189,187 @@ StartWorker(const DatabaseEntry *db) {
 	worker.bgw_restart_time = BGW_NEVER_RESTART; /* the launcher starts it again */
 	strlcpy(worker.bgw_library_name, "pgmq", BGW_MAXLEN);
 	strlcpy(worker.bgw_function_name, "pgmq_worker_main", BGW_MAXLEN);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pgmq worker %s", db->name);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pgmq worker %s", state->name);
 	strlcpy(worker.bgw_type, "pgmq worker", BGW_MAXLEN);
-	worker.bgw_main_arg = ObjectIdGetDatum(db->database);
+	worker.bgw_main_arg = ObjectIdGetDatum(state->database);
 	worker.bgw_notify_pid = 0;
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	BackgroundWorkerHandle *handle;
 	bool ok = RegisterDynamicBackgroundWorker(&worker, &handle);
 	MemoryContextSwitchTo(old);
-	if (ok)
-		RememberWorker(db->database, handle);
+	if (ok) {
+		state->handle = handle;
+		state->started_at = now;
+	}
 	return ok;
 }
 
-/* LaunchWorkersUnsafe starts a worker for every database that needs one. */
+/*
+ * CompareCandidates orders the databases to start a worker for: those that may have pgmq before
+ * the probes of those that had none, then the longest waiting first, then in pg_database order.
+ */
+int
+CompareCandidates(const void *a, const void *b) {
+	const DatabaseState *x = *static_cast<DatabaseState *const *>(a);
+	const DatabaseState *y = *static_cast<DatabaseState *const *>(b);
+	bool x_probe = x->known == Known::kNoPgmq;
+	bool y_probe = y->known == Known::kNoPgmq;
+	if (x_probe != y_probe)
+		return x_probe ? 1 : -1;
+	if (x->waiting_since != y->waiting_since)
+		return x->waiting_since < y->waiting_since ? -1 : 1;
+	return x->listed_at - y->listed_at;
+}
+
+/* ReportShortage says once which databases got no worker, and what to raise. */
+void
+ReportShortage(int left_out) {
+	StringInfoData names;
+	initStringInfo(&names);
+	int shown = 0;
+	for (int i = 0; i < state_count; i++) {
+		if (!states[i].left_out || shown == kMaxNamesLogged)
+			continue;
+		appendStringInfo(&names, "%s\"%s\"", shown == 0 ? "" : ", ", states[i].name);
+		shown++;
+	}
+	if (left_out > shown)
+		appendStringInfo(&names, " and %d more", left_out - shown);
+	ereport(WARNING,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg_plural("pgmq launcher could not start a worker for database %s",
+						   "pgmq launcher could not start a worker for databases %s", left_out, names.data),
+			 errdetail("No background worker process slot was free. Queue policies in a database are enforced "
+					   "only while it has a worker; the databases take turns in the slots there are."),
+			 errhint("Raise max_worker_processes (now %d): the pgmq launcher and every database's worker take one "
+					 "slot each, as do parallel workers and other extensions' workers.",
+					 max_worker_processes)));
+}
+
+/* HandOnSlot asks the worker that has run longest to leave, once it has had its turn, for one left out. */
+void
+HandOnSlot(TimestampTz now) {
+	if (OidIsValid(asked_to_leave))
+		return;
+	long turn_ms = static_cast<long>(kTurnIntervals) * guc_launcher_interval_ms;
+	DatabaseState *oldest = nullptr;
+	for (int i = 0; i < state_count; i++) {
+		DatabaseState *state = &states[i];
+		if (state->handle == nullptr || state->known != Known::kHasPgmq ||
+			!TimestampDifferenceExceeds(state->started_at, now, turn_ms))
+			continue;
+		if (oldest == nullptr || state->started_at < oldest->started_at)
+			oldest = state;
+	}
+	if (oldest == nullptr)
+		return;
+	asked_to_leave = oldest->database;
+	WorkerAskToLeave(oldest->database);
+}
+
+/* ForgetDroppedDatabases drops the state of databases no longer listed and without a worker. */
+void
+ForgetDroppedDatabases() {
+	int kept = 0;
+	for (int i = 0; i < state_count; i++) {
+		if (states[i].listed_at < 0 && states[i].handle == nullptr)
+			continue;
+		states[kept++] = states[i];
+	}
+	state_count = kept;
+}
+
+/*
+ * LaunchWorkersUnsafe starts a worker for every database that needs one, as far as process slots
+ * allow. A database whose worker found no pgmq gets none until CREATE EXTENSION pgmq commits
+ * there, or for a probe after a back-off that doubles from a minute to an hour. Short of slots,
+ * the longest waiting database goes first, the running worker that has had its turn hands its
+ * slot on, and the shortage is reported once (and its end once).
+ */
 void
 LaunchWorkersUnsafe(MemoryContext scratch) {
 	DatabaseEntry *dbs;
 	int n = ListDatabasesUnsafe(scratch, &dbs);
+	TimestampTz now = GetCurrentTimestamp();
+	for (int i = 0; i < state_count; i++)
+		states[i].listed_at = -1;
 	for (int i = 0; i < n; i++) {
-		CHECK_FOR_INTERRUPTS();
-		if (DatabasePaused(dbs[i].database) || WorkerRunning(dbs[i].database))
-			continue;
-		if (!StartWorker(&dbs[i])) {
-			TimestampTz now = GetCurrentTimestamp();
-			if (TimestampDifferenceExceeds(last_no_slot_warning, now, 60 * 1000)) {
-				last_no_slot_warning = now;
-				ereport(WARNING, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-								  errmsg("pgmq launcher could not start a worker for database \"%s\"", dbs[i].name),
-								  errhint("Raise max_worker_processes.")));
-			}
-			break;
-		}
+		DatabaseState *state = FindState(dbs[i].database, now);
+		strlcpy(state->name, dbs[i].name, NAMEDATALEN);
+		state->listed_at = i;
 	}
+	ApplyProbeRequests(now);
+
+	DatabaseState **candidates = static_cast<DatabaseState **>(palloc(sizeof(DatabaseState *) * Max(state_count, 1)));
+	int candidate_count = 0;
+	for (int i = 0; i < state_count; i++) {
+		DatabaseState *state = &states[i];
+		state->left_out = false;
+		ReapWorker(state, now);
+		if (state->listed_at < 0 || state->handle != nullptr || DatabasePaused(state->database))
+			continue;
+		if (state->known == Known::kNoPgmq && now < state->waiting_since)
+			continue;
+		candidates[candidate_count++] = state;
+	}
+	qsort(candidates, candidate_count, sizeof(DatabaseState *), CompareCandidates);
+
+	int left_out = 0;
+	for (int i = 0; i < candidate_count; i++) {
+		CHECK_FOR_INTERRUPTS();
+		if (StartWorker(candidates[i], now) || candidates[i]->known == Known::kNoPgmq)
+			continue;
+		candidates[i]->left_out = true;
+		left_out++;
+	}
+
+	/* Workers that have not yet said whether pgmq is there soon leave or settle: judge the slots after. */
+	bool probing = false;
+	for (int i = 0; i < state_count; i++)
+		probing = probing || (states[i].handle != nullptr && states[i].known != Known::kHasPgmq);
+	if (left_out > 0 && !probing) {
+		if (!shortage_reported)
+			ReportShortage(left_out);
+		shortage_reported = true;
+		HandOnSlot(now);
+	} else if (left_out == 0 && shortage_reported) {
+		ereport(LOG, (errmsg("pgmq launcher has a worker running again for every database that needs one")));
+		shortage_reported = false;
+	}
+	ForgetDroppedDatabases();
+}
+
+bool probe_at_commit = false; /* this transaction ran CREATE EXTENSION pgmq */
+bool probe_callback_registered = false;
+
+/* ProbeXactCallback wakes the launcher for this database when a transaction that created pgmq commits. */
+void
+ProbeXactCallback(XactEvent event, void *) {
+	if (!probe_at_commit)
+		return;
+	switch (event) {
+	case XACT_EVENT_COMMIT:
+		probe_at_commit = false;
+		RequestProbe(MyDatabaseId);
+		break;
+	case XACT_EVENT_ABORT:
+	case XACT_EVENT_PARALLEL_ABORT:
+	case XACT_EVENT_PREPARE: /* COMMIT PREPARED may run anywhere: the launcher's back-off probe finds it */
+		probe_at_commit = false;
+		break;
+	default:
+		break;
+	}
+}
+
+/* ProbeAtCommit arranges for ProbeXactCallback to wake the launcher at this transaction's commit. */
+void
+ProbeAtCommit() {
+	if (!probe_callback_registered) {
+		RegisterXactCallback(ProbeXactCallback, nullptr);
+		probe_callback_registered = true;
+	}
+	probe_at_commit = true;
 }
 
 ProcessUtility_hook_type prev_process_utility = nullptr;
@@ -201,14 +414,22 @@ CallProcessUtility(PlannedStmt *pstmt, const char *query_string, bool read_only_
 		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
 }
 
-/* PgmqProcessUtility stops the worker of a database that a statement needs to itself, for the statement's run. */
+/*
+ * PgmqProcessUtility stops the worker of a database that a statement needs to itself, for the
+ * statement's run, and has CREATE EXTENSION pgmq wake the launcher when it commits.
+ */
 void
 PgmqProcessUtility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree, ProcessUtilityContext context,
 				   ParamListInfo params, QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc) {
-	const char *dbname = DatabaseNeededAlone(pstmt->utilityStmt);
+	Node *stmt = pstmt->utilityStmt;
+	bool creates_pgmq =
+		IsA(stmt, CreateExtensionStmt) && strcmp(reinterpret_cast<CreateExtensionStmt *>(stmt)->extname, "pgmq") == 0;
+	const char *dbname = DatabaseNeededAlone(stmt);
 	Oid database = dbname != nullptr ? get_database_oid(dbname, true) : InvalidOid;
 	if (!OidIsValid(database)) {
 		CallProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+		if (creates_pgmq)
+			ProbeAtCommit(); /* the launcher skips databases where its worker found no pgmq */
 		return;
 	}
 	PauseDatabase(database);
@@ -251,6 +472,7 @@ pgmq_launcher_main(Datum) {
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
 	pgstat_report_appname("pgmq launcher");
+	pgmq::worker::LauncherAttach();
 	MemoryContext scratch = AllocSetContextCreate(TopMemoryContext, "pgmq launcher scratch", ALLOCSET_DEFAULT_SIZES);
 	for (;;) {
 		CHECK_FOR_INTERRUPTS();

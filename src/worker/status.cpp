@@ -8,6 +8,7 @@
 extern "C" {
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 }
@@ -23,10 +24,17 @@ struct Slot {
 	TimestampTz last_run_at;
 	int64 passes;
 	int64 moved;
+	WorkerProbe probe;    /* what the last worker found; kMissing stays until the launcher consumes it */
+	bool leave_requested; /* the launcher hands the worker's process slot to another database */
+	Latch *latch;         /* the worker's, while pid is set */
 };
 
 struct StatusShared {
 	slock_t mutex;
+	Latch *launcher_latch; /* NULL while no launcher runs */
+	bool probe_all;        /* probe_requests overflowed */
+	int probe_count;
+	Oid probe_requests[kMaxProbeRequests];
 	int slot_count;
 	Slot slots[FLEXIBLE_ARRAY_MEMBER];
 };
@@ -59,11 +67,14 @@ FindSlotLocked(Oid database, bool create) {
 		if (free_slot == nullptr && slot->database == InvalidOid)
 			free_slot = slot;
 	}
-	/* Reuse the slot of a database with no worker and no pause when the table is full. */
-	if (free_slot == nullptr && create) {
+	/*
+	 * Reuse the slot of a database with no worker and no pause when the table is full, preferably
+	 * one whose "no pgmq" report the launcher has read (else it only probes that database again).
+	 */
+	for (int pass = 0; free_slot == nullptr && create && pass < 2; pass++) {
 		for (int i = 0; i < shared->slot_count; i++) {
 			Slot *slot = &shared->slots[i];
-			if (slot->pid == 0 && slot->pause_count == 0) {
+			if (slot->pid == 0 && slot->pause_count == 0 && (pass == 1 || slot->probe != WorkerProbe::kMissing)) {
 				free_slot = slot;
 				break;
 			}
@@ -82,10 +93,21 @@ WorkerDetach(int, Datum) {
 	if (my_slot == nullptr)
 		return;
 	SpinLockAcquire(&shared->mutex);
-	if (my_slot->pid == MyProcPid)
+	if (my_slot->pid == MyProcPid) {
 		my_slot->pid = 0;
+		my_slot->latch = nullptr;
+	}
 	SpinLockRelease(&shared->mutex);
 	my_slot = nullptr;
+}
+
+/* LauncherDetach clears the launcher's latch at exit. */
+void
+LauncherDetach(int, Datum) {
+	SpinLockAcquire(&shared->mutex);
+	if (shared->launcher_latch == MyLatch)
+		shared->launcher_latch = nullptr;
+	SpinLockRelease(&shared->mutex);
 }
 
 /* ReleaseHeldPauses resumes every database this backend still pauses (before_shmem_exit). */
@@ -122,6 +144,9 @@ WorkerAttach(Oid database) {
 	Slot *slot = FindSlotLocked(database, true);
 	if (slot != nullptr && slot->pause_count == 0 && slot->pid == 0) {
 		slot->pid = MyProcPid;
+		slot->probe = WorkerProbe::kNone;
+		slot->leave_requested = false;
+		slot->latch = MyLatch;
 		my_slot = slot;
 		ok = true;
 	}
@@ -140,6 +165,98 @@ WorkerRecordPass(TimestampTz finished_at, int64 moved) {
 	my_slot->passes++;
 	my_slot->moved += moved;
 	SpinLockRelease(&shared->mutex);
+}
+
+void
+WorkerRecordProbe(bool found) {
+	if (my_slot == nullptr)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	my_slot->probe = found ? WorkerProbe::kFound : WorkerProbe::kMissing;
+	SpinLockRelease(&shared->mutex);
+}
+
+WorkerProbe
+WorkerProbeResult(Oid database, bool consume) {
+	if (shared == nullptr)
+		return WorkerProbe::kNone;
+	SpinLockAcquire(&shared->mutex);
+	Slot *slot = FindSlotLocked(database, false);
+	WorkerProbe probe = slot != nullptr ? slot->probe : WorkerProbe::kNone;
+	if (consume && probe == WorkerProbe::kMissing)
+		slot->probe = WorkerProbe::kNone;
+	SpinLockRelease(&shared->mutex);
+	return probe;
+}
+
+void
+WorkerAskToLeave(Oid database) {
+	if (shared == nullptr)
+		return;
+	Latch *latch = nullptr;
+	SpinLockAcquire(&shared->mutex);
+	Slot *slot = FindSlotLocked(database, false);
+	if (slot != nullptr && slot->pid != 0) {
+		slot->leave_requested = true;
+		latch = slot->latch;
+	}
+	SpinLockRelease(&shared->mutex);
+	/* The process may have exited since; setting the latch of its PGPROC then only wakes whoever has it. */
+	if (latch != nullptr)
+		SetLatch(latch);
+}
+
+bool
+WorkerLeaveRequested() {
+	if (my_slot == nullptr)
+		return false;
+	SpinLockAcquire(&shared->mutex);
+	bool leave = my_slot->leave_requested;
+	SpinLockRelease(&shared->mutex);
+	return leave;
+}
+
+void
+LauncherAttach() {
+	if (shared == nullptr)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	shared->launcher_latch = MyLatch;
+	SpinLockRelease(&shared->mutex);
+	before_shmem_exit(LauncherDetach, (Datum)0);
+}
+
+void
+RequestProbe(Oid database) {
+	if (shared == nullptr)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	bool known = false;
+	for (int i = 0; i < shared->probe_count && !known; i++)
+		known = shared->probe_requests[i] == database;
+	if (!known && shared->probe_count < kMaxProbeRequests)
+		shared->probe_requests[shared->probe_count++] = database;
+	else if (!known)
+		shared->probe_all = true;
+	Latch *latch = shared->launcher_latch;
+	SpinLockRelease(&shared->mutex);
+	if (latch != nullptr)
+		SetLatch(latch);
+}
+
+int
+TakeProbeRequests(Oid *out, int max, bool *all) {
+	*all = false;
+	if (shared == nullptr)
+		return 0;
+	SpinLockAcquire(&shared->mutex);
+	int n = Min(shared->probe_count, max);
+	memcpy(out, shared->probe_requests, sizeof(Oid) * n);
+	*all = shared->probe_all || n < shared->probe_count;
+	shared->probe_count = 0;
+	shared->probe_all = false;
+	SpinLockRelease(&shared->mutex);
+	return n;
 }
 
 bool

@@ -6,8 +6,10 @@
  * reads pg_database every pgmq.launcher_interval_ms and starts a dynamic
  * worker ("pgmq worker", named "pgmq worker <database>") for every database
  * that accepts connections, is not a template and has none running. A worker
- * that finds no pgmq extension in its database exits at once, so CREATE
- * EXTENSION pgmq is picked up at the launcher's next look. Otherwise it runs
+ * that finds no pgmq extension in its database exits at once, and the
+ * launcher starts none there again until CREATE EXTENSION pgmq commits there
+ * (which wakes it) or a back-off runs out. Short of process slots, databases
+ * take turns and the shortage is logged once. Otherwise a worker runs
  * a maintenance pass every pgmq.worker_interval_ms (worker_pass.cpp). Both
  * start only after recovery (never on a hot standby); SIGTERM ends them,
  * SIGHUP reloads the configuration; the launcher is restarted by the

@@ -150,6 +150,7 @@ RunPass(MemoryContext pass_cxt) {
 	int n = ready ? pg::PolicyQueueNamesUnsafe(pass_cxt, &names) : 0;
 	EndWork();
 	MemoryContextSwitchTo(pass_cxt);
+	WorkerRecordProbe(ready); /* the launcher starts no worker here for a while when it is missing */
 	if (!ready)
 		return false;
 
@@ -191,7 +192,8 @@ pgmq_worker_main(Datum main_arg) {
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (!pgmq::guc_worker_enabled || pgmq::worker::DatabasePaused(database))
+		/* Off, paused, or the launcher hands this process slot to a database that waits for one. */
+		if (!pgmq::guc_worker_enabled || pgmq::worker::DatabasePaused(database) || pgmq::worker::WorkerLeaveRequested())
 			proc_exit(0);
 		if (!RecoveryInProgress() && !pgmq::worker::RunPass(pass_cxt))
 			proc_exit(0); /* no pgmq here (yet): the launcher looks again later */
