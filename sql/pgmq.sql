@@ -250,11 +250,18 @@ CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id text, vt text) RETURNS SETOF
 -- Insert notifications (LISTEN "pgmq.q_<name>.INSERT"), delivered at commit
 ------------------------------------------------------------------------------
 
+-- Runs as the extension's owner (SECURITY DEFINER), so that a producer needs no privilege on
+-- pgmq.notify_insert_throttle; it acts only for the queue table it fires on, whose triggers only
+-- that queue's owner (or a role the owner granted TRIGGER) can create.
 CREATE FUNCTION pgmq.notify_queue_listeners() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     interval_ms integer;
 BEGIN
+    IF TG_NARGS <> 1 OR TG_TABLE_SCHEMA <> 'pgmq' OR TG_TABLE_NAME::text <> 'q_' || TG_ARGV[0] THEN
+        RAISE EXCEPTION 'pgmq.notify_queue_listeners() fires only on the queue table named by its argument'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     SELECT t.throttle_interval_ms INTO interval_ms
       FROM pgmq.notify_insert_throttle AS t WHERE t.queue_name = TG_ARGV[0];
     -- No throttle (interval 0, or the row is missing): notify, and lock nothing, so

@@ -139,8 +139,10 @@ SELECT coalesce(e.name, a.name) AS name, coalesce(e.args, a.args) AS args, coale
   FROM pgmq_1_13 e FULL JOIN actual a ON e.name = a.name AND e.args = a.args
  ORDER BY 1, 2;
 
--- none is STRICT (NULL arguments reach the checks and get clear errors), none SECURITY DEFINER
-SELECT count(*) FILTER (WHERE p.proisstrict) AS strict, count(*) FILTER (WHERE p.prosecdef) AS security_definer
+-- none is STRICT (NULL arguments reach the checks and get clear errors); SECURITY DEFINER only
+-- the notify trigger function, so producers need no privilege on pgmq.notify_insert_throttle
+SELECT count(*) FILTER (WHERE p.proisstrict) AS strict,
+       string_agg(p.proname, ', ') FILTER (WHERE p.prosecdef) AS security_definer
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'pgmq' AND p.proname IN (SELECT name FROM pgmq_1_13);
 DROP TABLE pgmq_1_13;
