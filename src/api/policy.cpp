@@ -61,7 +61,7 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 	MemoryContextSwitchTo(call_cxt);
 	PG_TRY();
 	{
-		if (pg::LoadQueuePolicyUnsafe(queue_name, &policy)) {
+		if (pg::LoadQueuePolicyUnsafe(queue_name, &policy, true)) {
 			for (;;) {
 				CHECK_FOR_INTERRUPTS();
 				pg::MoveCounts batch = {0, 0, 0, 0};

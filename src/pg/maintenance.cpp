@@ -312,7 +312,7 @@ PolicyQueueNamesUnsafe(MemoryContext cxt, char ***names) {
 }
 
 bool
-LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
+LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy, bool wait) {
 	memset(policy, 0, sizeof(*policy));
 	QueueFromTextUnsafe(cstring_to_text(queue_name), &policy->queue);
 	/* Another role's queue is skipped before it is locked, as LOCK TABLE checks privileges first. */
@@ -323,7 +323,9 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 	 * Checked as the candidate query (SELECT ... FOR UPDATE) checks it, then locked as the moves will lock it
 	 * anyway; a queue dropped meanwhile is skipped.
 	 */
-	if (!LookupQueueUnsafe(&policy->queue, true, kReadAccess))
+	QueueAccess source_access = kReadAccess;
+	source_access.skip_locked = !wait;
+	if (!LookupQueueUnsafe(&policy->queue, true, source_access))
 		return false;
 	/* Checked again under the lock, which ALTER TABLE ... OWNER TO waits for. */
 	policy->owner = QueueOwner(policy->queue.queue_relid);
@@ -351,7 +353,10 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy) {
 	if (invalid != nullptr) {
 		policy->has_invalid_queue = true;
 		QueueFromTextUnsafe(cstring_to_text(invalid), &policy->invalid_queue);
-		LookupQueueUnsafe(&policy->invalid_queue, false, kSendAccess);
+		QueueAccess invalid_access = kSendAccess;
+		invalid_access.skip_locked = !wait;
+		if (!LookupQueueUnsafe(&policy->invalid_queue, !wait, invalid_access))
+			return false;
 	}
 	return true;
 }

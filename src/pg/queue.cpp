@@ -110,7 +110,8 @@ bool
 LookupQueueUnsafe(Queue *queue, bool missing_ok, QueueAccess access) {
 	RangeVar *relation = makeRangeVar(pstrdup("pgmq"), queue->queue_table, -1);
 	queue->queue_relid =
-		RangeVarGetRelidExtended(relation, access.lockmode, RVR_MISSING_OK, CheckAccessCallback, &access);
+		RangeVarGetRelidExtended(relation, access.lockmode, RVR_MISSING_OK | (access.skip_locked ? RVR_SKIP_LOCKED : 0),
+								 CheckAccessCallback, &access);
 	if (!OidIsValid(queue->queue_relid) && !missing_ok)
 		MissingQueueUnsafe(queue);
 	return OidIsValid(queue->queue_relid);

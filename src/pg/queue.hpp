@@ -43,6 +43,7 @@ struct QueueAccess {
 	LOCKMODE lockmode;
 	AclMode privileges;
 	bool owner;
+	bool skip_locked; /* do not wait for the lock: a table someone else holds is treated as missing */
 };
 
 /* INSERT ... RETURNING msg_id: send, send_batch, the archive side of archive, policy moves into a queue. */

@@ -84,7 +84,7 @@ QueueBatch(const char *queue_name, MemoryContext pass_cxt, pg::MoveCounts *total
 		snprintf(activity, sizeof(activity), "pgmq: enforcing the policy of queue %s", queue_name);
 		BeginWork(activity);
 		pg::QueuePolicy policy;
-		if (pg::LoadQueuePolicyUnsafe(queue_name, &policy)) {
+		if (pg::LoadQueuePolicyUnsafe(queue_name, &policy, false)) {
 			pg::MoveCounts counts = {0, 0, 0, 0};
 			pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &counts);
 			more = counts.candidates >= guc_worker_batch_size;

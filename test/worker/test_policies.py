@@ -235,3 +235,24 @@ def test_worker_moves_as_the_queue_owner_not_as_superuser(conn):
         conn.execute("DROP FUNCTION IF EXISTS public.own_spy()")
         conn.execute("REVOKE USAGE ON SCHEMA pgmq FROM regress_pgmq_owner")
         conn.execute("DROP ROLE IF EXISTS regress_pgmq_owner")
+
+
+def test_worker_skips_a_queue_locked_by_ddl_and_goes_on(conn, database):
+    """A queue locked by DDL (ACCESS EXCLUSIVE, as drop_queue takes) is skipped, not waited for: the
+    queues after it are still served, and the worker never deadlocks with a drop of queue and invalid queue."""
+    fresh_queues(conn, "ddl_a", "ddl_a_dlq", "ddl_b", "ddl_b_dlq")
+    for q in ("ddl_a", "ddl_b"):
+        conn.execute(f"SELECT pgmq.set_policy('{q}', invalid_queue => '{q}_dlq', max_deliveries => 1)")
+        conn.execute(f"SELECT pgmq.send('{q}', '{{}}')")
+        conn.execute(f"SELECT pgmq.read('{q}', 0, 1)")  # read once, visible again: overdue
+    with psycopg.connect(dbname=database) as locker:
+        locker.execute("LOCK TABLE pgmq.q_ddl_a_dlq IN ACCESS EXCLUSIVE MODE")
+        wait_for(lambda: conn.execute("SELECT count(*) FROM pgmq.q_ddl_b_dlq").fetchone()[0] == 1, 10,
+                 what="the queue after the locked one to be served")
+        assert conn.execute("SELECT count(*) FROM pgmq.q_ddl_a").fetchone()[0] == 1
+        waiting = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pgmq worker' "
+                               "AND datname = current_database() AND wait_event_type = 'Lock'").fetchone()[0]
+        assert waiting == 0
+        locker.rollback()
+    wait_for(lambda: conn.execute("SELECT count(*) FROM pgmq.q_ddl_a_dlq").fetchone()[0] == 1, 10,
+             what="the unlocked queue to be served")
