@@ -5,11 +5,13 @@ only trigger functions and functions not granted to PUBLIC are left out), so new
 fuzzed without changing this file. Arguments come from fuzzgen.Generator with a fixed seed
 (printed). Calls run as an ordinary role (USAGE on schema pgmq, privileges on some queues, one
 queue owned by another role) and, for about a third of them, as the superuser, each with a
-statement timeout. The test fails on
+statement timeout; a quarter of them in a savepoint of a transaction that commits after it (a
+failed call rolled back to the savepoint). The test fails on
 
   * a lost connection or a restarted server (a crash),
   * SQLSTATE class XX (internal error) or 58 (system error),
   * a statement timeout, except for read_with_poll asked to wait that long (a hang),
+  * a WARNING about leaked resources,
   * a failed call that changed anything: the fingerprint of schema pgmq (its relations, columns,
     triggers, constraints, indexes, functions, privileges and the rows of every table, but not
     sequence positions) after the failed call must equal the one before it.
@@ -36,6 +38,7 @@ CALLS = 2500
 RESET_EVERY = 250
 STATEMENT_TIMEOUT_MS = 2000
 SUPERUSER_SHARE = 0.3
+TRANSACTION_SHARE = 0.25
 DB = "pgmq_fuzz"
 USER = "pgmq_fuzz_user"
 OTHER = "pgmq_fuzz_other"
@@ -179,6 +182,7 @@ class Fuzz:
         }
         for conn in self.connections.values():
             # Results as text: Python's datetime ends at year 9999, vts need not; jsonb stays unparsed.
+            conn.add_notice_handler(self.on_notice)
             for type_name in ("timestamptz", "timestamp", "date", "interval", "json", "jsonb"):
                 conn.adapters.register_loader(type_name, TextLoader)
 
@@ -252,11 +256,12 @@ class Fuzz:
         shown = f"{role}: pgmq.{name}({', '.join(fuzzgen.describe(a) for a in args)})"
         key = f"{name}({signature})"
         self.calls += 1
+        in_transaction = self.gen.rng.random() < TRANSACTION_SHARE
+        if in_transaction:
+            shown += " in a savepoint"
         conn = self.connections[role]
-        try:
-            cur = conn.execute(query, args)
-            rows = cur.fetchall() if cur.description else []
-        except psycopg.Error as e:
+        rows, description, e = self.execute(conn, query, args, in_transaction)
+        if e is not None:
             if conn.broken or conn.closed:
                 self.crashes += 1
                 self.outcomes[key]["lost connection"] += 1
@@ -287,9 +292,40 @@ class Fuzz:
         self.outcomes[key]["ok"] += 1
         if name in ("send", "send_batch"):
             self.gen.remember_msg_ids([r[0] for r in rows])
-        elif rows and cur.description[0].name == "msg_id":
+        elif rows and description[0].name == "msg_id":
             self.gen.remember_msg_ids([r[0] for r in rows if isinstance(r[0], int)])
         return self.fingerprint()
+
+    @staticmethod
+    def execute(conn, query, args, in_transaction):
+        """execute runs the call, alone or in a savepoint of a transaction that then commits (its
+        error rolled back to the savepoint); returns (rows, result description, error or None)."""
+        rows, description, error = [], None, None
+        try:
+            if in_transaction:
+                conn.execute("BEGIN")
+                conn.execute("SAVEPOINT fuzz_call")
+            try:
+                cur = conn.execute(query, args)
+                description = cur.description
+                rows = cur.fetchall() if description else []
+            except psycopg.Error as e:
+                if not in_transaction or conn.broken:
+                    raise
+                error = e
+                conn.execute("ROLLBACK TO SAVEPOINT fuzz_call")
+            if in_transaction:
+                conn.execute("COMMIT")
+        except psycopg.Error as e:
+            error = e
+            if not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+        return rows, description, error
+
+    def on_notice(self, diag):
+        """on_notice makes a WARNING about leaked resources (a missing cleanup) a finding."""
+        if diag.severity_nonlocalized == "WARNING" and "leak" in (diag.message_primary or ""):
+            self.findings.append(f"WARNING after call {self.calls}: {diag.message_primary}")
 
     @staticmethod
     def waits_longer_than_timeout(argnames, args):
