@@ -18,6 +18,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -208,10 +209,22 @@ DropQueue(FunctionCallInfo fcinfo) {
 	return true;
 }
 
-/* AgeSeconds is extract(epoch from now - t)::int, rounded as PostgreSQL's numeric-to-int cast rounds. */
+/*
+ * AgeSecondsUnsafe is extract(epoch from now - t)::int, rounded as PostgreSQL's numeric-to-int
+ * cast rounds, with its errors: 22008 for an infinite t, 22003 for an age beyond an integer
+ * (enqueued_at is a plain column: SQL can store any timestamp there).
+ */
 int32
-AgeSeconds(TimestampTz now, TimestampTz t) {
-	return static_cast<int32>(std::lround(static_cast<double>(now - t) / USECS_PER_SEC));
+AgeSecondsUnsafe(TimestampTz now, TimestampTz t) {
+	int64 micros;
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("cannot subtract infinite timestamps")));
+	if (pg_sub_s64_overflow(now, t, &micros))
+		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("integer out of range")));
+	double seconds = std::round(static_cast<double>(micros) / USECS_PER_SEC);
+	if (seconds < PG_INT32_MIN || seconds > PG_INT32_MAX)
+		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("integer out of range")));
+	return static_cast<int32>(seconds);
 }
 
 } // namespace
@@ -281,8 +294,8 @@ PGMQ_FUNCTION(pgmq_metrics) {
 	bool nulls[8] = {false, false, isnull[2], isnull[3], false, false, false, true};
 	values[0] = PointerGetDatum(cstring_to_text(queue.name.text));
 	values[1] = got[0];
-	values[2] = isnull[2] ? (Datum)0 : Int32GetDatum(AgeSeconds(now, DatumGetTimestampTz(got[2])));
-	values[3] = isnull[3] ? (Datum)0 : Int32GetDatum(AgeSeconds(now, DatumGetTimestampTz(got[3])));
+	values[2] = isnull[2] ? (Datum)0 : Int32GetDatum(AgeSecondsUnsafe(now, DatumGetTimestampTz(got[2])));
+	values[3] = isnull[3] ? (Datum)0 : Int32GetDatum(AgeSecondsUnsafe(now, DatumGetTimestampTz(got[3])));
 	values[4] = isnull[4] ? Int64GetDatum(0) : got[4];
 	values[5] = TimestampTzGetDatum(now);
 	values[6] = got[1];
