@@ -19,6 +19,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -216,18 +217,21 @@ DropQueue(FunctionCallInfo fcinfo) {
 }
 
 /*
- * AgeSecondsUnsafe is extract(epoch from now - t)::int, rounded as PostgreSQL's numeric-to-int cast
- * rounds, with its errors: an infinite t (only an enqueued_at set by hand) is 22008, an age beyond
- * int 22003. now is finite, so now - t cannot overflow for a finite t.
+ * AgeSecondsUnsafe is extract(epoch from now - t)::int, rounded as PostgreSQL's numeric-to-int
+ * cast rounds, with its errors: 22008 for an infinite t, 22003 for an age beyond an integer
+ * (enqueued_at is a plain column: SQL can store any timestamp there).
  */
 int32
 AgeSecondsUnsafe(TimestampTz now, TimestampTz t) {
+	int64 micros;
 	if (TIMESTAMP_NOT_FINITE(t))
 		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("cannot subtract infinite timestamps")));
-	double age = std::round(static_cast<double>(now - t) / USECS_PER_SEC);
-	if (age < PG_INT32_MIN || age > PG_INT32_MAX)
+	if (pg_sub_s64_overflow(now, t, &micros))
 		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("integer out of range")));
-	return static_cast<int32>(age);
+	double seconds = std::round(static_cast<double>(micros) / USECS_PER_SEC);
+	if (seconds < PG_INT32_MIN || seconds > PG_INT32_MAX)
+		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("integer out of range")));
+	return static_cast<int32>(seconds);
 }
 
 } // namespace
