@@ -129,4 +129,15 @@ SELECT * FROM pgmq.send('1_2_3', '{}');
 SELECT msg_id FROM pgmq.read('1_2_3', 30, 1);
 SELECT pgmq.drop_queue('1_2_3');
 
+-- a name whose q_<name> is another queue's index or sequence names no queue (42P01)
+SELECT pgmq.create('clash');
+SELECT name, substring(stmt from 'pgmq\.(\w+)') AS fn, pg_temp.try(format(stmt, name))
+  FROM unnest(ARRAY['clash_pkey', 'clash_msg_id_seq']) AS name,
+       unnest(ARRAY['SELECT * FROM pgmq.send(%L, ''{}'')', 'SELECT * FROM pgmq.read(%L, 30, 1)',
+                    'SELECT pgmq.delete(%L, 1::bigint)', 'SELECT * FROM pgmq.metrics(%L)',
+                    'SELECT pgmq.purge_queue(%L)', 'SELECT * FROM pgmq.set_policy(%L, max_deliveries => 1)',
+                    'SELECT pgmq.enable_notify_insert(%L)', 'SELECT pgmq.disable_notify_insert(%L)'])
+       AS stmt ORDER BY 1, 2;
+SELECT pgmq.drop_queue('clash_pkey'), pgmq.drop_queue('clash');
+
 SELECT pg_temp.catalog_state() = :'before' AS catalog_as_at_start;

@@ -285,6 +285,15 @@ BEGIN
 END
 $$;
 
+-- _queue_table returns the queue's table, or NULL when there is none. Unlike to_regclass it never
+-- returns another kind of relation: q_<name> may be another queue's index or sequence (queue
+-- "x_pkey" and the primary key q_x_pkey of queue "x").
+CREATE FUNCTION pgmq._queue_table(queue_name text) RETURNS regclass
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'pgmq' AND c.relname = 'q_' || queue_name AND c.relkind IN ('r', 'p')
+$$;
+
 -- _require_queue_owner raises 42501 unless the caller has the privileges of the owner of the
 -- queue's table, which DROP TRIGGER, CREATE TRIGGER and ALTER TABLE require. It reads pg_class
 -- and locks nothing: those statements queue for a lock on the table before PostgreSQL checks
@@ -294,7 +303,7 @@ CREATE FUNCTION pgmq._require_queue_owner(queue_name text) RETURNS void
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_class AS c
-                WHERE c.oid = to_regclass(format('pgmq.%I', 'q_' || queue_name))
+                WHERE c.oid = pgmq._queue_table(queue_name)
                   AND NOT pg_has_role(current_user, c.relowner, 'USAGE')) THEN
         RAISE EXCEPTION 'must be owner of queue "%"', queue_name USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -308,7 +317,7 @@ DECLARE
     qtable text := pgmq.format_table_name(disable_notify_insert.queue_name, 'q');
 BEGIN
     PERFORM pgmq._require_queue_owner(substr(qtable, 3));
-    IF to_regclass(format('pgmq.%I', qtable)) IS NOT NULL THEN
+    IF pgmq._queue_table(substr(qtable, 3)) IS NOT NULL THEN
         EXECUTE format('DROP TRIGGER IF EXISTS trigger_notify_queue_insert_listeners ON pgmq.%I', qtable);
     END IF;
     DELETE FROM pgmq.notify_insert_throttle AS t WHERE t.queue_name = substr(qtable, 3);
@@ -329,7 +338,7 @@ BEGIN
         RAISE EXCEPTION 'throttle_interval_ms must be non-negative, got %', enable_notify_insert.throttle_interval_ms
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF to_regclass(format('pgmq.%I', qtable)) IS NULL THEN
+    IF pgmq._queue_table(substr(qtable, 3)) IS NULL THEN
         RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
     END IF;
     PERFORM pgmq._require_queue_owner(qname);
@@ -355,7 +364,7 @@ BEGIN
         RAISE EXCEPTION 'throttle_interval_ms must be non-negative, got: %', update_notify_insert.throttle_interval_ms
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF to_regclass(format('pgmq.%I', qtable)) IS NULL THEN
+    IF pgmq._queue_table(substr(qtable, 3)) IS NULL THEN
         RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
     END IF;
     -- The throttle belongs to the queue's trigger: only who may change the trigger changes it.
@@ -427,7 +436,7 @@ BEGIN
         RAISE EXCEPTION 'queue_name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     qname := substr(pgmq.format_table_name(queue_name, 'q'), 3);
-    IF to_regclass(format('pgmq.%I', 'q_' || qname)) IS NULL
+    IF pgmq._queue_table(qname) IS NULL
        OR NOT EXISTS (SELECT 1 FROM pgmq.meta AS m WHERE m.queue_name = qname) THEN
         RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
     END IF;

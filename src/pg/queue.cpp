@@ -57,11 +57,24 @@ MissingQueueUnsafe(const Queue *queue) {
 					errhint("Create it with pgmq.create('%s').", queue->name.text)));
 }
 
+/*
+ * IsTable says whether relid is a table. q_<name> may name another queue's index or sequence (queue
+ * "x_pkey" and the primary key q_x_pkey of queue "x"): such a relation is no queue, and is reported as one
+ * that does not exist (42P01), not with errors about indexes and sequences.
+ */
+bool
+IsTable(Oid relid) {
+	char relkind = get_rel_relkind(relid);
+	return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE;
+}
+
 } // namespace
 
 bool
 LookupQueueUnsafe(Queue *queue, bool missing_ok) {
 	queue->queue_relid = get_relname_relid(queue->queue_table, PgmqNamespaceUnsafe());
+	if (OidIsValid(queue->queue_relid) && !IsTable(queue->queue_relid))
+		queue->queue_relid = InvalidOid;
 	if (!OidIsValid(queue->queue_relid) && !missing_ok)
 		MissingQueueUnsafe(queue);
 	return OidIsValid(queue->queue_relid);
@@ -100,7 +113,7 @@ namespace {
  */
 void
 CheckAccessCallback(const RangeVar *, Oid relid, Oid old_relid, void *arg) {
-	if (OidIsValid(relid) && relid != old_relid)
+	if (OidIsValid(relid) && relid != old_relid && IsTable(relid))
 		CheckTableAccessUnsafe(relid, *static_cast<const QueueAccess *>(arg));
 }
 
@@ -112,6 +125,8 @@ LookupQueueUnsafe(Queue *queue, bool missing_ok, QueueAccess access) {
 	queue->queue_relid =
 		RangeVarGetRelidExtended(relation, access.lockmode, RVR_MISSING_OK | (access.skip_locked ? RVR_SKIP_LOCKED : 0),
 								 CheckAccessCallback, &access);
+	if (OidIsValid(queue->queue_relid) && !IsTable(queue->queue_relid))
+		queue->queue_relid = InvalidOid;
 	if (!OidIsValid(queue->queue_relid) && !missing_ok)
 		MissingQueueUnsafe(queue);
 	return OidIsValid(queue->queue_relid);
