@@ -53,5 +53,4 @@ RaiseCaughtError(const CaughtError *error) {
 	pg_unreachable();
 }
 
-
 } // namespace pgmq

@@ -67,7 +67,7 @@ auto
 CallCpp(Fn &&fn, Args &&...args) -> decltype(fn(std::forward<Args>(args)...)) {
 	using Result = decltype(fn(std::forward<Args>(args)...));
 	static_assert(std::is_void_v<Result> || std::is_trivially_copyable_v<Result>,
-	              "results crossing the boundary must be trivially copyable");
+				  "results crossing the boundary must be trivially copyable");
 	CaughtError error;
 #ifdef USE_ASSERT_CHECKING
 	sigjmp_buf *saved_stack = PG_exception_stack;

@@ -17,6 +17,7 @@ pgmq_install_deps() {
 		dpkg -s python3-pytest >/dev/null 2>&1 || need+=(python3-pytest)
 		dpkg -s python3-psycopg >/dev/null 2>&1 || need+=(python3-psycopg)
 		command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+		dpkg -s clang-format >/dev/null 2>&1 || need+=(clang-format)
 	fi
 	if [ ${#need[@]} -gt 0 ]; then
 		echo "== installing: ${need[*]}"

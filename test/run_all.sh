@@ -5,14 +5,14 @@
 # PostgreSQL installation, starts a throwaway cluster (initdb in a temporary directory,
 # its own port, pgmq preloaded), runs every suite against it, stops and removes it.
 # Exits non-zero if any suite fails. PGMQ_KEEP=1 keeps the temporary directory.
-# Suites can be chosen: test/run_all.sh regress isolation python js worker durability
+# Suites can be chosen: test/run_all.sh format regress isolation python js worker durability
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source test/lib.sh
 pgmq_install_deps
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(regress isolation python js worker durability)
+[ ${#suites[@]} -gt 0 ] || suites=(format regress isolation python js worker durability)
 
 started=$(date +%s)
 pgmq_throwaway_cluster pgmq-test "${PGMQ_TEST_PORT:-55432}" test/pgmq.conf
@@ -20,6 +20,18 @@ export PGMQ_TEST_WORK=$WORK PGMQ_TEST_DATA=$CLUSTER PGMQ_BIN
 echo "== cluster on port $PORT (socket $PGHOST)"
 
 regress_opts=(--host="$PGHOST" --port="$PGPORT" --user=postgres --bindir="$PG_BIN")
+
+# suite_format fails when a C++ file differs from what clang-format (.clang-format) makes of it.
+suite_format() {
+	local bad=()
+	while IFS= read -r f; do
+		clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || bad+=("$f")
+	done < <(git ls-files 'src/*.cpp' 'src/*.hpp' 'test/core/*.cpp' 2>/dev/null || find src test/core -name '*.[ch]pp')
+	[ ${#bad[@]} -eq 0 ] && return 0
+	echo "not formatted (run: clang-format -i ${bad[*]}):"
+	for f in "${bad[@]}"; do clang-format "$f" | diff -u "$f" - | head -20; done
+	return 1
+}
 
 suite_regress() {
 	local tests

@@ -124,7 +124,7 @@ SetVtTyped(FunctionCallInfo fcinfo, bool many, bool absolute) {
 		ids = PG_GETARG_DATUM(1);
 	}
 	TimestampTz vt = absolute ? TimestampArgUnsafe(fcinfo, 2, "vt")
-	                          : PlusSecondsUnsafe(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, 2, "vt"));
+							  : PlusSecondsUnsafe(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, 2, "vt"));
 	return SetVt(fcinfo, &queue, ids, many, vt);
 }
 
@@ -197,7 +197,7 @@ PGMQ_FUNCTION(pgmq_set_vt_text) {
 		ArrayType *array = DatumGetArrayTypeP(ids);
 		if (ARR_NDIM(array) > 1 || array_contains_nulls(array))
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			                errmsg("msg_ids must be a one-dimensional array without NULL elements")));
+							errmsg("msg_ids must be a one-dimensional array without NULL elements")));
 	} else
 		ids = DirectFunctionCall1(int8in, CStringGetDatum(id_text));
 
@@ -210,7 +210,7 @@ PGMQ_FUNCTION(pgmq_set_vt_text) {
 	} else {
 		/* 'infinity' and '-infinity' are stored as they are, as by the timestamptz overloads. */
 		vt = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(vt_text),
-		                                             ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+													 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 	}
 	return SetVt(fcinfo, &queue, ids, many, vt);
 }

@@ -88,7 +88,7 @@ KeepMsgIdSequenceLoggedUnsafe(const char *q) {
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT pg_catalog.pg_get_serial_sequence(%s, 'msg_id')",
-	                 quote_literal_cstr(psprintf("pgmq.%s", q)));
+					 quote_literal_cstr(psprintf("pgmq.%s", q)));
 	ExecuteUnsafe(sql.data);
 	char *sequence = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : nullptr;
 	if (sequence == nullptr)
@@ -121,15 +121,15 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-	                 "CREATE %sTABLE IF NOT EXISTS pgmq.%s ("
-	                 "msg_id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY, "
-	                 "read_ct integer NOT NULL DEFAULT 0, "
-	                 "enqueued_at timestamp with time zone NOT NULL DEFAULT now(), "
-	                 "last_read_at timestamp with time zone, "
-	                 "vt timestamp with time zone NOT NULL, "
-	                 "message jsonb, "
-	                 "headers jsonb)",
-	                 unlogged ? "UNLOGGED " : "", q);
+					 "CREATE %sTABLE IF NOT EXISTS pgmq.%s ("
+					 "msg_id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY, "
+					 "read_ct integer NOT NULL DEFAULT 0, "
+					 "enqueued_at timestamp with time zone NOT NULL DEFAULT now(), "
+					 "last_read_at timestamp with time zone, "
+					 "vt timestamp with time zone NOT NULL, "
+					 "message jsonb, "
+					 "headers jsonb)",
+					 unlogged ? "UNLOGGED " : "", q);
 	/*
 	 * Free room on each page for the new versions a read makes: a read of many
 	 * rows on packed pages cannot update them in place (HOT), and every new
@@ -139,34 +139,34 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 		appendStringInfo(&sql, " WITH (fillfactor = %d)", guc_queue_fillfactor);
 	appendStringInfoString(&sql, "; ");
 	appendStringInfo(&sql,
-	                 "CREATE TABLE IF NOT EXISTS pgmq.%s ("
-	                 "msg_id bigint PRIMARY KEY, "
-	                 "read_ct integer NOT NULL DEFAULT 0, "
-	                 "enqueued_at timestamp with time zone NOT NULL DEFAULT now(), "
-	                 "last_read_at timestamp with time zone, "
-	                 "archived_at timestamp with time zone NOT NULL DEFAULT now(), "
-	                 "vt timestamp with time zone NOT NULL, "
-	                 "message jsonb, "
-	                 "headers jsonb); ",
-	                 a);
+					 "CREATE TABLE IF NOT EXISTS pgmq.%s ("
+					 "msg_id bigint PRIMARY KEY, "
+					 "read_ct integer NOT NULL DEFAULT 0, "
+					 "enqueued_at timestamp with time zone NOT NULL DEFAULT now(), "
+					 "last_read_at timestamp with time zone, "
+					 "archived_at timestamp with time zone NOT NULL DEFAULT now(), "
+					 "vt timestamp with time zone NOT NULL, "
+					 "message jsonb, "
+					 "headers jsonb); ",
+					 a);
 	/*
 	 * No index on vt (PGMQ has one): reads scan msg_id order from the read hint
 	 * and never use it, and without it a read's update of vt, read_ct and
 	 * last_read_at is a HOT update: no index entries, less dead data.
 	 */
-	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (archived_at); ",
-	                 quote_identifier(archived_index), a);
+	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (archived_at); ", quote_identifier(archived_index),
+					 a);
 	/* Keeps the read hint right under plain-SQL changes (api/hint_trigger.cpp). */
 	appendStringInfo(&sql,
-	                 "CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR TRUNCATE ON pgmq.%s "
-	                 "FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); ",
-	                 q);
+					 "CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR TRUNCATE ON pgmq.%s "
+					 "FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); ",
+					 q);
 	ExecuteUnsafe(sql.data);
 	if (unlogged)
 		KeepMsgIdSequenceLoggedUnsafe(q);
 	ExecuteWithNameUnsafe("INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2) "
-	                      "ON CONFLICT (queue_name) DO NOTHING",
-	                      &queue, BoolGetDatum(unlogged), BOOLOID);
+						  "ON CONFLICT (queue_name) DO NOTHING",
+						  &queue, BoolGetDatum(unlogged), BOOLOID);
 	/* A new table may reuse the OID of a dropped one: start without a read hint. */
 	if (pg::LookupQueueUnsafe(&queue, true))
 		pg::ReadHintForget(queue.queue_relid);
@@ -206,7 +206,7 @@ DropQueue(FunctionCallInfo fcinfo) {
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "DROP TABLE IF EXISTS pgmq.%s, pgmq.%s", quote_identifier(queue.queue_table),
-	                 quote_identifier(queue.archive_table));
+					 quote_identifier(queue.archive_table));
 	ExecuteUnsafe(sql.data);
 	ExecuteWithNameUnsafe("DELETE FROM pgmq.meta WHERE queue_name = $1", &queue, 0, InvalidOid);
 	pg::FinishSpiUnsafe();
@@ -254,7 +254,7 @@ PGMQ_FUNCTION(pgmq_drop_queue) {
  */
 PGMQ_FUNCTION(pgmq_drop_queue_partitioned) {
 	ereport(WARNING, (errmsg("drop_queue(queue_name, partitioned) is deprecated and will be removed; use "
-	                         "drop_queue(queue_name) instead")));
+							 "drop_queue(queue_name) instead")));
 	(void)DropQueue(fcinfo);
 	PG_RETURN_BOOL(true);
 }

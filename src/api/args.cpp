@@ -19,7 +19,7 @@ NonNegativeSecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argn
 	int32 seconds = PG_GETARG_INT32(argno);
 	if (seconds < 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must not be negative", argname),
-		                errdetail("%s is %d seconds.", argname, seconds)));
+						errdetail("%s is %d seconds.", argname, seconds)));
 	return seconds;
 }
 
@@ -35,23 +35,23 @@ QtyArgUnsafe(FunctionCallInfo fcinfo, int argno) {
 	int32 qty = PG_GETARG_INT32(argno);
 	if (qty < 1 || qty > guc_max_read_qty)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("qty must be between 1 and %d, got %d", guc_max_read_qty, qty),
-		                errhint("The upper limit is set by pgmq.max_read_qty.")));
+						errmsg("qty must be between 1 and %d, got %d", guc_max_read_qty, qty),
+						errhint("The upper limit is set by pgmq.max_read_qty.")));
 	return qty;
 }
 
 /* core/time.hpp copies these: it cannot include PostgreSQL's headers. */
 static_assert(core::kTimestampMinusInfinity == DT_NOBEGIN && core::kTimestampInfinity == DT_NOEND &&
-                  core::kMinTimestamp == MIN_TIMESTAMP && core::kEndTimestamp == END_TIMESTAMP &&
-                  core::kMicrosPerSecond == USECS_PER_SEC,
-              "core/time.hpp matches datatype/timestamp.h");
+				  core::kMinTimestamp == MIN_TIMESTAMP && core::kEndTimestamp == END_TIMESTAMP &&
+				  core::kMicrosPerSecond == USECS_PER_SEC,
+			  "core/time.hpp matches datatype/timestamp.h");
 
 TimestampTz
 PlusSecondsUnsafe(TimestampTz t, int32 seconds) {
 	TimestampTz sum = core::AddSeconds(t, seconds);
 	if (TIMESTAMP_NOT_FINITE(sum) && !TIMESTAMP_NOT_FINITE(t))
 		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range"),
-		                errdetail("Adding %d seconds leaves the range of timestamps.", seconds)));
+						errdetail("Adding %d seconds leaves the range of timestamps.", seconds)));
 	return sum;
 }
 
@@ -60,7 +60,8 @@ ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
 	pg::ArgNotNullUnsafe(fcinfo, argno, argname);
 	ArrayType *ids = PG_GETARG_ARRAYTYPE_P(argno);
 	if (ARR_NDIM(ids) > 1)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a one-dimensional array", argname)));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a one-dimensional array", argname)));
 	if (array_contains_nulls(ids))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain NULL elements", argname)));
 	return ids;

@@ -23,7 +23,7 @@ extern "C" {
 PGMQ_FUNCTION(pgmq_read_hint_guard) {
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-		                errmsg("pgmq._read_hint_guard() must be called as a trigger")));
+						errmsg("pgmq._read_hint_guard() must be called as a trigger")));
 	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
 	Oid relid = RelationGetRelid(trigger->tg_relation);
 	if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event))

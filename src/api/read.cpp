@@ -76,9 +76,12 @@ ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 		 * uses the read hint but leaves moving it to policy-free reads.
 		 */
 		bool where = args->conditional != (Datum)0;
-		Datum values[6] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now),
-		                   TimestampTzGetDatum(PlusSecondsUnsafe(now, args->vt)), Int32GetDatum(max_deliveries),
-		                   where ? args->conditional : Int64GetDatum(start), Int64GetDatum(start)};
+		Datum values[6] = {Int32GetDatum(args->qty),
+						   TimestampTzGetDatum(now),
+						   TimestampTzGetDatum(PlusSecondsUnsafe(now, args->vt)),
+						   Int32GetDatum(max_deliveries),
+						   where ? args->conditional : Int64GetDatum(start),
+						   Int64GetDatum(start)};
 		pg::Statement statement = where ? pg::Statement::kReadWherePolicy : pg::Statement::kReadPolicy;
 		pg::ConnectSpiUnsafe();
 		uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false);
@@ -96,10 +99,11 @@ ReadOnceUnsafe(FunctionCallInfo fcinfo, const ReadArgs *args) {
 	}
 	bool where = args->conditional != (Datum)0;
 	Datum values[5] = {Int32GetDatum(args->qty), TimestampTzGetDatum(now), TimestampTzGetDatum(direct.new_vt),
-	                   where ? args->conditional : Int64GetDatum(start), Int64GetDatum(start)};
+					   where ? args->conditional : Int64GetDatum(start), Int64GetDatum(start)};
 	pg::Statement statement = where ? pg::Statement::kReadWhere : pg::Statement::kRead;
 	pg::ConnectSpiUnsafe();
-	n = static_cast<int64>(pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false));
+	n = static_cast<int64>(
+		pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&args->queue, statement), values, nullptr, false));
 	pg::PutSpiMessagesUnsafe(fcinfo, n);
 	/* PutSpiMessagesUnsafe sorted the rows: the first has the smallest msg_id. */
 	bool isnull;
@@ -141,7 +145,7 @@ PGMQ_FUNCTION(pgmq_read_with_poll) {
 	int32 poll_interval_ms = PG_GETARG_INT32(4);
 	if (poll_interval_ms < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("poll_interval_ms must be at least 1, got %d", poll_interval_ms)));
+						errmsg("poll_interval_ms must be at least 1, got %d", poll_interval_ms)));
 
 	TimestampTz deadline = PlusSecondsUnsafe(GetCurrentTimestamp(), max_poll_seconds);
 	bool shared_wakeup = pg::WakeupAvailable();
@@ -192,7 +196,7 @@ PGMQ_FUNCTION(pgmq_pop) {
 		statement = pg::Statement::kPopPolicy;
 	}
 	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, statement),
-	                                 statement == pg::Statement::kPop ? values : policy_values, nullptr, false);
+									 statement == pg::Statement::kPop ? values : policy_values, nullptr, false);
 	pg::PutSpiMessagesUnsafe(fcinfo, n);
 	pg::FinishSpiUnsafe();
 	return (Datum)0;

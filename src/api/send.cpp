@@ -62,7 +62,7 @@ NoteSpiIds(Oid queue_relid, uint64 n) {
  */
 void
 InsertUnsafe(FunctionCallInfo fcinfo, const pg::Queue *queue, TimestampTz vt, int count, Datum *messages,
-             Datum *headers, pg::Statement statement, Datum *values, const char *nulls) {
+			 Datum *headers, pg::Statement statement, Datum *values, const char *nulls) {
 	pg::BeginSetResultUnsafe(fcinfo, true);
 	pg::ReadHintBeginSend(queue->queue_relid);
 	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * count));
@@ -92,10 +92,10 @@ Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	pg::ArgNotNullUnsafe(fcinfo, 1, "msg");
 	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
 	Datum values[3] = {TimestampTzGetDatum(VisibleAtUnsafe(fcinfo, delay_arg, delay)), PG_GETARG_DATUM(1),
-	                   has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0};
+					   has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0};
 	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
 	InsertUnsafe(fcinfo, &queue, DatumGetTimestampTz(values[0]), 1, &values[1], has_headers ? &values[2] : nullptr,
-	             pg::Statement::kSend, values, nulls);
+				 pg::Statement::kSend, values, nulls);
 	return (Datum)0;
 }
 
@@ -122,17 +122,18 @@ SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) 
 	if (has_headers) {
 		int header_count = ArrayGetNItems(ARR_NDIM(header_array), ARR_DIMS(header_array));
 		if (header_count != count)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			                errmsg("headers array length (%d) must match msgs array length (%d)", header_count, count)));
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("headers array length (%d) must match msgs array length (%d)", header_count, count)));
 	}
 	Datum values[3] = {TimestampTzGetDatum(VisibleAtUnsafe(fcinfo, delay_arg, delay)), PG_GETARG_DATUM(1),
-	                   has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0};
+					   has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0};
 	char nulls[3] = {' ', ' ', has_headers ? ' ' : 'n'};
 
 	Datum *messages = ArrayElements(msgs);
 	Datum *headers = has_headers ? ArrayElements(header_array) : nullptr;
 	InsertUnsafe(fcinfo, &queue, DatumGetTimestampTz(values[0]), count, messages, headers, pg::Statement::kSendBatch,
-	             values, nulls);
+				 values, nulls);
 	return (Datum)0;
 }
 

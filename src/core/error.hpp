@@ -14,13 +14,13 @@
 namespace pgmq {
 
 enum class ErrorKind {
-	kInvalidParameterValue, /* 22023 */
-	kNullValueNotAllowed,   /* 22004 */
-	kUndefinedTable,        /* 42P01 */
-	kProgramLimitExceeded,  /* 54000 */
+	kInvalidParameterValue,     /* 22023 */
+	kNullValueNotAllowed,       /* 22004 */
+	kUndefinedTable,            /* 42P01 */
+	kProgramLimitExceeded,      /* 54000 */
 	kInvalidTextRepresentation, /* 22P02 */
-	kOutOfMemory,           /* 53200 */
-	kInternal,              /* XX000: a bug in pgmq, never a user mistake */
+	kOutOfMemory,               /* 53200 */
+	kInternal,                  /* XX000: a bug in pgmq, never a user mistake */
 };
 
 /* Error is trivially copyable: its message lives in a fixed buffer. */
@@ -28,8 +28,7 @@ class Error : public std::exception {
 public:
 	static constexpr std::size_t kMessageSize = 256;
 
-	template <typename... Args>
-	Error(ErrorKind kind, const char *format, Args... args) : kind_(kind) {
+	template <typename... Args> Error(ErrorKind kind, const char *format, Args... args) : kind_(kind) {
 		if constexpr (sizeof...(Args) == 0)
 			std::snprintf(message_, sizeof(message_), "%s", format);
 		else

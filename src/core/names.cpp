@@ -22,12 +22,13 @@ NormalizeQueueName(const char *name, std::size_t length, QueueName *out) {
 		throw Error(ErrorKind::kInvalidParameterValue, "queue name must not be empty");
 	for (std::size_t i = 0; i < length; i++) {
 		if (!IsAllowed(name[i]))
-			throw Error(ErrorKind::kInvalidParameterValue,
-			            "queue name contains invalid characters: only ASCII letters, digits, \"_\" and \"-\" are allowed");
+			throw Error(
+				ErrorKind::kInvalidParameterValue,
+				"queue name contains invalid characters: only ASCII letters, digits, \"_\" and \"-\" are allowed");
 	}
 	if (length > kMaxQueueNameLength)
 		throw Error(ErrorKind::kInvalidParameterValue, "queue name is too long, maximum length is %zu characters",
-		            kMaxQueueNameLength);
+					kMaxQueueNameLength);
 	for (std::size_t i = 0; i < length; i++) {
 		char c = name[i];
 		out->text[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

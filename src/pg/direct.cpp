@@ -39,16 +39,24 @@ struct Column {
 	Oid type;
 };
 
-const Column kColumns[] = {{"msg_id", INT8OID},      {"read_ct", INT4OID},         {"enqueued_at", TIMESTAMPTZOID},
-                           {"last_read_at", TIMESTAMPTZOID}, {"vt", TIMESTAMPTZOID}, {"message", JSONBOID},
-                           {"headers", JSONBOID}};
+const Column kColumns[] = {{"msg_id", INT8OID},
+						   {"read_ct", INT4OID},
+						   {"enqueued_at", TIMESTAMPTZOID},
+						   {"last_read_at", TIMESTAMPTZOID},
+						   {"vt", TIMESTAMPTZOID},
+						   {"message", JSONBOID},
+						   {"headers", JSONBOID}};
 constexpr int kNumColumns = sizeof(kColumns) / sizeof(kColumns[0]);
 
 /* The archive table a_<name>: the queue's columns plus archived_at (column 5). */
-const Column kArchiveColumns[] = {{"msg_id", INT8OID},          {"read_ct", INT4OID},
-                                  {"enqueued_at", TIMESTAMPTZOID}, {"last_read_at", TIMESTAMPTZOID},
-                                  {"archived_at", TIMESTAMPTZOID}, {"vt", TIMESTAMPTZOID},
-                                  {"message", JSONBOID},           {"headers", JSONBOID}};
+const Column kArchiveColumns[] = {{"msg_id", INT8OID},
+								  {"read_ct", INT4OID},
+								  {"enqueued_at", TIMESTAMPTZOID},
+								  {"last_read_at", TIMESTAMPTZOID},
+								  {"archived_at", TIMESTAMPTZOID},
+								  {"vt", TIMESTAMPTZOID},
+								  {"message", JSONBOID},
+								  {"headers", JSONBOID}};
 constexpr int kNumArchiveColumns = sizeof(kArchiveColumns) / sizeof(kArchiveColumns[0]);
 
 /* The most indexes a queue table may have for the direct path (pgmq creates one). */
@@ -120,7 +128,8 @@ TableQualifiesUnsafe(Relation rel, AclMode acl) {
 		return false;
 	for (int i = 0; i < desc->natts; i++) {
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		if (att->attisdropped || att->atttypid != columns[i].type || strcmp(NameStr(att->attname), columns[i].name) != 0)
+		if (att->attisdropped || att->atttypid != columns[i].type ||
+			strcmp(NameStr(att->attname), columns[i].name) != 0)
 			return false;
 	}
 	/* The queue's msg_id is an identity column; the archive's is a plain one. */
@@ -149,7 +158,7 @@ OpenIndexesUnsafe(Relation rel, Relation *indexes, IndexInfo **infos) {
 		infos[n] = info;
 		n++;
 		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL || info->ii_ExclusionOps != nullptr ||
-		    (info->ii_Unique && !index->rd_index->indimmediate)) {
+			(info->ii_Unique && !index->rd_index->indimmediate)) {
 			ok = false;
 			break;
 		}
@@ -200,7 +209,7 @@ OpenQueueUnsafe(Oid relid, AclMode acl, OpenQueue *q) {
 	Oid pkey = RelationGetPrimaryKeyIndex(q->rel);
 	for (int i = 0; i < q->nindexes; i++) {
 		if (RelationGetRelid(q->indexes[i]) == pkey && q->infos[i]->ii_NumIndexAttrs == 1 &&
-		    q->infos[i]->ii_IndexAttrNumbers[0] == 1)
+			q->infos[i]->ii_IndexAttrNumbers[0] == 1)
 			q->pkey = q->indexes[i];
 	}
 	if (q->nindexes >= 0 && q->pkey != nullptr)
@@ -229,7 +238,7 @@ InsertIndexEntriesUnsafe(OpenQueue *q, TupleTableSlot *slot, bool unchanged) {
 		bool nulls[INDEX_MAX_KEYS];
 		FormIndexDatum(q->infos[i], slot, nullptr, values, nulls);
 		index_insert(q->indexes[i], values, nulls, &slot->tts_tid, q->rel,
-		             q->infos[i]->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, unchanged, q->infos[i]);
+					 q->infos[i]->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, unchanged, q->infos[i]);
 	}
 }
 
@@ -246,9 +255,9 @@ CheckNotNullUnsafe(Relation rel, TupleTableSlot *slot) {
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		if (att->attnotnull && slot->tts_isnull[i])
 			ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
-			                errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
-			                       NameStr(att->attname), RelationGetRelationName(rel)),
-			                errtablecol(rel, i + 1)));
+							errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+								   NameStr(att->attname), RelationGetRelationName(rel)),
+							errtablecol(rel, i + 1)));
 	}
 }
 
@@ -300,15 +309,15 @@ DeleteUnsafe(OpenQueue *q, Snapshot snapshot, CommandId cid, TupleTableSlot *slo
 	if (result == TM_SelfModified)
 		return nullptr;
 	if (IsolationUsesXactSnapshot())
-		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-		                errmsg("could not serialize access due to concurrent %s",
-		                       result == TM_Deleted ? "delete" : "update")));
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE), errmsg("could not serialize access due to concurrent %s",
+																	result == TM_Deleted ? "delete" : "update")));
 	if (result == TM_Deleted)
 		return nullptr;
 	if (result != TM_Updated)
 		elog(ERROR, "pgmq: unexpected tuple delete result %d", static_cast<int>(result));
 	result = table_tuple_lock(q->rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitBlock,
-	                          TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+							  TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 	if (result == TM_Deleted || result == TM_SelfModified)
 		return nullptr;
 	if (result != TM_Ok)
@@ -339,7 +348,7 @@ CompareIds(const void *a, const void *b) {
  */
 TM_Result
 TryTakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId cid, TupleTableSlot *source,
-              TupleTableSlot *updated, bool locked, TransactionId *holder) {
+			  TupleTableSlot *updated, bool locked, TransactionId *holder) {
 	slot_getallattrs(source);
 	ExecClearTuple(updated);
 	for (int i = 0; i < kNumColumns; i++) {
@@ -355,7 +364,7 @@ TryTakeUnsafe(OpenQueue *q, const DirectRead *read, Snapshot snapshot, CommandId
 	LockTupleMode lock_mode;
 	bool update_indexes;
 	TM_Result result = table_tuple_update(q->rel, &source->tts_tid, updated, cid, snapshot, InvalidSnapshot, locked,
-	                                      &tmfd, &lock_mode, &update_indexes);
+										  &tmfd, &lock_mode, &update_indexes);
 	if (result == TM_Ok && update_indexes)
 		InsertIndexEntriesUnsafe(q, updated, true);
 	*holder = result == TM_BeingModified ? tmfd.xmax : InvalidTransactionId;
@@ -487,19 +496,19 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 			if (result == TM_BeingModified && TransactionIdIsCurrentTransactionId(holder)) {
 				TM_FailureData tmfd;
 				if (table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitSkip, 0,
-				                     &tmfd) == TM_Ok)
+									 &tmfd) == TM_Ok)
 					result = TryTakeUnsafe(&q, read, snapshot, cid, locked, updated, true, &holder);
 			}
 			if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
 				ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				                errmsg("could not serialize access due to concurrent update")));
+								errmsg("could not serialize access due to concurrent update")));
 			bool taken = result == TM_Ok;
 			if (result == TM_Deleted)
 				passed = true;
 			else if (result == TM_Updated) {
 				TM_FailureData tmfd;
-				result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive, LockWaitSkip,
-				                          TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+				result = table_tuple_lock(q.rel, &slot->tts_tid, snapshot, locked, cid, LockTupleExclusive,
+										  LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 				if (result == TM_Ok && Matches(locked, read->now, read->conditional)) {
 					if (TryTakeUnsafe(&q, read, snapshot, cid, locked, updated, true, &holder) != TM_Ok)
 						elog(ERROR, "pgmq: could not update a locked row");

@@ -50,8 +50,7 @@ namespace pgmq::pg {
  * NULL) with the given vt into the queue table relid and stores their msg_ids
  * in ids. Returns false, having done nothing, when the table does not qualify.
  */
-bool DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
-                        int64 *ids);
+bool DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids);
 
 /*
  * DirectAckUnsafe deletes the messages ids[0..count) from queue table relid
@@ -65,11 +64,11 @@ int DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count);
 /* DirectRead is what a read asks for. */
 struct DirectRead {
 	int32 qty;
-	TimestampTz now;    /* messages with vt <= now are visible */
-	TimestampTz new_vt; /* the vt they get */
-	int64 start;        /* lowest msg_id to look at (the read hint) */
-	Datum conditional;  /* jsonb the message must contain, or 0 */
-	int64 new_low;      /* out: no visible row below it (see readhint.hpp) ... */
+	TimestampTz now;         /* messages with vt <= now are visible */
+	TimestampTz new_vt;      /* the vt they get */
+	int64 start;             /* lowest msg_id to look at (the read hint) */
+	Datum conditional;       /* jsonb the message must contain, or 0 */
+	int64 new_low;           /* out: no visible row below it (see readhint.hpp) ... */
 	TimestampTz valid_until; /* out: ... before this time */
 };
 

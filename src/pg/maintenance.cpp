@@ -48,15 +48,18 @@ enum class MaintStatement {
 
 /* The moved rows, with their reason and due time, taken out of the source queue. */
 #define PGMQ_MOVED_ROWS                                                                                                \
-	"WITH r AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::timestamptz[])) AS r(id, reason, due_at)), "         \
+	"WITH r AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::text[]), "             \
+	"pg_catalog.unnest($3::timestamptz[])) AS r(id, reason, due_at)), "                                                \
 	"moved AS (DELETE FROM pgmq.%1$s AS q USING r WHERE q.msg_id = r.id RETURNING q.msg_id, q.read_ct, "               \
 	"q.enqueued_at, q.last_read_at, q.vt, q.message, q.headers, r.reason, r.due_at) "
 
 /* The headers merged with what happened; headers that are not an object are kept under x-pgmq-headers. */
 #define PGMQ_MOVED_HEADERS                                                                                             \
 	"CASE WHEN jsonb_typeof(headers) = 'object' THEN headers WHEN headers IS NULL THEN '{}'::jsonb "                   \
-	"ELSE pg_catalog.jsonb_build_object('x-pgmq-headers', headers) END || pg_catalog.jsonb_build_object('x-pgmq-invalid', "                  \
-	"pg_catalog.jsonb_build_object('reason', reason, 'queue', $5::text, 'msg_id', msg_id, 'due_at', due_at, 'moved_at', $4))"
+	"ELSE pg_catalog.jsonb_build_object('x-pgmq-headers', headers) END || "                                            \
+	"pg_catalog.jsonb_build_object('x-pgmq-invalid', "                                                                 \
+	"pg_catalog.jsonb_build_object('reason', reason, 'queue', $5::text, 'msg_id', msg_id, 'due_at', due_at, "          \
+	"'moved_at', $4))"
 
 struct MaintStatementInfo {
 	const char *text; /* %1$s = quoted source queue table, %2$s = quoted destination table */

@@ -25,7 +25,7 @@ namespace {
  * pop. %1$s is the queue table, start the parameter holding the read hint.
  */
 #define PGMQ_VISIBLE_HEAD(start, extra)                                                                                \
-	"msg_id = ANY (ARRAY(SELECT msg_id FROM pgmq.%1$s WHERE msg_id >= " start " AND vt <= $2" extra                  \
+	"msg_id = ANY (ARRAY(SELECT msg_id FROM pgmq.%1$s WHERE msg_id >= " start " AND vt <= $2" extra                    \
 	" ORDER BY msg_id LIMIT $1 FOR UPDATE SKIP LOCKED))"
 
 struct StatementInfo {
@@ -36,75 +36,76 @@ struct StatementInfo {
 };
 
 const StatementInfo kStatements[] = {
-    /* kSend */
-    {"INSERT INTO pgmq.%1$s (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id",
-     3,
-     {TIMESTAMPTZOID, JSONBOID, JSONBOID}},
-    /* kSendBatch */
-    {"INSERT INTO pgmq.%1$s (vt, message, headers) SELECT $1, m, h FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(m, h) RETURNING msg_id",
-     3,
-     {TIMESTAMPTZOID, JSONBARRAYOID, JSONBARRAYOID}},
-    /* kRead */
-    {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2 WHERE " PGMQ_VISIBLE_HEAD(
-         "$4", "") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     4,
-     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
-    /* kReadWhere */
-    {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2 WHERE " PGMQ_VISIBLE_HEAD(
-         "$5", " AND message @> $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     5,
-     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, INT8OID}},
-    /* kPop */
-    {"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("$3", "") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     3,
-     {INT4OID, TIMESTAMPTZOID, INT8OID}},
-    /* kSetVt */
-    {"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS, 2, {INT8OID, TIMESTAMPTZOID}},
-    /* kSetVtBatch */
-    {"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS,
-     2,
-     {INT8ARRAYOID, TIMESTAMPTZOID}},
-    /* kDelete */
-    {"DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING msg_id", 1, {INT8OID}},
-    /* kDeleteBatch */
-    {"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id", 1, {INT8ARRAYOID}},
-    /* kArchive */
-    {"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS
-     ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
-     1,
-     {INT8OID}},
-    /* kArchiveBatch */
-    {"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS
-     ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
-     1,
-     {INT8ARRAYOID}},
-    /* kMetrics */
-    {"SELECT count(*), count(*) FILTER (WHERE vt <= $1), max(enqueued_at), min(enqueued_at), "
-     "pg_catalog.pg_sequence_last_value(pg_catalog.pg_get_serial_sequence($2::regclass::text, 'msg_id')::regclass) "
-     "FROM pgmq.%1$s",
-     2,
-     {TIMESTAMPTZOID, OIDOID},
-     true},
-    /* kReadPolicy */
-    {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
-     "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(
-         "$5", " AND read_ct < $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     5,
-     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, INT8OID}},
-    /* kReadWherePolicy */
-    {"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
-     "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(
-         "$6", " AND read_ct < $4 AND message @> $5") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     6,
-     {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, JSONBOID, INT8OID}},
-    /* kPopPolicy */
-    {"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("$4", " AND read_ct < $3") " RETURNING " PGMQ_MESSAGE_COLUMNS,
-     4,
-     {INT4OID, TIMESTAMPTZOID, INT4OID, INT8OID}},
+	/* kSend */
+	{"INSERT INTO pgmq.%1$s (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id",
+	 3,
+	 {TIMESTAMPTZOID, JSONBOID, JSONBOID}},
+	/* kSendBatch */
+	{"INSERT INTO pgmq.%1$s (vt, message, headers) SELECT $1, m, h FROM ROWS FROM (pg_catalog.unnest($2), "
+	 "pg_catalog.unnest($3)) AS u(m, h) RETURNING msg_id",
+	 3,
+	 {TIMESTAMPTZOID, JSONBARRAYOID, JSONBARRAYOID}},
+	/* kRead */
+	{"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2 WHERE " PGMQ_VISIBLE_HEAD(
+		 "$4", "") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+	 4,
+	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
+	/* kReadWhere */
+	{"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2 WHERE " PGMQ_VISIBLE_HEAD(
+		 "$5", " AND message @> $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+	 5,
+	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, INT8OID}},
+	/* kPop */
+	{"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("$3", "") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+	 3,
+	 {INT4OID, TIMESTAMPTZOID, INT8OID}},
+	/* kSetVt */
+	{"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS, 2, {INT8OID, TIMESTAMPTZOID}},
+	/* kSetVtBatch */
+	{"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS,
+	 2,
+	 {INT8ARRAYOID, TIMESTAMPTZOID}},
+	/* kDelete */
+	{"DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING msg_id", 1, {INT8OID}},
+	/* kDeleteBatch */
+	{"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id", 1, {INT8ARRAYOID}},
+	/* kArchive */
+	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS
+	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
+	 1,
+	 {INT8OID}},
+	/* kArchiveBatch */
+	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS
+	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
+	 1,
+	 {INT8ARRAYOID}},
+	/* kMetrics */
+	{"SELECT count(*), count(*) FILTER (WHERE vt <= $1), max(enqueued_at), min(enqueued_at), "
+	 "pg_catalog.pg_sequence_last_value(pg_catalog.pg_get_serial_sequence($2::regclass::text, 'msg_id')::regclass) "
+	 "FROM pgmq.%1$s",
+	 2,
+	 {TIMESTAMPTZOID, OIDOID},
+	 true},
+	/* kReadPolicy */
+	{"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
+	 "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD("$5",
+															   " AND read_ct < $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+	 5,
+	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, INT8OID}},
+	/* kReadWherePolicy */
+	{"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
+	 "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(
+		 "$6", " AND read_ct < $4 AND message @> $5") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+	 6,
+	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, JSONBOID, INT8OID}},
+	/* kPopPolicy */
+	{"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("$4", " AND read_ct < $3") " RETURNING " PGMQ_MESSAGE_COLUMNS,
+	 4,
+	 {INT4OID, TIMESTAMPTZOID, INT4OID, INT8OID}},
 };
 
 static_assert(sizeof(kStatements) / sizeof(kStatements[0]) == static_cast<size_t>(Statement::kCount),
-              "one text per statement");
+			  "one text per statement");
 
 /* QueuePlans is one queue's kept plans, an entry of the hash table and of the LRU list. */
 struct QueuePlans {
@@ -157,8 +158,7 @@ RemoveEntry(QueuePlans *entry) {
  */
 void
 TrimPlanCache(QueuePlans *keep) {
-	while (executing == 0 && hash_get_num_entries(plan_cache) > guc_plan_cache_queues &&
-	       !dlist_is_empty(&lru_list)) {
+	while (executing == 0 && hash_get_num_entries(plan_cache) > guc_plan_cache_queues && !dlist_is_empty(&lru_list)) {
 		/* dlist_tail_element does not compile as C++ (__builtin_types_compatible_p). */
 		QueuePlans *victim = static_cast<QueuePlans *>(dlist_tail_element_off(&lru_list, offsetof(QueuePlans, lru)));
 		if (victim == keep)
@@ -172,7 +172,7 @@ TrimPlanCache(QueuePlans *keep) {
 SPIPlanPtr
 KeepPlanUnsafe(const char *sql, int nargs, const Oid *argtypes, bool generic) {
 	SPIPlanPtr plan =
-	    SPI_prepare_cursor(sql, nargs, const_cast<Oid *>(argtypes), generic ? CURSOR_OPT_GENERIC_PLAN : 0);
+		SPI_prepare_cursor(sql, nargs, const_cast<Oid *>(argtypes), generic ? CURSOR_OPT_GENERIC_PLAN : 0);
 	if (plan == nullptr)
 		elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
@@ -246,13 +246,9 @@ ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_o
 	/* While it runs no kept plan is freed (TrimPlanCache): it may reach pgmq again, through a trigger. */
 	executing++;
 	PG_TRY();
-	{
-		rc = SPI_execute_plan(plan, values, nulls, read_only, 0);
-	}
+	{ rc = SPI_execute_plan(plan, values, nulls, read_only, 0); }
 	PG_FINALLY();
-	{
-		executing--;
-	}
+	{ executing--; }
 	PG_END_TRY();
 	if (rc < 0)
 		elog(ERROR, "pgmq: SPI_execute_plan failed: %s", SPI_result_code_string(rc));

@@ -17,20 +17,20 @@ namespace {
 /* HintSlot is one queue's hint; every field is protected by mutex. */
 struct HintSlot {
 	slock_t mutex;
-	Oid relid;               /* the queue the hint is for; InvalidOid: no hint */
-	bool disabled;           /* a prepared transaction sent here: no hints until restart */
-	bool probing;            /* a backend is probing this slot: others need not */
+	Oid relid;                /* the queue the hint is for; InvalidOid: no hint */
+	bool disabled;            /* a prepared transaction sent here: no hints until restart */
+	bool probing;             /* a backend is probing this slot: others need not */
 	uint32 sends_in_progress; /* transactions that sent here and have not ended */
-	uint64 changes;          /* bumped when a send ends, at reset; probes compare it */
-	int64 low;               /* no visible row with msg_id < low ... */
-	TimestampTz valid_until; /* ... before this time */
+	uint64 changes;           /* bumped when a send ends, at reset; probes compare it */
+	int64 low;                /* no visible row with msg_id < low ... */
+	TimestampTz valid_until;  /* ... before this time */
 };
 
 HintSlot *slots = nullptr; /* in shared memory, or NULL when not preloaded */
 
 constexpr int kWordBits = 64;
 constexpr int kWords = kHintSlots / kWordBits;
-uint64 sending[kWords];        /* slots whose sends_in_progress this transaction incremented */
+uint64 sending[kWords];         /* slots whose sends_in_progress this transaction incremented */
 uint64 reset_at_commit[kWords]; /* slots this transaction changed vt in */
 uint64 reset_at_abort[kWords];  /* slots a probe of this transaction stored a hint in */
 bool any_marked = false;
@@ -106,7 +106,7 @@ OnXactEvent(XactEvent event, void *) {
 	if (!any_marked || slots == nullptr)
 		return;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_ABORT ||
-	    event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
 		EndProbe();
 	switch (event) {
 	case XACT_EVENT_COMMIT:
@@ -271,7 +271,7 @@ ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket) {
 	}
 	ticket->changes = slot->changes;
 	ticket->may_probe =
-	    !slot->disabled && !slot->probing && slot->sends_in_progress == 0 && !IsolationUsesXactSnapshot();
+		!slot->disabled && !slot->probing && slot->sends_in_progress == 0 && !IsolationUsesXactSnapshot();
 	SpinLockRelease(&slot->mutex);
 	return ticket->start;
 }

@@ -61,7 +61,8 @@ struct ReadHintTicket {
 /* ReadHintShmemSize is the shared memory the hint table needs. */
 Size ReadHintShmemSize();
 
-/* ReadHintShmemInit attaches to (or creates) the hint table; call from shmem_startup_hook, holding AddinShmemInitLock. */
+/* ReadHintShmemInit attaches to (or creates) the hint table; call from shmem_startup_hook, holding AddinShmemInitLock.
+ */
 void ReadHintShmemInit();
 
 /* ReadHintRegisterCallbacks installs the (sub)transaction callbacks. */

@@ -25,7 +25,8 @@ constexpr int kWakeupSlots = 1024;
 /* WakeupShmemSize is the shared memory the wakeup table needs. */
 Size WakeupShmemSize();
 
-/* WakeupShmemInit attaches to (or creates) the wakeup table; call from shmem_startup_hook, holding AddinShmemInitLock. */
+/* WakeupShmemInit attaches to (or creates) the wakeup table; call from shmem_startup_hook, holding AddinShmemInitLock.
+ */
 void WakeupShmemInit();
 
 /* WakeupRegisterCallbacks installs the transaction callback that signals at commit. */

@@ -40,7 +40,6 @@ Size StatusShmemSize();
 /* StatusShmemInit attaches to (or creates) the slots; call from shmem_startup_hook, holding AddinShmemInitLock. */
 void StatusShmemInit();
 
-
 /* WorkerAttach claims the slot of database for this process; false if it is paused or no slot is free. */
 bool WorkerAttach(Oid database);
 

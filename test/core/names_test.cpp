@@ -62,7 +62,7 @@ Rejects(const std::string &name, const char *what) {
 		EXPECT(e.kind() == ErrorKind::kInvalidParameterValue);
 		if (std::strstr(e.what(), what) == nullptr) {
 			std::fprintf(stderr, "message for a %zu-byte name: \"%s\", expected \"%s\" in it\n", name.size(), e.what(),
-			             what);
+						 what);
 			failures++;
 		}
 	}
@@ -100,13 +100,14 @@ TestInvalid() {
 	Rejects("a\"b", "invalid characters");
 	Rejects("a$b", "invalid characters");
 	Rejects("a.b", "invalid characters");
-	Rejects(std::string("a\0b", 3), "invalid characters");   /* a NUL inside the text */
-	Rejects(std::string("abc\0", 4), "invalid characters");  /* a NUL at its end */
-	Rejects("na\xc3\xafve", "invalid characters");            /* UTF-8: bytes above 0x7f (negative char) */
+	Rejects(std::string("a\0b", 3), "invalid characters");  /* a NUL inside the text */
+	Rejects(std::string("abc\0", 4), "invalid characters"); /* a NUL at its end */
+	Rejects("na\xc3\xafve", "invalid characters");          /* UTF-8: bytes above 0x7f (negative char) */
 	Rejects("\xff", "invalid characters");
 	Rejects(std::string(100000, '\x80'), "invalid characters"); /* invalid and too long: the characters win */
 	for (int c = 0; c < 256; c++) {
-		bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+		bool allowed =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 		if (!allowed)
 			Rejects(std::string(1, static_cast<char>(c)), "invalid characters");
 	}
