@@ -39,9 +39,11 @@ pgmq_run_as_db_user() {
 	fi
 }
 
-# pgmq_private_install DIR builds pgmq and installs it into a private copy of the
+# pgmq_private_install DIR [asserts] builds pgmq and installs it into a private copy of the
 # PostgreSQL installation under DIR (server binaries copied, everything else linked), so
 # tests never touch the system installation and several checkouts can test at once.
+# With "asserts" pgmq is built with ASSERTS=1 (see the Makefile) in build/asserts/ of the
+# checkout, apart from its release objects, and must call ExceptionalCondition.
 # Sets PGMQ_BIN to the private bin directory.
 pgmq_private_install() {
 	local dir=$1 root="$1/root"
@@ -49,8 +51,17 @@ pgmq_private_install() {
 	bindir=$($PG_CONFIG --bindir)
 	libdir=$($PG_CONFIG --pkglibdir)
 	sharedir=$($PG_CONFIG --sharedir)
-	make -C "$REPO_ROOT" -s -j2 ERROR_ON_WARNING=1 >/dev/null
-	make -C "$REPO_ROOT" -s install DESTDIR="$root" >/dev/null
+	local make=(make -C "$REPO_ROOT" -s)
+	if [ "${2:-}" = asserts ]; then
+		mkdir -p "$REPO_ROOT/build/asserts"
+		make=(make -C "$REPO_ROOT/build/asserts" -f "$REPO_ROOT/Makefile" -s ASSERTS=1)
+	fi
+	"${make[@]}" -j2 ERROR_ON_WARNING=1 >/dev/null || return 1
+	"${make[@]}" install DESTDIR="$root" >/dev/null || return 1
+	if [ "${2:-}" = asserts ] && ! nm -D --undefined-only "$root$libdir/pgmq.so" | grep -w ExceptionalCondition >/dev/null; then
+		echo "the ASSERTS=1 build of pgmq.so calls no ExceptionalCondition: assertions are off"
+		return 1
+	fi
 	mkdir -p "$root$bindir"
 	for b in postgres initdb pg_ctl; do cp "$bindir/$b" "$root$bindir/$b"; done
 	for f in "$libdir"/*; do [ -e "$root$libdir/$(basename "$f")" ] || ln -s "$f" "$root$libdir/"; done
@@ -98,8 +109,9 @@ pgmq_free_port() {
 	echo "$port"
 }
 
-# pgmq_throwaway_cluster NAME PORT CONF makes a temporary directory WORK (/tmp/NAME.XXXXXX),
-# builds pgmq into a private installation there, starts a cluster CLUSTER in it on the first
+# pgmq_throwaway_cluster NAME PORT CONF [asserts] makes a temporary directory WORK
+# (/tmp/NAME.XXXXXX), builds pgmq into a private installation there (with assertions when
+# "asserts" is given, see pgmq_private_install), starts a cluster CLUSTER in it on the first
 # free port from PORT with the settings in CONF (PGHOST, PGPORT, PORT are set), and stops and
 # removes it all when the script exits (PGMQ_KEEP=1 keeps the directory).
 pgmq_throwaway_cluster() {
@@ -108,7 +120,7 @@ pgmq_throwaway_cluster() {
 	CLUSTER="$WORK/cluster/data"
 	trap pgmq_throwaway_cleanup EXIT
 	echo "== building into a private installation under $WORK/inst"
-	pgmq_private_install "$WORK/inst" || { echo "build failed"; exit 1; }
+	pgmq_private_install "$WORK/inst" "${4:-}" || { echo "build failed"; exit 1; }
 	PORT=$(pgmq_free_port "$2")
 	pgmq_cluster_start "$CLUSTER" "$PORT" "$3" || { cat "$WORK/cluster/server.log"; exit 1; }
 }

@@ -5,6 +5,7 @@
 # PostgreSQL installation, starts a throwaway cluster (initdb in a temporary directory,
 # its own port, pgmq preloaded), runs every suite against it, stops and removes it.
 # Exits non-zero if any suite fails. PGMQ_KEEP=1 keeps the temporary directory.
+# The private installation is an assertion-enabled build (make ASSERTS=1, see the Makefile).
 # Suites can be chosen: test/run_all.sh format regress isolation python js worker durability
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +16,9 @@ suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(format regress isolation python js worker durability)
 
 started=$(date +%s)
-pgmq_throwaway_cluster pgmq-test "${PGMQ_TEST_PORT:-55432}" test/pgmq.conf
+pgmq_throwaway_cluster pgmq-test "${PGMQ_TEST_PORT:-55432}" test/pgmq.conf asserts
 export PGMQ_TEST_WORK=$WORK PGMQ_TEST_DATA=$CLUSTER PGMQ_BIN
-echo "== cluster on port $PORT (socket $PGHOST)"
+echo "== cluster on port $PORT (socket $PGHOST), pgmq built with assertions"
 
 regress_opts=(--host="$PGHOST" --port="$PGPORT" --user=postgres --bindir="$PG_BIN")
 
