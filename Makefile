@@ -2,6 +2,7 @@
 #   make && make install             build and install into the PostgreSQL found by pg_config
 #   make test                        every suite against a throwaway cluster (see test/run_all.sh)
 #   make bench                       benchmark suite (see test/bench/README.md)
+#   make core-test                   unit tests of the pure C++ core under ASan/UBSan (test/core/run.sh)
 #   make ASSERTS=1                   with -DUSE_ASSERT_CHECKING, for the installed release server:
 #                                    Assert() in our code and in PostgreSQL's inline code calls
 #                                    ExceptionalCondition, which release servers export too. In the
@@ -70,9 +71,11 @@ $(filter src/core/%,$(OBJS)): CPPFLAGS += -DPGMQ_CORE_SOURCE
 
 src/pgmq.o: CPPFLAGS += -DPGMQ_VERSION=\"$(EXTVERSION)\"
 
-.PHONY: test bench demo FORCE
+.PHONY: test bench demo core-test FORCE
 test:
 	bash test/run_all.sh
+core-test:
+	bash test/core/run.sh
 bench:
 	bash test/bench/run.sh
 demo:

@@ -6,21 +6,32 @@
 # its own port, pgmq preloaded), runs every suite against it, stops and removes it.
 # Exits non-zero if any suite fails. PGMQ_KEEP=1 keeps the temporary directory.
 # The private installation is an assertion-enabled build (make ASSERTS=1, see the Makefile).
-# Suites can be chosen: test/run_all.sh format regress isolation python js worker durability
+# Suites can be chosen (test/README.md says what each holds):
+#   test/run_all.sh format core regress isolation python js worker durability
+# format and core need no server: run alone, they start no cluster.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source test/lib.sh
 pgmq_install_deps
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(format regress isolation python js worker durability)
+[ ${#suites[@]} -gt 0 ] || suites=(format core regress isolation python js worker durability)
 
 started=$(date +%s)
-pgmq_throwaway_cluster pgmq-test "${PGMQ_TEST_PORT:-55432}" test/pgmq.conf asserts
-export PGMQ_TEST_WORK=$WORK PGMQ_TEST_DATA=$CLUSTER PGMQ_BIN
-echo "== cluster on port $PORT (socket $PGHOST), pgmq built with assertions"
+needs_cluster=0
+for s in "${suites[@]}"; do
+	case $s in format | core) ;; *) needs_cluster=1 ;; esac
+done
+if [ $needs_cluster = 1 ]; then
+	pgmq_throwaway_cluster pgmq-test "${PGMQ_TEST_PORT:-55432}" test/pgmq.conf asserts
+	export PGMQ_TEST_WORK=$WORK PGMQ_TEST_DATA=$CLUSTER PGMQ_BIN
+	echo "== cluster on port $PORT (socket $PGHOST), pgmq built with assertions"
+else
+	WORK=$(mktemp -d /tmp/pgmq-test.XXXXXX)
+	trap 'rm -rf "$WORK"' EXIT
+fi
 
-regress_opts=(--host="$PGHOST" --port="$PGPORT" --user=postgres --bindir="$PG_BIN")
+regress_opts=(--host="${PGHOST:-}" --port="${PGPORT:-}" --user=postgres --bindir="$PG_BIN")
 
 # suite_format fails when a C++ file differs from what clang-format (.clang-format) makes of it.
 suite_format() {
@@ -32,6 +43,11 @@ suite_format() {
 	echo "not formatted (run: clang-format -i ${bad[*]}):"
 	for f in "${bad[@]}"; do clang-format "$f" | diff -u "$f" - | head -20; done
 	return 1
+}
+
+# suite_core builds and runs the unit tests of the pure C++ core under ASan/UBSan (test/core/run.sh).
+suite_core() {
+	bash test/core/run.sh "$WORK/core"
 }
 
 suite_regress() {
@@ -87,10 +103,12 @@ for s in "${suites[@]}"; do
 	fi
 done
 
-echo "== server log check"
-if bash test/check_log.sh "$WORK/cluster/server.log"; then passed=$((passed + 1)); else
-	failed=$((failed + 1))
-	failed_names+=(server-log)
+if [ $needs_cluster = 1 ]; then
+	echo "== server log check"
+	if bash test/check_log.sh "$WORK/cluster/server.log"; then passed=$((passed + 1)); else
+		failed=$((failed + 1))
+		failed_names+=(server-log)
+	fi
 fi
 
 echo "== suites finished in $(($(date +%s) - started)) s"

@@ -1,6 +1,6 @@
 /*
  * names_test.cpp: unit tests of queue name validation and folding (src/core/names.cpp).
- * Built with AddressSanitizer and UBSan and run by test/worker/test_core.py.
+ * Built with AddressSanitizer and UBSan and run by test/core/run.sh (the core suite).
  */
 #include "core/names.hpp"
 

@@ -3,7 +3,7 @@
  * timestamp range. A vt or enqueued_at can be anything a timestamptz holds (set_vt takes
  * '294276-12-31', plain SQL can store 'infinity'), and limits go up to INT32_MAX seconds, so
  * the sums in DecideOverdue must neither overflow (UBSan stops the program) nor wrap around
- * into the past and make a message overdue. Built with the sanitizers by test/worker/test_core.py.
+ * into the past and make a message overdue. Built with the sanitizers by test/core/run.sh.
  */
 #include "core/overdue.hpp"
 

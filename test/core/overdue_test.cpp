@@ -1,7 +1,7 @@
 /*
  * overdue_test.cpp: unit tests of the pure C++ overdue decision (src/core/overdue.cpp) and the
  * timestamp arithmetic it uses (src/core/time.cpp).
- * Built and run by test/worker/test_core.py: g++ -std=c++17 -fsanitize=undefined,address -Isrc ...
+ * Built and run by test/core/run.sh (the core suite): g++ -std=c++17 -fsanitize=undefined,address -Isrc ...
  * && ./overdue_test (a signed overflow is a failure).
  */
 #include "core/overdue.hpp"
