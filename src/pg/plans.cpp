@@ -207,6 +207,26 @@ const StatementInfo kStatements[] = {
 	 5,
 	 {TEXTOID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID},
 	 StatementTables::kPgmq},
+	/* kMetaExists */
+	{"SELECT 1 FROM pgmq.meta WHERE queue_name = $1", 1, {TEXTOID}, StatementTables::kPgmq, false, true},
+	/* kMetaInsert */
+	{"INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2) "
+	 "ON CONFLICT (queue_name) DO NOTHING",
+	 2,
+	 {TEXTOID, BOOLOID},
+	 StatementTables::kPgmq,
+	 false,
+	 true},
+	/* kMetaDelete */
+	{"DELETE FROM pgmq.meta WHERE queue_name = $1", 1, {TEXTOID}, StatementTables::kPgmq, false, true},
+	/* kInvalidQueueFor */
+	{"SELECT queue_name::text FROM pgmq.queue_policy WHERE invalid_queue = $1 AND queue_name <> $1 "
+	 "ORDER BY queue_name LIMIT 1",
+	 1,
+	 {TEXTOID},
+	 StatementTables::kPgmq,
+	 false,
+	 true},
 };
 
 static_assert(sizeof(kStatements) / sizeof(kStatements[0]) == static_cast<size_t>(Statement::kCount),
@@ -421,6 +441,14 @@ ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_o
 uint64
 ExecuteStatementUnsafe(const Queue *queue, Statement statement, Datum *values, const char *nulls, bool read_only) {
 	return ExecutePlanUnsafe(PreparedPlanUnsafe(queue, statement), values, nulls, read_only);
+}
+
+uint64
+ExecuteSqlUnsafe(const char *sql, bool read_only) {
+	int rc = SPI_execute(sql, read_only, 0);
+	if (rc < 0)
+		elog(ERROR, "pgmq: SPI_execute failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
 }
 
 void

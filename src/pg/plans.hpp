@@ -4,8 +4,8 @@
  *
  * Shell code. Each statement is built once per backend and queue with quoted identifiers,
  * prepared with SPI and kept (SPI_keepplan) in one hash table in TopMemoryContext, keyed by
- * the queue whose tables it names; statements on pgmq's own tables (pgmq.queue_policy and its
- * stats) have an entry of their own, which is never evicted. Values always travel
+ * the queue whose tables it names; statements on pgmq's own tables (pgmq.queue_policy, its
+ * stats, pgmq.meta) have an entry of their own, which is never evicted. Values always travel
  * as parameters. PostgreSQL's plan cache re-analyses a kept plan after DDL on its tables, so
  * a queue dropped and re-created under the same name is picked up again; a plan made for a
  * table that is gone (another OID under the queue's name, or another destination queue of a
@@ -17,8 +17,9 @@
  * plans, so a backend's memory does not grow with the number of queues it touches or
  * maintains; plans of dropped queues age out the same way. Nothing is freed while a kept plan
  * runs (a trigger on a queue table may call pgmq for other queues); the next call trims.
- * kMetrics is never kept: it is planned per call, so metrics_all() over thousands of queues
- * leaves no plans behind.
+ * Statements marked per call (kMetrics, the pgmq.meta statements of create and drop) are
+ * never kept: they are planned per call, so metrics_all() over thousands of queues leaves no
+ * plans behind.
  */
 #pragma once
 
@@ -57,10 +58,14 @@ enum class Statement {
 	kMoveToQueue,   /* $1 ids, $2 reasons, $3 due_at, $4 now, $5 source queue name; into the destination queue */
 	kMoveToArchive, /* as kMoveToQueue, into the queue's archive */
 	/* On pgmq's own tables: pass no queue. */
-	kPolicyQueues, /* -> queue_name of every policy with a limit */
-	kLoadPolicy,   /* $1 queue_name -> invalid_queue, limits, retention_action = 'delete' */
-	kPolicyStats,  /* $1 queue_name, $2..$4 counts, $5 moved_at: add to pgmq.queue_policy_stats */
-	kCount         /* number of statements, not a statement */
+	kPolicyQueues,    /* -> queue_name of every policy with a limit */
+	kLoadPolicy,      /* $1 queue_name -> invalid_queue, limits, retention_action = 'delete' */
+	kPolicyStats,     /* $1 queue_name, $2..$4 counts, $5 moved_at: add to pgmq.queue_policy_stats */
+	kMetaExists,      /* $1 queue_name -> 1 when pgmq.meta has the queue */
+	kMetaInsert,      /* $1 queue_name, $2 is_unlogged: add the queue to pgmq.meta unless there */
+	kMetaDelete,      /* $1 queue_name: remove the queue from pgmq.meta */
+	kInvalidQueueFor, /* $1 queue_name -> first other queue whose policy sends overdue messages to it */
+	kCount            /* number of statements, not a statement */
 };
 
 /*
@@ -88,6 +93,9 @@ uint64 ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool
 /* ExecuteStatementUnsafe runs statement for queue (see PreparedPlanUnsafe); returns SPI_processed. */
 uint64 ExecuteStatementUnsafe(const Queue *queue, Statement statement, Datum *values, const char *nulls,
 							  bool read_only);
+
+/* ExecuteSqlUnsafe runs a one-off statement text (DDL built for one call), raises on failure; returns SPI_processed. */
+uint64 ExecuteSqlUnsafe(const char *sql, bool read_only);
 
 /* ConnectSpiUnsafe / FinishSpiUnsafe wrap SPI_connect / SPI_finish with error checks. */
 void ConnectSpiUnsafe();
