@@ -51,28 +51,17 @@ LockQueueNameUnsafe(pg::Queue *queue) {
 	pg::CheckQueueAdminUnsafe(queue);
 }
 
-/* ExecuteUnsafe runs a utility or DML statement text through SPI. */
-void
-ExecuteUnsafe(const char *sql) {
-	int rc = SPI_execute(sql, false, 0);
-	if (rc < 0)
-		elog(ERROR, "pgmq: SPI_execute failed: %s", SPI_result_code_string(rc));
-}
-
-/* ExecuteWithNameUnsafe runs sql with $1 = the queue name (text). */
+/* ExecuteWithNameUnsafe runs statement (on pgmq's own tables) with $1 = the queue name, $2 = extra if any. */
 uint64
-ExecuteWithNameUnsafe(const char *sql, const pg::Queue *queue, Datum extra, Oid extra_type) {
-	Oid types[2] = {TEXTOID, extra_type};
+ExecuteWithNameUnsafe(pg::Statement statement, const pg::Queue *queue, Datum extra) {
 	Datum values[2] = {PointerGetDatum(cstring_to_text(queue->name.text)), extra};
-	int rc = SPI_execute_with_args(sql, OidIsValid(extra_type) ? 2 : 1, types, values, nullptr, false, 0);
-	if (rc < 0)
-		elog(ERROR, "pgmq: SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
+	return pg::ExecuteStatementUnsafe(nullptr, statement, values, nullptr, false);
 }
 
+/* MetaRowExistsUnsafe says whether pgmq.meta has a row for the queue. */
 bool
 MetaRowExistsUnsafe(const pg::Queue *queue) {
-	return ExecuteWithNameUnsafe("SELECT 1 FROM pgmq.meta WHERE queue_name = $1", queue, 0, InvalidOid) > 0;
+	return ExecuteWithNameUnsafe(pg::Statement::kMetaExists, queue, 0) > 0;
 }
 
 /*
@@ -89,13 +78,13 @@ KeepMsgIdSequenceLoggedUnsafe(const char *q) {
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT pg_catalog.pg_get_serial_sequence(%s, 'msg_id')",
 					 quote_literal_cstr(psprintf("pgmq.%s", q)));
-	ExecuteUnsafe(sql.data);
+	pg::ExecuteSqlUnsafe(sql.data, false);
 	char *sequence = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : nullptr;
 	if (sequence == nullptr)
 		elog(ERROR, "pgmq: no msg_id sequence for pgmq.%s", q);
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "ALTER SEQUENCE %s SET LOGGED", sequence);
-	ExecuteUnsafe(sql.data);
+	pg::ExecuteSqlUnsafe(sql.data, false);
 }
 
 /* CreateQueue creates the queue's tables, indexes and meta row unless they all exist. */
@@ -161,12 +150,10 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 					 "CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR TRUNCATE ON pgmq.%s "
 					 "FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); ",
 					 q);
-	ExecuteUnsafe(sql.data);
+	pg::ExecuteSqlUnsafe(sql.data, false);
 	if (unlogged)
 		KeepMsgIdSequenceLoggedUnsafe(q);
-	ExecuteWithNameUnsafe("INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2) "
-						  "ON CONFLICT (queue_name) DO NOTHING",
-						  &queue, BoolGetDatum(unlogged), BOOLOID);
+	ExecuteWithNameUnsafe(pg::Statement::kMetaInsert, &queue, BoolGetDatum(unlogged));
 	/* A new table may reuse the OID of a dropped one: start without a read hint. */
 	if (pg::LookupQueueUnsafe(&queue, true))
 		pg::ReadHintForget(queue.queue_relid);
@@ -177,9 +164,7 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 /* RefuseDropOfInvalidQueueUnsafe raises 2BP01 when another queue's policy sends overdue messages to queue. */
 void
 RefuseDropOfInvalidQueueUnsafe(const pg::Queue *queue) {
-	if (ExecuteWithNameUnsafe("SELECT queue_name::text FROM pgmq.queue_policy WHERE invalid_queue = $1 "
-							  "AND queue_name <> $1 ORDER BY queue_name LIMIT 1",
-							  queue, 0, InvalidOid) == 0)
+	if (ExecuteWithNameUnsafe(pg::Statement::kInvalidQueueFor, queue, 0) == 0)
 		return;
 	char *user = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	ereport(ERROR,
@@ -207,8 +192,8 @@ DropQueue(FunctionCallInfo fcinfo) {
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "DROP TABLE IF EXISTS pgmq.%s, pgmq.%s", quote_identifier(queue.queue_table),
 					 quote_identifier(queue.archive_table));
-	ExecuteUnsafe(sql.data);
-	ExecuteWithNameUnsafe("DELETE FROM pgmq.meta WHERE queue_name = $1", &queue, 0, InvalidOid);
+	pg::ExecuteSqlUnsafe(sql.data, false);
+	ExecuteWithNameUnsafe(pg::Statement::kMetaDelete, &queue, 0);
 	pg::FinishSpiUnsafe();
 	pg::ForgetQueuePlans(&queue);
 	if (queue_exists)
@@ -268,12 +253,12 @@ PGMQ_FUNCTION(pgmq_purge_queue) {
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT count(*) FROM pgmq.%s", q);
-	ExecuteUnsafe(sql.data);
+	pg::ExecuteSqlUnsafe(sql.data, false);
 	bool isnull;
 	int64 count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "TRUNCATE pgmq.%s", q);
-	ExecuteUnsafe(sql.data);
+	pg::ExecuteSqlUnsafe(sql.data, false);
 	pg::FinishSpiUnsafe();
 	PG_RETURN_INT64(count);
 }
@@ -289,7 +274,7 @@ PGMQ_FUNCTION(pgmq_metrics) {
 	Datum args[2] = {TimestampTzGetDatum(now), ObjectIdGetDatum(queue.queue_relid)};
 
 	pg::ConnectSpiUnsafe();
-	pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, pg::Statement::kMetrics), args, nullptr, true);
+	pg::ExecuteStatementUnsafe(&queue, pg::Statement::kMetrics, args, nullptr, true);
 	HeapTuple row = SPI_tuptable->vals[0];
 	TupleDesc row_desc = SPI_tuptable->tupdesc;
 	bool isnull[5];

@@ -13,8 +13,8 @@
  *     inserts them into the invalid queue (or the archive), or only deletes
  *     them (retention_action 'delete'); pgmq.queue_policy_stats is updated.
  * So a crash at any instant loses and duplicates nothing: the batch commits
- * or not as a whole. Statements are prepared once per backend and queue and
- * kept until the policies change.
+ * or not as a whole. The statements (pg/plans.hpp) are prepared once per
+ * backend and queue and kept with the queue's message plans, bounded alike.
  */
 #pragma once
 

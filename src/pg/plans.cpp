@@ -1,5 +1,5 @@
 /*
- * plans.cpp: statement texts and the per-backend cache of prepared plans.
+ * plans.cpp: statement texts, the per-backend cache of prepared plans and the SPI helpers.
  */
 #include "pg/plans.hpp"
 
@@ -28,97 +28,225 @@ namespace {
 	"msg_id = ANY (ARRAY(SELECT msg_id FROM pgmq.%1$s WHERE msg_id >= " start " AND vt <= $2" extra                    \
 	" ORDER BY msg_id LIMIT $1 FOR UPDATE SKIP LOCKED))"
 
+/* StatementTables says which tables a statement names. */
+enum class StatementTables {
+	kQueue,            /* %1$s = quoted queue table, %2$s = quoted archive table */
+	kQueueDestination, /* %1$s = quoted queue table, %2$s = quoted queue table of the destination */
+	kPgmq,             /* only pgmq's own tables: no queue, one entry for all */
+};
+
 struct StatementInfo {
-	const char *text; /* %1$s = quoted queue table, %2$s = quoted archive table */
+	const char *text;
 	int nargs;
 	Oid argtypes[6];
+	StatementTables tables;
+	bool generic;  /* kept with the generic plan: planned once, never again per call */
 	bool per_call; /* planned for each call, never kept (see PreparedPlanUnsafe) */
 };
+
+#define PGMQ_CANDIDATE(where)                                                                                          \
+	"SELECT msg_id, read_ct, enqueued_at, vt, first_visible_at FROM pgmq.%1$s WHERE " where                            \
+	" LIMIT $2 FOR UPDATE SKIP LOCKED"
+
+/* The moved rows, with their reason and due time, taken out of the source queue. */
+#define PGMQ_MOVED_ROWS                                                                                                \
+	"WITH r AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::text[]), "             \
+	"pg_catalog.unnest($3::timestamptz[])) AS r(id, reason, due_at)), "                                                \
+	"moved AS (DELETE FROM pgmq.%1$s AS q USING r WHERE q.msg_id = r.id RETURNING q.msg_id, q.read_ct, "               \
+	"q.enqueued_at, q.last_read_at, q.vt, q.message, q.headers, r.reason, r.due_at) "
+
+/* The headers merged with what happened; headers that are not an object are kept under x-pgmq-headers. */
+#define PGMQ_MOVED_HEADERS                                                                                             \
+	"CASE WHEN jsonb_typeof(headers) = 'object' THEN headers WHEN headers IS NULL THEN '{}'::jsonb "                   \
+	"ELSE pg_catalog.jsonb_build_object('x-pgmq-headers', headers) END || "                                            \
+	"pg_catalog.jsonb_build_object('x-pgmq-invalid', "                                                                 \
+	"pg_catalog.jsonb_build_object('reason', reason, 'queue', $5::text, 'msg_id', msg_id, 'due_at', due_at, "          \
+	"'moved_at', $4))"
 
 const StatementInfo kStatements[] = {
 	/* kSend */
 	{"INSERT INTO pgmq.%1$s (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id",
 	 3,
-	 {TIMESTAMPTZOID, JSONBOID, JSONBOID}},
+	 {TIMESTAMPTZOID, JSONBOID, JSONBOID},
+	 StatementTables::kQueue,
+	 true},
 	/* kSendBatch */
 	{"INSERT INTO pgmq.%1$s (vt, message, headers) SELECT $1, m, h FROM ROWS FROM (pg_catalog.unnest($2), "
 	 "pg_catalog.unnest($3)) AS u(m, h) RETURNING msg_id",
 	 3,
-	 {TIMESTAMPTZOID, JSONBARRAYOID, JSONBARRAYOID}},
+	 {TIMESTAMPTZOID, JSONBARRAYOID, JSONBARRAYOID},
+	 StatementTables::kQueue,
+	 true},
 	/* kRead */
 	{"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2 WHERE " PGMQ_VISIBLE_HEAD(
 		 "$4", "") " RETURNING " PGMQ_MESSAGE_COLUMNS,
 	 4,
-	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
+	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID},
+	 StatementTables::kQueue,
+	 true},
 	/* kReadWhere */
 	{"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2 WHERE " PGMQ_VISIBLE_HEAD(
 		 "$5", " AND message @> $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
 	 5,
-	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, INT8OID}},
+	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, INT8OID},
+	 StatementTables::kQueue,
+	 true},
 	/* kPop */
 	{"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("$3", "") " RETURNING " PGMQ_MESSAGE_COLUMNS,
 	 3,
-	 {INT4OID, TIMESTAMPTZOID, INT8OID}},
+	 {INT4OID, TIMESTAMPTZOID, INT8OID},
+	 StatementTables::kQueue,
+	 true},
 	/* kSetVt */
-	{"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS, 2, {INT8OID, TIMESTAMPTZOID}},
+	{"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS,
+	 2,
+	 {INT8OID, TIMESTAMPTZOID},
+	 StatementTables::kQueue,
+	 true},
 	/* kSetVtBatch */
 	{"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS,
 	 2,
-	 {INT8ARRAYOID, TIMESTAMPTZOID}},
+	 {INT8ARRAYOID, TIMESTAMPTZOID},
+	 StatementTables::kQueue,
+	 true},
 	/* kDelete */
-	{"DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING msg_id", 1, {INT8OID}},
+	{"DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING msg_id", 1, {INT8OID}, StatementTables::kQueue, true},
 	/* kDeleteBatch */
-	{"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id", 1, {INT8ARRAYOID}},
+	{"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id",
+	 1,
+	 {INT8ARRAYOID},
+	 StatementTables::kQueue,
+	 true},
 	/* kArchive */
 	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS
 	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
 	 1,
-	 {INT8OID}},
+	 {INT8OID},
+	 StatementTables::kQueue,
+	 true},
 	/* kArchiveBatch */
 	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS
 	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
 	 1,
-	 {INT8ARRAYOID}},
+	 {INT8ARRAYOID},
+	 StatementTables::kQueue,
+	 true},
 	/* kMetrics */
 	{"SELECT count(*), count(*) FILTER (WHERE vt <= $1), max(enqueued_at), min(enqueued_at), "
 	 "pg_catalog.pg_sequence_last_value(pg_catalog.pg_get_serial_sequence($2::regclass::text, 'msg_id')::regclass) "
 	 "FROM pgmq.%1$s",
 	 2,
 	 {TIMESTAMPTZOID, OIDOID},
+	 StatementTables::kQueue,
+	 false,
 	 true},
 	/* kReadPolicy */
 	{"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
 	 "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD("$5",
 															   " AND read_ct < $4") " RETURNING " PGMQ_MESSAGE_COLUMNS,
 	 5,
-	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, INT8OID}},
+	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, INT8OID},
+	 StatementTables::kQueue,
+	 true},
 	/* kReadWherePolicy */
 	{"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
 	 "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD(
 		 "$6", " AND read_ct < $4 AND message @> $5") " RETURNING " PGMQ_MESSAGE_COLUMNS,
 	 6,
-	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, JSONBOID, INT8OID}},
+	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, JSONBOID, INT8OID},
+	 StatementTables::kQueue,
+	 true},
 	/* kPopPolicy */
 	{"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("$4", " AND read_ct < $3") " RETURNING " PGMQ_MESSAGE_COLUMNS,
 	 4,
-	 {INT4OID, TIMESTAMPTZOID, INT4OID, INT8OID}},
+	 {INT4OID, TIMESTAMPTZOID, INT4OID, INT8OID},
+	 StatementTables::kQueue,
+	 true},
+	/* kCandidateDeadline: enqueued_at <= first visible time, so the first test can use an index. */
+	{PGMQ_CANDIDATE("enqueued_at <= $1 AND GREATEST(enqueued_at, COALESCE(first_visible_at, "
+					"CASE WHEN read_ct = 0 THEN vt ELSE enqueued_at END)) <= $1"),
+	 2,
+	 {TIMESTAMPTZOID, INT4OID},
+	 StatementTables::kQueue},
+	/* kCandidateMaxDeliveries */
+	{PGMQ_CANDIDATE("vt <= $1 AND read_ct >= $3"), 3, {TIMESTAMPTZOID, INT4OID, INT4OID}, StatementTables::kQueue},
+	/* kCandidateRetention */
+	{PGMQ_CANDIDATE("enqueued_at <= $1"), 2, {TIMESTAMPTZOID, INT4OID}, StatementTables::kQueue},
+	/* kMoveToQueue: a new msg_id in the invalid queue, visible at once; the old one is in the headers. */
+	{PGMQ_MOVED_ROWS "INSERT INTO pgmq.%2$s (read_ct, enqueued_at, last_read_at, vt, message, headers) "
+					 "SELECT read_ct, enqueued_at, last_read_at, $4, message, " PGMQ_MOVED_HEADERS
+					 " FROM moved ORDER BY msg_id RETURNING msg_id",
+	 5,
+	 {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, TEXTOID},
+	 StatementTables::kQueueDestination},
+	/* kMoveToArchive */
+	{PGMQ_MOVED_ROWS "INSERT INTO pgmq.%2$s (msg_id, read_ct, enqueued_at, last_read_at, archived_at, vt, message, "
+					 "headers) SELECT msg_id, read_ct, enqueued_at, last_read_at, $4, vt, message, " PGMQ_MOVED_HEADERS
+					 " FROM moved RETURNING msg_id",
+	 5,
+	 {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, TEXTOID},
+	 StatementTables::kQueue},
+	/* kPolicyQueues */
+	{"SELECT queue_name::text FROM pgmq.queue_policy WHERE max_deliveries IS NOT NULL OR deadline_seconds IS NOT "
+	 "NULL OR retention_seconds IS NOT NULL ORDER BY queue_name",
+	 0,
+	 {},
+	 StatementTables::kPgmq},
+	/* kLoadPolicy */
+	{"SELECT invalid_queue::text, coalesce(max_deliveries, 0), coalesce(deadline_seconds, 0), "
+	 "coalesce(retention_seconds, 0), retention_action = 'delete' FROM pgmq.queue_policy WHERE queue_name = $1",
+	 1,
+	 {TEXTOID},
+	 StatementTables::kPgmq},
+	/* kPolicyStats */
+	{"INSERT INTO pgmq.queue_policy_stats AS s (queue_name, moved_deadline, moved_max_deliveries, "
+	 "removed_retention, last_moved_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (queue_name) DO UPDATE SET "
+	 "moved_deadline = s.moved_deadline + EXCLUDED.moved_deadline, "
+	 "moved_max_deliveries = s.moved_max_deliveries + EXCLUDED.moved_max_deliveries, "
+	 "removed_retention = s.removed_retention + EXCLUDED.removed_retention, last_moved_at = EXCLUDED.last_moved_at",
+	 5,
+	 {TEXTOID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID},
+	 StatementTables::kPgmq},
+	/* kMetaExists */
+	{"SELECT 1 FROM pgmq.meta WHERE queue_name = $1", 1, {TEXTOID}, StatementTables::kPgmq, false, true},
+	/* kMetaInsert */
+	{"INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2) "
+	 "ON CONFLICT (queue_name) DO NOTHING",
+	 2,
+	 {TEXTOID, BOOLOID},
+	 StatementTables::kPgmq,
+	 false,
+	 true},
+	/* kMetaDelete */
+	{"DELETE FROM pgmq.meta WHERE queue_name = $1", 1, {TEXTOID}, StatementTables::kPgmq, false, true},
+	/* kInvalidQueueFor */
+	{"SELECT queue_name::text FROM pgmq.queue_policy WHERE invalid_queue = $1 AND queue_name <> $1 "
+	 "ORDER BY queue_name LIMIT 1",
+	 1,
+	 {TEXTOID},
+	 StatementTables::kPgmq,
+	 false,
+	 true},
 };
 
 static_assert(sizeof(kStatements) / sizeof(kStatements[0]) == static_cast<size_t>(Statement::kCount),
 			  "one text per statement");
 
-/* QueuePlans is one queue's kept plans, an entry of the hash table and of the LRU list. */
+/* QueuePlans is one queue's kept plans (or, under "", those on pgmq's own tables), a hash table entry. */
 struct QueuePlans {
 	char queue[core::kMaxQueueNameLength + 1]; /* key (zero-padded), must be first */
 	Oid queue_relid;                           /* the queue table the plans were made for */
-	dlist_node lru;                            /* in lru_list, most recently used first */
+	Oid destination_relid;                     /* the queue table the kQueueDestination plans move into */
+	dlist_node lru;                            /* in lru_list, most recently used first; not for "" */
 	SPIPlanPtr plans[static_cast<int>(Statement::kCount)];
 };
 
-HTAB *plan_cache = nullptr; /* QueuePlans by queue name, in TopMemoryContext */
+HTAB *plan_cache = nullptr;       /* QueuePlans by queue name, in TopMemoryContext */
+QueuePlans *pgmq_plans = nullptr; /* the entry "": never evicted, not counted as a queue */
 dlist_head lru_list = DLIST_STATIC_INIT(lru_list);
 int executing = 0; /* plans running now in ExecutePlanUnsafe, in this backend */
 
+/* PlanCacheUnsafe returns the hash table of kept plans, creating it on first use. */
 HTAB *
 PlanCacheUnsafe() {
 	if (plan_cache == nullptr) {
@@ -132,20 +260,28 @@ PlanCacheUnsafe() {
 	return plan_cache;
 }
 
-/* FreePlans frees the kept plans of entry (their memory contexts go with them). */
+/* FreePlans frees the kept plans of entry that name tables (their memory contexts go with them). */
 void
-FreePlans(QueuePlans *entry) {
+FreePlans(QueuePlans *entry, StatementTables tables) {
 	for (int statement = 0; statement < static_cast<int>(Statement::kCount); statement++) {
-		if (entry->plans[statement] != nullptr)
-			SPI_freeplan(entry->plans[statement]);
+		if (kStatements[statement].tables != tables || entry->plans[statement] == nullptr)
+			continue;
+		SPI_freeplan(entry->plans[statement]);
 		entry->plans[statement] = nullptr;
 	}
 }
 
-/* RemoveEntry frees entry's plans and drops it from the cache. */
+/* FreeQueuePlans frees every kept plan of a queue's entry. */
+void
+FreeQueuePlans(QueuePlans *entry) {
+	FreePlans(entry, StatementTables::kQueue);
+	FreePlans(entry, StatementTables::kQueueDestination);
+}
+
+/* RemoveEntry frees a queue entry's plans and drops it from the cache. */
 void
 RemoveEntry(QueuePlans *entry) {
-	FreePlans(entry);
+	FreeQueuePlans(entry);
 	dlist_delete(&entry->lru);
 	hash_search(plan_cache, entry->queue, HASH_REMOVE, nullptr);
 }
@@ -158,13 +294,58 @@ RemoveEntry(QueuePlans *entry) {
  */
 void
 TrimPlanCache(QueuePlans *keep) {
-	while (executing == 0 && hash_get_num_entries(plan_cache) > guc_plan_cache_queues && !dlist_is_empty(&lru_list)) {
+	while (executing == 0 &&
+		   hash_get_num_entries(plan_cache) - (pgmq_plans != nullptr ? 1 : 0) > guc_plan_cache_queues &&
+		   !dlist_is_empty(&lru_list)) {
 		/* dlist_tail_element does not compile as C++ (__builtin_types_compatible_p). */
 		QueuePlans *victim = static_cast<QueuePlans *>(dlist_tail_element_off(&lru_list, offsetof(QueuePlans, lru)));
 		if (victim == keep)
 			break;
 		RemoveEntry(victim);
 	}
+}
+
+/* QueueKey fills key (zero-padded) with the queue's name, "" for no queue. */
+void
+QueueKey(const Queue *queue, char *key) {
+	memset(key, 0, sizeof(QueuePlans::queue));
+	if (queue != nullptr)
+		memcpy(key, queue->name.text, queue->name.length);
+}
+
+/*
+ * QueueEntryUnsafe returns the entry of queue's kept plans (nullptr: pgmq's own tables'), now the most
+ * recently used, with every plan made for another queue table of that name freed; trims the cache.
+ */
+QueuePlans *
+QueueEntryUnsafe(const Queue *queue) {
+	if (queue == nullptr && pgmq_plans != nullptr)
+		return pgmq_plans;
+	char key[sizeof(QueuePlans::queue)];
+	QueueKey(queue, key);
+	bool found;
+	QueuePlans *entry = static_cast<QueuePlans *>(hash_search(PlanCacheUnsafe(), key, HASH_ENTER, &found));
+	if (!found) {
+		memset(entry->plans, 0, sizeof(entry->plans));
+		entry->queue_relid = queue != nullptr ? queue->queue_relid : InvalidOid;
+		entry->destination_relid = InvalidOid;
+		if (queue == nullptr) {
+			pgmq_plans = entry;
+			return entry;
+		}
+		dlist_push_head(&lru_list, &entry->lru);
+	} else if (dlist_head_node(&lru_list) != &entry->lru)
+		dlist_move_head(&lru_list, &entry->lru);
+	if (entry->queue_relid != queue->queue_relid) {
+		/*
+		 * Made for a dropped table of the same name (another session dropped
+		 * the queue): none of them runs, a running plan would hold a lock on it.
+		 */
+		FreeQueuePlans(entry);
+		entry->queue_relid = queue->queue_relid;
+	}
+	TrimPlanCache(entry);
+	return entry;
 }
 
 } // namespace
@@ -181,38 +362,42 @@ KeepPlanUnsafe(const char *sql, int nargs, const Oid *argtypes, bool generic) {
 }
 
 SPIPlanPtr
-PreparedPlanUnsafe(const Queue *queue, Statement statement) {
+PreparedPlanUnsafe(const Queue *queue, Statement statement, const Queue *destination) {
 	const StatementInfo *info = &kStatements[static_cast<int>(statement)];
+	Assert((info->tables == StatementTables::kPgmq) == (queue == nullptr));
+	Assert((info->tables == StatementTables::kQueueDestination) == (destination != nullptr));
 	QueuePlans *entry = nullptr;
 	if (!info->per_call) {
-		char key[sizeof(QueuePlans::queue)];
-		bool found;
-		memset(key, 0, sizeof(key));
-		memcpy(key, queue->name.text, queue->name.length);
-		entry = static_cast<QueuePlans *>(hash_search(PlanCacheUnsafe(), key, HASH_ENTER, &found));
-		if (!found) {
-			memset(entry->plans, 0, sizeof(entry->plans));
-			entry->queue_relid = queue->queue_relid;
-			dlist_push_head(&lru_list, &entry->lru);
-		} else if (dlist_head_node(&lru_list) != &entry->lru)
-			dlist_move_head(&lru_list, &entry->lru);
-		if (entry->queue_relid != queue->queue_relid) {
-			/*
-			 * Made for a dropped table of the same name (another session dropped
-			 * the queue): none of them runs, a running plan would hold a lock on it.
-			 */
-			FreePlans(entry);
-			entry->queue_relid = queue->queue_relid;
+		entry = QueueEntryUnsafe(queue);
+		if (destination != nullptr && entry->destination_relid != destination->queue_relid) {
+			if (executing > 0) {
+				/* One of them may be running (a trigger reached pgmq again): plan this call only. */
+				entry = nullptr;
+			} else {
+				/* Made for another destination (the policy changed, or the queue was re-created). */
+				FreePlans(entry, StatementTables::kQueueDestination);
+				entry->destination_relid = destination->queue_relid;
+			}
 		}
-		TrimPlanCache(entry);
-		SPIPlanPtr plan = entry->plans[static_cast<int>(statement)];
-		if (plan != nullptr)
-			return plan;
+		if (entry != nullptr && entry->plans[static_cast<int>(statement)] != nullptr)
+			return entry->plans[static_cast<int>(statement)];
 	}
 
 	StringInfoData sql;
 	initStringInfo(&sql);
-	appendStringInfo(&sql, info->text, quote_identifier(queue->queue_table), quote_identifier(queue->archive_table));
+	switch (info->tables) {
+	case StatementTables::kQueue:
+		appendStringInfo(&sql, info->text, quote_identifier(queue->queue_table),
+						 quote_identifier(queue->archive_table));
+		break;
+	case StatementTables::kQueueDestination:
+		appendStringInfo(&sql, info->text, quote_identifier(queue->queue_table),
+						 quote_identifier(destination->queue_table));
+		break;
+	case StatementTables::kPgmq:
+		appendStringInfoString(&sql, info->text);
+		break;
+	}
 	SPIPlanPtr plan;
 	if (entry == nullptr) {
 		/* Planned with this call's values; the plan is SPI's and goes at SPI_finish. */
@@ -220,8 +405,7 @@ PreparedPlanUnsafe(const Queue *queue, Statement statement) {
 		if (plan == nullptr)
 			elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
 	} else {
-		/* Always the generic plan: planned once, never again per call (the read's is an index scan on msg_id). */
-		plan = KeepPlanUnsafe(sql.data, info->nargs, info->argtypes, true);
+		plan = KeepPlanUnsafe(sql.data, info->nargs, info->argtypes, info->generic);
 		entry->plans[static_cast<int>(statement)] = plan;
 	}
 	pfree(sql.data);
@@ -233,10 +417,9 @@ ForgetQueuePlans(const Queue *queue) {
 	if (plan_cache == nullptr)
 		return;
 	char key[sizeof(QueuePlans::queue)];
-	memset(key, 0, sizeof(key));
-	memcpy(key, queue->name.text, queue->name.length);
+	QueueKey(queue, key);
 	QueuePlans *entry = static_cast<QueuePlans *>(hash_search(plan_cache, key, HASH_FIND, nullptr));
-	if (entry != nullptr)
+	if (entry != nullptr && entry != pgmq_plans)
 		RemoveEntry(entry);
 }
 
@@ -252,6 +435,19 @@ ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_o
 	PG_END_TRY();
 	if (rc < 0)
 		elog(ERROR, "pgmq: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+uint64
+ExecuteStatementUnsafe(const Queue *queue, Statement statement, Datum *values, const char *nulls, bool read_only) {
+	return ExecutePlanUnsafe(PreparedPlanUnsafe(queue, statement), values, nulls, read_only);
+}
+
+uint64
+ExecuteSqlUnsafe(const char *sql, bool read_only) {
+	int rc = SPI_execute(sql, read_only, 0);
+	if (rc < 0)
+		elog(ERROR, "pgmq: SPI_execute failed: %s", SPI_result_code_string(rc));
 	return SPI_processed;
 }
 

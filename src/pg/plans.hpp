@@ -1,20 +1,25 @@
 /*
- * plans.hpp: the data-access layer: one prepared plan per (queue, statement).
+ * plans.hpp: every statement pgmq prepares, the per-backend cache of their plans, and the SPI
+ * helpers that run statements (message paths, policy maintenance, queue administration).
  *
- * Shell code. Each statement is built once per backend and queue with quoted
- * identifiers, prepared with SPI and kept (SPI_keepplan) in a hash table in
- * TopMemoryContext. Values always travel as parameters. PostgreSQL's plan
- * cache re-analyses a kept plan after DDL on its tables, so a queue dropped
- * and re-created under the same name is picked up again; drop_queue() in this
- * backend also forgets the plans of that queue.
+ * Shell code. Each statement is built once per backend and queue with quoted identifiers,
+ * prepared with SPI and kept (SPI_keepplan) in one hash table in TopMemoryContext, keyed by
+ * the queue whose tables it names; statements on pgmq's own tables (pgmq.queue_policy, its
+ * stats, pgmq.meta) have an entry of their own, which is never evicted. Values always travel
+ * as parameters. PostgreSQL's plan cache re-analyses a kept plan after DDL on its tables, so
+ * a queue dropped and re-created under the same name is picked up again; a plan made for a
+ * table that is gone (another OID under the queue's name, or another destination queue of a
+ * policy move) is freed and made again; drop_queue() in this backend also forgets the plans
+ * of that queue.
  *
- * The plans of at most pgmq.plan_cache_queues queues are kept: the least
- * recently used queue's are freed (SPI_freeplan) when one more queue needs
- * plans, so a backend's memory does not grow with the number of queues it
- * touches; plans of dropped queues age out the same way. Nothing is freed
- * while a kept plan runs (a trigger on a queue table may call pgmq for other
- * queues); the next call trims. kMetrics is never kept: it is planned per
- * call, so metrics_all() over thousands of queues leaves no plans behind.
+ * The plans of at most pgmq.plan_cache_queues queues are kept, message and maintenance plans
+ * alike: the least recently used queue's are freed (SPI_freeplan) when one more queue needs
+ * plans, so a backend's memory does not grow with the number of queues it touches or
+ * maintains; plans of dropped queues age out the same way. Nothing is freed while a kept plan
+ * runs (a trigger on a queue table may call pgmq for other queues); the next call trims.
+ * Statements marked per call (kMetrics, the pgmq.meta statements of create and drop) are
+ * never kept: they are planned per call, so metrics_all() over thousands of queues leaves no
+ * plans behind.
  */
 #pragma once
 
@@ -29,6 +34,7 @@ extern "C" {
 namespace pgmq::pg {
 
 enum class Statement {
+	/* On a queue's tables (queue and archive): the message paths. */
 	kSend,         /* $1 vt timestamptz, $2 message jsonb, $3 headers jsonb -> msg_id */
 	kSendBatch,    /* $1 vt, $2 messages jsonb[], $3 headers jsonb[] -> msg_id */
 	kRead,         /* $1 qty int4, $2 now, $3 new vt, $4 lowest msg_id to look at -> message_record */
@@ -45,26 +51,51 @@ enum class Statement {
 	kReadPolicy,      /* $1 qty, $2 now, $3 new vt, $4 max_deliveries int4, $5 lowest msg_id */
 	kReadWherePolicy, /* as kReadPolicy but $5 conditional, $6 lowest msg_id */
 	kPopPolicy,       /* $1 qty, $2 now, $3 max_deliveries, $4 lowest msg_id */
+	/* Policy maintenance (pg/maintenance.hpp): candidates -> msg_id, read_ct, enqueued_at, vt, first_visible_at. */
+	kCandidateDeadline,      /* $1 now - deadline, $2 limit */
+	kCandidateMaxDeliveries, /* $1 now, $2 limit, $3 max_deliveries */
+	kCandidateRetention,     /* $1 now - retention, $2 limit */
+	kMoveToQueue,   /* $1 ids, $2 reasons, $3 due_at, $4 now, $5 source queue name; into the destination queue */
+	kMoveToArchive, /* as kMoveToQueue, into the queue's archive */
+	/* On pgmq's own tables: pass no queue. */
+	kPolicyQueues,    /* -> queue_name of every policy with a limit */
+	kLoadPolicy,      /* $1 queue_name -> invalid_queue, limits, retention_action = 'delete' */
+	kPolicyStats,     /* $1 queue_name, $2..$4 counts, $5 moved_at: add to pgmq.queue_policy_stats */
+	kMetaExists,      /* $1 queue_name -> 1 when pgmq.meta has the queue */
+	kMetaInsert,      /* $1 queue_name, $2 is_unlogged: add the queue to pgmq.meta unless there */
+	kMetaDelete,      /* $1 queue_name: remove the queue from pgmq.meta */
+	kInvalidQueueFor, /* $1 queue_name -> first other queue whose policy sends overdue messages to it */
 	kCount            /* number of statements, not a statement */
 };
 
 /*
- * PreparedPlanUnsafe returns the plan of statement for queue: the kept one, or for a statement planned per
- * call (kMetrics) one that SPI_finish frees. Call between SPI_connect and SPI_finish.
+ * PreparedPlanUnsafe returns the plan of statement for queue (nullptr for a statement on pgmq's own
+ * tables; destination is the queue kMoveToQueue moves into): the kept one, or for a statement planned
+ * per call one that SPI_finish frees. Call between SPI_connect and SPI_finish.
  */
-SPIPlanPtr PreparedPlanUnsafe(const Queue *queue, Statement statement);
+SPIPlanPtr PreparedPlanUnsafe(const Queue *queue, Statement statement, const Queue *destination = nullptr);
 
 /*
  * KeepPlanUnsafe prepares sql (with nargs parameters of argtypes) and keeps the plan for the
- * life of the backend; generic forces the generic plan. The one place plans are made.
+ * life of the backend; generic forces the generic plan. The one place plans are kept.
  */
 SPIPlanPtr KeepPlanUnsafe(const char *sql, int nargs, const Oid *argtypes, bool generic);
 
 /* ForgetQueuePlans frees this backend's plans of the queue (after drop_queue). */
 void ForgetQueuePlans(const Queue *queue);
 
-/* ExecutePlanUnsafe runs a plan (no kept plan is freed meanwhile), raises on any SPI failure; returns SPI_processed. */
+/*
+ * ExecutePlanUnsafe runs a plan (no kept plan is freed meanwhile) with nulls as SPI_execute_plan takes
+ * them (nullptr: none), raises on any SPI failure; returns SPI_processed.
+ */
 uint64 ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only);
+
+/* ExecuteStatementUnsafe runs statement for queue (see PreparedPlanUnsafe); returns SPI_processed. */
+uint64 ExecuteStatementUnsafe(const Queue *queue, Statement statement, Datum *values, const char *nulls,
+							  bool read_only);
+
+/* ExecuteSqlUnsafe runs a one-off statement text (DDL built for one call), raises on failure; returns SPI_processed. */
+uint64 ExecuteSqlUnsafe(const char *sql, bool read_only);
 
 /* ConnectSpiUnsafe / FinishSpiUnsafe wrap SPI_connect / SPI_finish with error checks. */
 void ConnectSpiUnsafe();

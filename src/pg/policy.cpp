@@ -115,11 +115,6 @@ QueueHasPolicyUnsafe(const Queue *queue, int32 *max_deliveries) {
 	return true;
 }
 
-uint64
-PolicyGeneration() {
-	return policy_generation;
-}
-
 void
 PolicyRegisterCallbacks() {
 	CacheRegisterRelcacheCallback(PolicyRelcacheCallback, (Datum)0);

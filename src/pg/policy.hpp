@@ -28,9 +28,6 @@ namespace pgmq::pg {
  */
 bool QueueHasPolicyUnsafe(const Queue *queue, int32 *max_deliveries);
 
-/* PolicyGeneration increases whenever pgmq.queue_policy may have changed (for other caches). */
-uint64 PolicyGeneration();
-
 /* PolicyRegisterCallbacks installs the relcache callback; called once from _PG_init. */
 void PolicyRegisterCallbacks();
 

@@ -1,6 +1,6 @@
 """test_plan_cache.py: a session's kept plans (src/pg/plans.cpp) are bounded by
-pgmq.plan_cache_queues, however many queues it touches, and a queue whose plans were
-evicted is planned again correctly, also after its table was dropped and re-created.
+pgmq.plan_cache_queues, however many queues it touches or maintains, and a queue whose plans
+were evicted is planned again correctly, also after its table was dropped and re-created.
 """
 import pytest
 from psycopg import sql
@@ -67,6 +67,49 @@ def test_metrics_all_keeps_no_plans(connect, many_queues):
     plans, bytes_after = plan_memory(conn)
     assert plans == plans_before
     assert bytes_after - bytes_before < 256 * 1024
+
+
+def test_maintenance_plans_stay_bounded(connect, many_queues):
+    """run_maintenance's candidate and move plans are kept with the queues' message plans: those of
+    at most pgmq.plan_cache_queues queues however many queues have a policy; a queue whose policy
+    now names another invalid queue moves into that one."""
+    to_queue, to_archive = many_queues[:150], many_queues[150:]
+    admin = connect()
+    admin.execute("SELECT pgmq.create('pcm_dlq'), pgmq.create('pcm_dlq2')")
+    try:
+        admin.execute(
+            "SELECT pgmq.set_policy(n, invalid_queue => 'pcm_dlq', max_deliveries => 1) FROM unnest(%s::text[]) AS n",
+            [to_queue],
+        )
+        admin.execute(
+            "SELECT pgmq.set_policy(n, max_deliveries => 1, retention_seconds => 86400) FROM unnest(%s::text[]) AS n",
+            [to_archive],
+        )
+        conn = connect(prepare_threshold=None)
+
+        def overdue_pass(names):
+            # Made overdue and moved in one transaction: the worker never sees these messages.
+            with conn.transaction():
+                conn.execute("SELECT pgmq.send(n, '{}') FROM unnest(%s::text[]) AS n", [names])
+                conn.execute("SELECT count(*) FROM unnest(%s::text[]) AS n, pgmq.read(n, 0, 1)", [names])
+                return conn.execute(
+                    "SELECT destination, sum(messages)::int FROM pgmq.run_maintenance() GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+
+        conn.execute("SET pgmq.plan_cache_queues = 8")
+        assert overdue_pass(many_queues) == [("archive", 150), ("pcm_dlq", 150)]
+        plans, _ = plan_memory(conn)
+        # send, read, two candidate statements and a move: at most five plans per cached queue.
+        assert plans <= 5 * 8, f"{plans} plans kept for {len(many_queues)} queues with a policy"
+
+        conn.execute("SET pgmq.plan_cache_queues = 1000")
+        assert overdue_pass(to_queue[:1]) == [("pcm_dlq", 1)]
+        admin.execute("SELECT pgmq.set_policy(%s, invalid_queue => 'pcm_dlq2', max_deliveries => 1)", [to_queue[0]])
+        assert overdue_pass(to_queue[:1]) == [("pcm_dlq2", 1)]
+        assert conn.execute("SELECT count(*) FROM pgmq.q_pcm_dlq2").fetchone() == (1,)
+    finally:
+        admin.execute("SELECT pgmq.clear_policy(n) FROM unnest(%s::text[]) AS n", [many_queues])
+        admin.execute("SELECT pgmq.drop_queue('pcm_dlq'), pgmq.drop_queue('pcm_dlq2')")
 
 
 def test_evicted_queue_is_planned_again(connect, dbname):
