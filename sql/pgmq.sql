@@ -87,27 +87,34 @@ CREATE TYPE pgmq.metrics_result AS (
 
 CREATE FUNCTION pgmq.validate_queue_name(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_validate_queue_name' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.validate_queue_name(text) IS 'Raises 22023 unless the name is a valid queue name (1 to 47 characters from A-Z a-z 0-9 _ -).';
 
 CREATE FUNCTION pgmq.format_table_name(queue_name text, prefix text) RETURNS text
     AS 'MODULE_PATHNAME', 'pgmq_format_table_name' LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION pgmq.format_table_name(text,text) IS 'The table name <prefix>_<queue_name> of a queue, lower-cased; prefix q is the queue table, a its archive.';
 
 -- pg_advisory_xact_lock(hashtext('pgmq.queue_<name>')), as create and drop_queue take it; only for the
 -- queue's owner, or for a missing queue a role with CREATE on schema pgmq (42501 otherwise).
 CREATE FUNCTION pgmq.acquire_queue_lock(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_acquire_queue_lock' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.acquire_queue_lock(text) IS 'Takes the transaction-level advisory lock that create and drop_queue take for this queue (queue owner only).';
 
 -- The statement trigger on every queue table that keeps the read hint right (see README).
 CREATE FUNCTION pgmq._read_hint_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'pgmq_read_hint_guard' LANGUAGE C;
+COMMENT ON FUNCTION pgmq._read_hint_guard() IS 'Internal: statement trigger on every queue table that keeps the shared-memory read hint right after plain SQL changes.';
 
 CREATE FUNCTION pgmq."create"(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_create' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq."create"(text) IS 'Creates a queue: table pgmq.q_<name> and archive pgmq.a_<name>; a notice if it exists.';
 
 CREATE FUNCTION pgmq.create_non_partitioned(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_create' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.create_non_partitioned(text) IS 'Creates a queue, as pgmq.create does.';
 
 CREATE FUNCTION pgmq.create_unlogged(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_create_unlogged' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.create_unlogged(text) IS 'Creates a queue whose table is UNLOGGED (faster, emptied by a crash; its msg_id sequence stays logged).';
 
 CREATE FUNCTION pgmq.create_partitioned(
     queue_name text,
@@ -122,6 +129,7 @@ BEGIN
               HINT = 'Use pgmq.create() and pgmq.set_policy(..., retention_seconds => ...) for retention.';
 END
 $$;
+COMMENT ON FUNCTION pgmq.create_partitioned(text,text,text,integer) IS 'Not supported (partitioned queues): raises feature_not_supported; use create and set_policy retention.';
 
 CREATE FUNCTION pgmq.convert_archive_partitioned(
     table_name text,
@@ -135,15 +143,19 @@ BEGIN
         USING ERRCODE = 'feature_not_supported';
 END
 $$;
+COMMENT ON FUNCTION pgmq.convert_archive_partitioned(text,text,text,integer) IS 'Not supported (partitioned archives): raises feature_not_supported.';
 
 CREATE FUNCTION pgmq.drop_queue(queue_name text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'pgmq_drop_queue' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.drop_queue(text) IS 'Drops a queue, its archive, policy and metadata; false and a notice if it does not exist.';
 
 CREATE FUNCTION pgmq.drop_queue(queue_name text, partitioned boolean) RETURNS boolean
     AS 'MODULE_PATHNAME', 'pgmq_drop_queue_partitioned' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.drop_queue(text,boolean) IS 'Deprecated form of drop_queue(queue_name): warns, drops the queue and returns true.';
 
 CREATE FUNCTION pgmq.purge_queue(queue_name text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'pgmq_purge_queue' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.purge_queue(text) IS 'Deletes every message of a queue (not of its archive) and returns how many.';
 
 CREATE FUNCTION pgmq.detach_archive(queue_name text) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -152,19 +164,23 @@ BEGIN
     RAISE WARNING 'detach_archive(queue_name) is deprecated and is a no-op: archive tables are not extension members';
 END
 $$;
+COMMENT ON FUNCTION pgmq.detach_archive(text) IS 'Deprecated no-op: warns (archive tables are not extension members).';
 
 CREATE FUNCTION pgmq.list_queues() RETURNS SETOF pgmq.queue_record
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT queue_name, is_partitioned, is_unlogged, created_at FROM pgmq.meta ORDER BY queue_name
 $$;
+COMMENT ON FUNCTION pgmq.list_queues() IS 'One row per queue, by name.';
 
 CREATE FUNCTION pgmq.metrics(queue_name text) RETURNS pgmq.metrics_result
     AS 'MODULE_PATHNAME', 'pgmq_metrics' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.metrics(text) IS 'A queue''s length, visible length, newest and oldest message ages and total messages sent.';
 
 CREATE FUNCTION pgmq.metrics_all() RETURNS SETOF pgmq.metrics_result
     LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT m.* FROM pgmq.meta AS q, LATERAL pgmq.metrics(q.queue_name::text) AS m ORDER BY q.queue_name
 $$;
+COMMENT ON FUNCTION pgmq.metrics_all() IS 'The metrics of every queue, by name.';
 
 ------------------------------------------------------------------------------
 -- Sending
@@ -172,33 +188,45 @@ $$;
 
 CREATE FUNCTION pgmq.send(queue_name text, msg jsonb) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send' LANGUAGE C VOLATILE ROWS 1;
+COMMENT ON FUNCTION pgmq.send(text,jsonb) IS 'Sends a message; returns its msg_id.';
 CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, headers jsonb) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_headers' LANGUAGE C VOLATILE ROWS 1;
+COMMENT ON FUNCTION pgmq.send(text,jsonb,jsonb) IS 'Sends a message with headers; returns its msg_id.';
 CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, delay integer) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_delay' LANGUAGE C VOLATILE ROWS 1;
+COMMENT ON FUNCTION pgmq.send(text,jsonb,integer) IS 'Sends a message that becomes visible after delay seconds; returns its msg_id.';
 CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, delay timestamp with time zone) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_at' LANGUAGE C VOLATILE ROWS 1;
+COMMENT ON FUNCTION pgmq.send(text,jsonb,timestamp with time zone) IS 'Sends a message that becomes visible at the given time; returns its msg_id.';
 CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, headers jsonb, delay integer) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_headers_delay' LANGUAGE C VOLATILE ROWS 1;
+COMMENT ON FUNCTION pgmq.send(text,jsonb,jsonb,integer) IS 'Sends a message with headers, visible after delay seconds; returns its msg_id.';
 CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, headers jsonb, delay timestamp with time zone)
     RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_headers_at' LANGUAGE C VOLATILE ROWS 1;
+COMMENT ON FUNCTION pgmq.send(text,jsonb,jsonb,timestamp with time zone) IS 'Sends a message with headers, visible at the given time; returns its msg_id.';
 
 CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[]) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_batch' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch(text,jsonb[]) IS 'Sends many messages; returns their msg_ids in array order.';
 CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], headers jsonb[]) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_batch_headers' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch(text,jsonb[],jsonb[]) IS 'Sends many messages with one headers value each; returns their msg_ids in array order.';
 CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], delay integer) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_batch_delay' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch(text,jsonb[],integer) IS 'Sends many messages visible after delay seconds; returns their msg_ids in array order.';
 CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], delay timestamp with time zone)
     RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_batch_at' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch(text,jsonb[],timestamp with time zone) IS 'Sends many messages visible at the given time; returns their msg_ids in array order.';
 CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], headers jsonb[], delay integer)
     RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_batch_headers_delay' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch(text,jsonb[],jsonb[],integer) IS 'Sends many messages with headers, visible after delay seconds; returns their msg_ids in array order.';
 CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], headers jsonb[], delay timestamp with time zone)
     RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_send_batch_headers_at' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch(text,jsonb[],jsonb[],timestamp with time zone) IS 'Sends many messages with headers, visible at the given time; returns their msg_ids in array order.';
 
 ------------------------------------------------------------------------------
 -- Reading and acknowledging
@@ -207,6 +235,7 @@ CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], headers jsonb[], 
 CREATE FUNCTION pgmq.read(queue_name text, vt integer, qty integer, conditional jsonb DEFAULT '{}')
     RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_read' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.read(text,integer,integer,jsonb) IS 'Takes up to qty of the oldest visible messages (those containing conditional) and hides them for vt seconds.';
 
 CREATE FUNCTION pgmq.read_with_poll(
     queue_name text,
@@ -217,34 +246,45 @@ CREATE FUNCTION pgmq.read_with_poll(
     conditional jsonb DEFAULT '{}'
 ) RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_read_with_poll' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.read_with_poll(text,integer,integer,integer,integer,jsonb) IS 'Like read, waiting up to max_poll_seconds for a message to become visible.';
 
 CREATE FUNCTION pgmq.pop(queue_name text, qty integer DEFAULT 1) RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_pop' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.pop(text,integer) IS 'Reads and deletes up to qty of the oldest visible messages at once.';
 
 CREATE FUNCTION pgmq.delete(queue_name text, msg_id bigint) RETURNS boolean
     AS 'MODULE_PATHNAME', 'pgmq_delete' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.delete(text,bigint) IS 'Deletes (acknowledges) a message; false if it did not exist.';
 CREATE FUNCTION pgmq.delete(queue_name text, msg_ids bigint[]) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_delete_batch' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.delete(text,bigint[]) IS 'Deletes (acknowledges) messages; returns the msg_ids that existed.';
 
 CREATE FUNCTION pgmq.archive(queue_name text, msg_id bigint) RETURNS boolean
     AS 'MODULE_PATHNAME', 'pgmq_archive' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.archive(text,bigint) IS 'Moves a message to the queue''s archive a_<name>; false if it did not exist.';
 CREATE FUNCTION pgmq.archive(queue_name text, msg_ids bigint[]) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_archive_batch' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.archive(text,bigint[]) IS 'Moves messages to the queue''s archive a_<name>; returns the msg_ids that existed.';
 
 CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id bigint, vt integer) RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_set_vt' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.set_vt(text,bigint,integer) IS 'Makes a message visible again vt seconds from now; returns it.';
 CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id bigint, vt timestamp with time zone)
     RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_set_vt_at' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.set_vt(text,bigint,timestamp with time zone) IS 'Makes a message visible again at the given time; returns it.';
 CREATE FUNCTION pgmq.set_vt(queue_name text, msg_ids bigint[], vt integer) RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_set_vt_batch' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.set_vt(text,bigint[],integer) IS 'Makes messages visible again vt seconds from now; returns them.';
 CREATE FUNCTION pgmq.set_vt(queue_name text, msg_ids bigint[], vt timestamp with time zone)
     RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_set_vt_batch_at' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.set_vt(text,bigint[],timestamp with time zone) IS 'Makes messages visible again at the given time; returns them.';
 -- Not in PGMQ: the overload that set_vt($1, $2, $3) with untyped parameters resolves to,
 -- so that drivers sending unknown-typed parameters (pgmq-js) work. See README.
 CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id text, vt text) RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_set_vt_text' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.set_vt(text,text,text) IS 'The set_vt overload for untyped parameters (as pgmq-js sends them): msg_id a bigint or bigint[] literal, vt seconds or a timestamptz.';
 
 ------------------------------------------------------------------------------
 -- Insert notifications (LISTEN "pgmq.q_<name>.INSERT"), delivered at commit
@@ -284,6 +324,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
+COMMENT ON FUNCTION pgmq.notify_queue_listeners() IS 'Trigger of enable_notify_insert: NOTIFY "pgmq.q_<name>.INSERT" at commit of a send, throttled.';
 
 -- _queue_table returns the queue's table, or NULL when there is none. Unlike to_regclass it never
 -- returns another kind of relation: q_<name> may be another queue's index or sequence (queue
@@ -293,6 +334,7 @@ CREATE FUNCTION pgmq._queue_table(queue_name text) RETURNS regclass
     SELECT c.oid::regclass FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
      WHERE n.nspname = 'pgmq' AND c.relname = 'q_' || queue_name AND c.relkind IN ('r', 'p')
 $$;
+COMMENT ON FUNCTION pgmq._queue_table(text) IS 'Internal: the queue''s table, or NULL when there is none.';
 
 -- _require_queue_owner raises 42501 unless the caller has the privileges of the owner of the
 -- queue's table, which DROP TRIGGER, CREATE TRIGGER and ALTER TABLE require. It reads pg_class
@@ -309,6 +351,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION pgmq._require_queue_owner(text) IS 'Internal: raises 42501 unless the caller has the privileges of the queue table''s owner.';
 
 CREATE FUNCTION pgmq.disable_notify_insert(queue_name text) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -323,6 +366,7 @@ BEGIN
     DELETE FROM pgmq.notify_insert_throttle AS t WHERE t.queue_name = substr(qtable, 3);
 END
 $$;
+COMMENT ON FUNCTION pgmq.disable_notify_insert(text) IS 'Stops the insert notifications of a queue.';
 
 CREATE FUNCTION pgmq.enable_notify_insert(queue_name text, throttle_interval_ms integer DEFAULT 250)
     RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -349,6 +393,7 @@ BEGIN
                    'DEFERRABLE FOR EACH ROW EXECUTE PROCEDURE pgmq.notify_queue_listeners(%L)', qtable, qname);
 END
 $$;
+COMMENT ON FUNCTION pgmq.enable_notify_insert(text,integer) IS 'Sends NOTIFY "pgmq.q_<name>.INSERT" at commit of a send to the queue, at most once per throttle_interval_ms.';
 
 CREATE FUNCTION pgmq.update_notify_insert(queue_name text, throttle_interval_ms integer)
     RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -380,6 +425,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION pgmq.update_notify_insert(text,integer) IS 'Changes the throttle interval of a queue''s insert notifications.';
 
 CREATE FUNCTION pgmq.list_notify_insert_throttles()
     RETURNS TABLE (queue_name text, throttle_interval_ms integer, last_notified_at timestamp with time zone)
@@ -387,6 +433,7 @@ CREATE FUNCTION pgmq.list_notify_insert_throttles()
     SELECT t.queue_name, t.throttle_interval_ms, t.last_notified_at
       FROM pgmq.notify_insert_throttle AS t ORDER BY t.queue_name
 $$;
+COMMENT ON FUNCTION pgmq.list_notify_insert_throttles() IS 'The queues with insert notifications and their throttle intervals.';
 
 ------------------------------------------------------------------------------
 -- Policies: invalid (dead-letter) queues, deadlines, max deliveries, retention.
@@ -423,6 +470,7 @@ CREATE TABLE pgmq.queue_policy_stats (
 -- Tells every backend's policy cache (read path) that policies changed.
 CREATE FUNCTION pgmq._policy_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'pgmq_policy_changed' LANGUAGE C;
+COMMENT ON FUNCTION pgmq._policy_changed() IS 'Internal: trigger on pgmq.queue_policy that invalidates every backend''s policy cache.';
 CREATE TRIGGER queue_policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgmq.queue_policy
     FOR EACH STATEMENT EXECUTE FUNCTION pgmq._policy_changed();
 REVOKE ALL ON FUNCTION pgmq._policy_changed() FROM PUBLIC;
@@ -443,6 +491,7 @@ BEGIN
     RETURN qname;
 END
 $$;
+COMMENT ON FUNCTION pgmq._existing_queue(text) IS 'Internal: the normalized name of an existing queue; raises 42P01 if it does not exist.';
 
 CREATE FUNCTION pgmq.set_policy(
     queue_name text,
@@ -533,6 +582,7 @@ BEGIN
     RETURN result;
 END
 $$;
+COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline and retention.';
 
 CREATE FUNCTION pgmq.clear_policy(queue_name text) RETURNS boolean
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -546,6 +596,7 @@ BEGIN
     RETURN FOUND;
 END
 $$;
+COMMENT ON FUNCTION pgmq.clear_policy(text) IS 'Removes a queue''s policy; false if it had none.';
 
 -- The queue's policy; a queue without one gets a row of NULL limits.
 CREATE FUNCTION pgmq.policy(queue_name text) RETURNS pgmq.queue_policy
@@ -563,6 +614,7 @@ BEGIN
     RETURN result;
 END
 $$;
+COMMENT ON FUNCTION pgmq.policy(text) IS 'A queue''s policy; NULL limits when it has none.';
 
 CREATE VIEW pgmq.policies AS
     SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
@@ -575,6 +627,7 @@ CREATE FUNCTION pgmq.worker_status(
     OUT moved bigint
 ) RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'pgmq_worker_status' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.worker_status() IS 'Per database: the background worker''s pid, last pass, passes and messages moved.';
 
 -- What policies did, per queue with a policy or a history; metrics() keeps PGMQ's columns.
 CREATE FUNCTION pgmq.policy_metrics() RETURNS TABLE (
@@ -594,6 +647,7 @@ CREATE FUNCTION pgmq.policy_metrics() RETURNS TABLE (
       FROM pgmq.queue_policy AS p FULL JOIN pgmq.queue_policy_stats AS s ON s.queue_name = p.queue_name
      ORDER BY 1
 $$;
+COMMENT ON FUNCTION pgmq.policy_metrics() IS 'Per queue with a policy or a history: what the policy moved or removed, and when.';
 
 -- One maintenance pass in the current database, in the caller's transaction (one
 -- subtransaction per queue): what the worker does every pgmq.worker_interval_ms.
@@ -601,6 +655,7 @@ CREATE FUNCTION pgmq.run_maintenance(
     OUT queue_name text, OUT reason text, OUT destination text, OUT messages bigint
 ) RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'pgmq_run_maintenance' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.run_maintenance() IS 'One policy pass by hand in the current database and transaction, over the queues whose owner''s privileges the caller has.';
 
 ------------------------------------------------------------------------------
 -- Internal
@@ -609,4 +664,5 @@ CREATE FUNCTION pgmq.run_maintenance(
 -- Makes core C++ code throw the named exception kind; tests the error boundary.
 CREATE FUNCTION pgmq._boundary_selftest(kind text) RETURNS integer
     AS 'MODULE_PATHNAME', 'pgmq_boundary_selftest' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq._boundary_selftest(text) IS 'Internal: makes core C++ code throw the named exception kind (tests the error boundary).';
 REVOKE ALL ON FUNCTION pgmq._boundary_selftest(text) FROM PUBLIC;

@@ -5,11 +5,17 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # pgmq_install_deps [build] installs what building (and, without "build", testing) needs,
-# when it is missing. The Dockerfile's build stage runs it with "build".
+# when it is missing. The Dockerfile's build stage runs it with "build" and PGMQ_PG_VERSION set
+# to the image's server package version, which pins postgresql-server-dev-15 to the same version.
 pgmq_install_deps() {
 	local need=()
 	dpkg -s postgresql-15 >/dev/null 2>&1 || need+=(postgresql-15)
-	dpkg -s postgresql-server-dev-15 >/dev/null 2>&1 || need+=(postgresql-server-dev-15)
+	if [ -n "${PGMQ_PG_VERSION:-}" ]; then
+		[ "$(dpkg-query -W -f='${Version}' postgresql-server-dev-15 2>/dev/null)" = "$PGMQ_PG_VERSION" ] ||
+			need+=("postgresql-server-dev-15=$PGMQ_PG_VERSION")
+	else
+		dpkg -s postgresql-server-dev-15 >/dev/null 2>&1 || need+=(postgresql-server-dev-15)
+	fi
 	dpkg -s libboost-dev >/dev/null 2>&1 || need+=(libboost-dev)
 	dpkg -s make >/dev/null 2>&1 || need+=(make)
 	dpkg -s g++ >/dev/null 2>&1 || need+=(g++)

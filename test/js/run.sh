@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test/js/run.sh WORKDIR: runs the unmodified npm client pgmq-js against the test cluster.
 #
-# Installs pgmq-js (pinned) and pg into WORKDIR with npm, then runs
-# test/js/pgmq_js.test.js with Node's built-in test runner. Connection settings come
-# from PGHOST / PGPORT / PGUSER (exported by test/run_all.sh). Exits non-zero on any failure.
+# Installs pgmq-js (pinned) and pg into WORKDIR with npm, then runs test/js/pgmq_js.test.js and
+# readme_example.test.js (the README's Node example, test/examples/example.js) with Node's
+# built-in test runner. Connection settings come from PGHOST / PGPORT / PGUSER (exported by
+# test/run_all.sh). Exits non-zero on any failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 workdir=${1:?usage: test/js/run.sh WORKDIR}
@@ -35,4 +36,4 @@ installed=$(node -p "require('$workdir/node_modules/pgmq-js/package.json').versi
 export PGMQ_JS_MODULES="$workdir/node_modules"
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 cd "$here"
-node --test --test-reporter=spec pgmq_js.test.js
+node --test --test-reporter=spec pgmq_js.test.js readme_example.test.js

@@ -1,0 +1,68 @@
+"""test_uninstall.py: what DROP EXTENSION pgmq does with queues present (README, Uninstalling).
+
+Queue tables are not extension members, but each has a trigger calling an extension function:
+a plain DROP EXTENSION fails while a queue exists; after clear_policy and drop_queue of every
+queue it succeeds; CASCADE drops only those triggers and leaves the queue tables (and schema
+pgmq, which CREATE EXTENSION made but does not own) behind; DROP SCHEMA pgmq CASCADE removes all.
+"""
+import psycopg
+import pytest
+from psycopg import errors, sql
+
+DB = "pgmq_uninstall"
+
+
+@pytest.fixture
+def db():
+    with psycopg.connect(dbname="postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB)))
+    with psycopg.connect(dbname=DB, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION pgmq")
+        conn.execute("SELECT pgmq.create('jobs')")
+        conn.execute("SELECT pgmq.create('dead_jobs')")
+        conn.execute("SELECT pgmq.set_policy('jobs', invalid_queue => 'dead_jobs', max_deliveries => 2)")
+        conn.execute("SELECT pgmq.enable_notify_insert('jobs')")
+        conn.execute("SELECT pgmq.send('jobs', '{}')")
+        yield conn
+    with psycopg.connect(dbname="postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
+
+
+def _pgmq_relations(conn):
+    return [r for (r,) in conn.execute("SELECT relname::text FROM pg_class WHERE relnamespace = "
+                                       "'pgmq'::regnamespace AND relkind = 'r' ORDER BY 1")]
+
+
+def _has(conn, query):
+    return conn.execute(query).fetchone()[0]
+
+
+def test_drop_extension_with_queues_fails(db):
+    with pytest.raises(errors.DependentObjectsStillExist):
+        db.execute("DROP EXTENSION pgmq")
+
+
+def test_drop_queues_then_extension(db):
+    db.execute("SELECT pgmq.clear_policy(queue_name) FROM pgmq.policies")
+    db.execute("SELECT pgmq.drop_queue(queue_name) FROM pgmq.list_queues()")
+    db.execute("DROP EXTENSION pgmq")
+    assert _pgmq_relations(db) == []
+    assert _has(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgmq'") == 1  # empty schema stays
+    db.execute("DROP SCHEMA pgmq")
+    db.execute("CREATE EXTENSION pgmq")  # and it installs again
+
+
+def test_drop_extension_cascade_leaves_queue_tables(db):
+    db.execute("DROP EXTENSION pgmq CASCADE")
+    assert _pgmq_relations(db) == ["a_dead_jobs", "a_jobs", "q_dead_jobs", "q_jobs"]
+    assert _has(db, "SELECT count(*) FROM pgmq.q_jobs") == 1
+    assert _has(db, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == 0
+
+
+def test_drop_schema_cascade_removes_everything(db):
+    db.execute("DROP SCHEMA pgmq CASCADE")
+    assert _has(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pgmq'") == 0
+    assert _has(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgmq'") == 0
+    db.execute("CREATE EXTENSION pgmq")
+    assert _has(db, "SELECT count(*) FROM pgmq.list_queues()") == 0
