@@ -1,7 +1,10 @@
 # Makefile: PGXS build of the pgmq extension (C++17).
 #   make && make install             build and install into the PostgreSQL found by pg_config
+#   make installcheck                regress and isolation suites against an installed, running server
+#                                    (PGHOST/PGPORT/PGUSER; the server needs test/pgmq.conf's settings)
 #   make test                        every suite against a throwaway cluster (see test/run_all.sh)
 #   make bench                       benchmark suite (see test/bench/README.md)
+# Out-of-tree (VPATH) builds work: make -C BUILDDIR -f SRCDIR/Makefile VPATH=SRCDIR
 EXTENSION   = pgmq
 MODULE_big  = pgmq
 # Source paths are under $(srcdir), which PGXS sets: the Makefile's directory, or VPATH.
@@ -28,6 +31,12 @@ UPDATE_DELTAS = $(wildcard $(srcdir)/sql/updates/*--$(EXTVERSION).sql)
 UPDATES_built = $(patsubst $(srcdir)/sql/updates/%.sql,sql/$(EXTENSION)--%.sql,$(UPDATE_DELTAS))
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPDATES_built)
 DATA        = $(filter-out $(DATA_built),$(patsubst $(srcdir)/%,%,$(wildcard $(srcdir)/sql/$(EXTENSION)--*.sql)))
+
+# make installcheck: every sql/*.sql but the extension scripts, every isolation spec.
+REGRESS     = $(sort $(patsubst $(srcdir)/sql/%.sql,%,$(filter-out $(srcdir)/sql/$(EXTENSION)%,$(wildcard $(srcdir)/sql/*.sql))))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+ISOLATION   = $(sort $(patsubst $(srcdir)/test/specs/%.spec,%,$(wildcard $(srcdir)/test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=$(srcdir)/test --load-extension=$(EXTENSION)
 
 PG_CONFIG  ?= pg_config
 

@@ -5,14 +5,14 @@
 # PostgreSQL installation, starts a throwaway cluster (initdb in a temporary directory,
 # its own port, pgmq preloaded), runs every suite against it, stops and removes it.
 # Exits non-zero if any suite fails. PGMQ_KEEP=1 keeps the temporary directory.
-# Suites can be chosen: test/run_all.sh format regress isolation python js worker durability
+# Suites can be chosen: test/run_all.sh format regress isolation python js worker durability package
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source test/lib.sh
 pgmq_install_deps
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(format regress isolation python js worker durability)
+[ ${#suites[@]} -gt 0 ] || suites=(format regress isolation python js worker durability package)
 
 started=$(date +%s)
 pgmq_throwaway_cluster pgmq-test "${PGMQ_TEST_PORT:-55432}" test/pgmq.conf
@@ -71,6 +71,12 @@ suite_durability() {
 	else
 		echo "no durability tests"
 	fi
+}
+
+# suite_package: META.json against the PGXN spec, an out-of-tree (VPATH) build of a clean copy, and
+# make installcheck from it against this cluster (test/package).
+suite_package() {
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider test/package
 }
 
 passed=0
