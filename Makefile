@@ -1,5 +1,7 @@
 # Makefile: PGXS build of the pgmq extension (C++17).
 #   make && make install             build and install into the PostgreSQL found by pg_config
+#   make installcheck                regress and isolation suites against an installed, running server
+#                                    (PGHOST/PGPORT/PGUSER; the server needs test/pgmq.conf's settings)
 #   make test                        every suite against a throwaway cluster (see test/run_all.sh)
 #   make bench                       benchmark suite (see test/bench/README.md)
 #   make core-test                   unit tests of the pure C++ core under ASan/UBSan (test/core/run.sh)
@@ -11,16 +13,41 @@
 #                                    changes and no other server symbol is needed. test/run_all.sh's
 #                                    private installation is built so; make install and make bench
 #                                    are not.
-#   make -C DIR -f $PWD/Makefile     build in DIR instead of the checkout (test/lib.sh does, in
-#                                    build/asserts/ with ASSERTS=1)
+#   make -C DIR -f $PWD/Makefile [VPATH=$PWD]
+#                                    build in DIR instead of the checkout (Debian's pg_buildext does;
+#                                    test/lib.sh does, in build/asserts/ with ASSERTS=1)
 EXTENSION   = pgmq
-EXTVERSION  = $(shell grep default_version $(srcdir)/$(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 MODULE_big  = pgmq
-# Paths are relative to the source directory $(srcdir): "." unless built in another directory.
-SOURCES     = $(patsubst $(srcdir)/%,%,$(wildcard $(srcdir)/src/*.cpp $(srcdir)/src/*/*.cpp))
-OBJS        = $(SOURCES:.cpp=.o)
-DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out sql/$(EXTENSION)--$(EXTVERSION).sql,$(patsubst $(srcdir)/%,%,$(wildcard $(srcdir)/sql/$(EXTENSION)--*--*.sql)))
+# Source paths are under $(srcdir), which PGXS sets: the Makefile's directory, or VPATH.
+EXTVERSION  = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(srcdir)/$(EXTENSION).control)
+OBJS        = $(patsubst $(srcdir)/%.cpp,%.o,$(wildcard $(srcdir)/src/*.cpp $(srcdir)/src/*/*.cpp))
+
+# Versions and update scripts (pgmq's own version line, ordered after PGMQ's):
+# * sql/pgmq.sql is the one source of the current version: it is copied to sql/pgmq--$(EXTVERSION).sql.
+# * sql/updates/<from>--$(EXTVERSION).sql is a hand-written delta: what changed in tables, types,
+#   views and triggers since <from>, and a DROP of every function whose signature, return type or
+#   argument names changed or that is gone. The Makefile builds sql/pgmq--<from>--$(EXTVERSION).sql
+#   from it and a replay of every function of sql/pgmq.sql as CREATE OR REPLACE (sql/updates/replay.awk),
+#   so a function added or changed in sql/pgmq.sql reaches every update script by itself.
+#   The deltas from PGMQ's versions (pgmq--1.5.1--2.0.0.sql ... pgmq--1.13.1--2.0.0.sql) go there too.
+# * Committed sql/pgmq--*.sql files are frozen releases: install scripts of older versions
+#   (sql/pgmq--1.0.0.sql, kept for CREATE EXTENSION ... VERSION and the update test) and update
+#   scripts of earlier releases (installed as they are).
+# To release the next version N: freeze the built sql/pgmq--$(EXTVERSION).sql and every built
+# sql/pgmq--*--$(EXTVERSION).sql (git add them; remove their sql/updates/ deltas and their lines in
+# .gitignore), set default_version = 'N' in pgmq.control and META.json, write
+# sql/updates/$(EXTVERSION)--N.sql, and let the update test (test/python/test_versions.py) start from
+# $(EXTVERSION) as well. PostgreSQL chains the scripts (1.0.0 -> 2.0.0 -> N).
+UPDATE_DELTAS = $(wildcard $(srcdir)/sql/updates/*--$(EXTVERSION).sql)
+UPDATES_built = $(patsubst $(srcdir)/sql/updates/%.sql,sql/$(EXTENSION)--%.sql,$(UPDATE_DELTAS))
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPDATES_built)
+DATA        = $(filter-out $(DATA_built),$(patsubst $(srcdir)/%,%,$(wildcard $(srcdir)/sql/$(EXTENSION)--*.sql)))
+
+# make installcheck: every sql/*.sql but the extension scripts, every isolation spec.
+REGRESS     = $(sort $(patsubst $(srcdir)/sql/%.sql,%,$(filter-out $(srcdir)/sql/$(EXTENSION)%,$(wildcard $(srcdir)/sql/*.sql))))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+ISOLATION   = $(sort $(patsubst $(srcdir)/test/specs/%.spec,%,$(wildcard $(srcdir)/test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=$(srcdir)/test --load-extension=$(EXTENSION)
 
 PG_CONFIG  ?= pg_config
 
@@ -40,9 +67,19 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# A VPATH build writes its objects and scripts into src/... and sql/ of the build directory.
+$(shell mkdir -p $(sort $(dir $(OBJS)) sql))
+
 # The install script is generated from one source file.
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
+
+# An update script: the psql guard, the delta, the replay of every function of the install script.
+sql/$(EXTENSION)--%--$(EXTVERSION).sql: sql/updates/%--$(EXTVERSION).sql sql/$(EXTENSION).sql sql/updates/replay.awk
+	{ printf '%s\n' '-- Generated by the Makefile from sql/updates/$(notdir $<) and sql/$(EXTENSION).sql: edit those.' \
+	    '\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit' ''; \
+	  cat $<; \
+	  awk -f $(word 3,$^) $(word 2,$^); } > $@.tmp && mv $@.tmp $@
 
 # Debian's PGXS has no automatic header dependencies.
 -include $(OBJS:.o=.d)
@@ -63,6 +100,7 @@ vpath %.cpp $(srcdir)
 vpath %.hpp $(srcdir)
 vpath $(EXTENSION).control $(srcdir)
 vpath sql/$(EXTENSION).sql $(srcdir)
+vpath sql/updates/% $(srcdir)
 $(shell mkdir -p $(sort $(dir $(OBJS) $(DATA_built))))
 endif
 
@@ -70,13 +108,14 @@ endif
 $(filter src/core/%,$(OBJS)): CPPFLAGS += -DPGMQ_CORE_SOURCE
 
 src/pgmq.o: CPPFLAGS += -DPGMQ_VERSION=\"$(EXTVERSION)\"
+src/pgmq.o: $(srcdir)/$(EXTENSION).control
 
 .PHONY: test bench demo core-test FORCE
 test:
-	bash test/run_all.sh
+	bash $(srcdir)/test/run_all.sh
 core-test:
-	bash test/core/run.sh
+	bash $(srcdir)/test/core/run.sh
 bench:
-	bash test/bench/run.sh
+	bash $(srcdir)/test/bench/run.sh
 demo:
-	bash test/demo.sh
+	bash $(srcdir)/test/demo.sh

@@ -1,6 +1,7 @@
 -- boundary: every kind of C++ exception thrown in core code becomes a PostgreSQL error
 -- with the right SQLSTATE, and the session keeps working afterwards.
-\i test/regress/try.sql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/test/regress/try.sql
 SELECT kind, pg_temp.try(format('SELECT pgmq._boundary_selftest(%L)', kind))
   FROM unnest(ARRAY['invalid', 'null', 'oom', 'std', 'int']) AS kind;
 -- no exception: the value comes back

@@ -1,7 +1,8 @@
 -- names: hostile queue names are rejected and create nothing; names are
 -- case-insensitive (one queue, one meta row); hyphenated and 47-character names
 -- work end to end.
-\i test/regress/try.sql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/test/regress/try.sql
 -- every relation in schema pgmq and every meta row, as one fingerprint
 CREATE FUNCTION pg_temp.catalog_state() RETURNS text LANGUAGE sql AS $$
     SELECT md5(concat_ws('|',

@@ -1,7 +1,8 @@
 -- notify: enable_notify_insert, update_notify_insert, disable_notify_insert,
 -- list_notify_insert_throttles; the trigger and the throttle row. (Delivery of
 -- the notification to a LISTENer is tested by the Python suite.)
-\i test/regress/try.sql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/test/regress/try.sql
 -- the notify trigger of each queue table: name, timing, deferrable, function, argument
 CREATE FUNCTION pg_temp.notify_triggers() RETURNS TABLE (table_name text, trigger_name name, definition text)
 LANGUAGE sql AS $$

@@ -1,7 +1,8 @@
 -- permission_recipes: the README's GRANT recipes (section "Permissions"), run as written, give
 -- a queue administrator, a producer and a consumer what they need and nothing more.
 \set VERBOSITY terse
-\i test/regress/try.sql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/test/regress/try.sql
 CREATE ROLE regress_queue_admin;
 CREATE ROLE regress_producer;
 CREATE ROLE regress_consumer;

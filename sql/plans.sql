@@ -2,7 +2,8 @@
 -- A queue dropped and re-created in the same session (directly, after other
 -- operations, inside one transaction, or after a rolled-back drop) keeps working
 -- with the cached plans; a dropped queue gives 42P01.
-\i test/regress/try.sql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/test/regress/try.sql
 
 -- use every statement once so that every plan is cached
 CREATE FUNCTION pg_temp.exercise(q text) RETURNS TABLE (step text, result text) LANGUAGE plpgsql AS $$

@@ -5,7 +5,8 @@
 -- '-infinity' as given, as PGMQ does. Each step runs in one transaction with
 -- run_maintenance(), so the background worker never sees the overdue messages first.
 \set VERBOSITY terse
-\i test/regress/try.sql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/test/regress/try.sql
 SET timezone = 'UTC';
 SELECT pgmq.create('pt_src'), pgmq.create('pt_dlq');
 

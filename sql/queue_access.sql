@@ -3,7 +3,8 @@
 -- drop_queue take PGMQ's advisory lock only for a role with the privileges of the queue's owner,
 -- or, for a missing queue, with CREATE on schema pgmq; the message functions need exactly the
 -- table privileges their statements need, no more.
-\i test/regress/try.sql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/test/regress/try.sql
 SELECT pgmq.create('access_q');
 CREATE ROLE regress_pgmq_access_owner;
 CREATE ROLE regress_pgmq_access_member IN ROLE regress_pgmq_access_owner;

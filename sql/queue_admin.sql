@@ -216,7 +216,8 @@ SELECT count(*) AS advisory_locks_after_commit FROM pg_locks WHERE locktype = 'a
 SELECT pgmq.detach_archive('admin_q');
 SELECT count(*) AS archive_still_there FROM pgmq.a_admin_q;
 
-\i test/regress/try.sql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/test/regress/try.sql
 SELECT pg_temp.try($$SELECT pgmq.create_partitioned('admin_p')$$);
 SELECT pg_temp.try($$SELECT pgmq.create_partitioned('admin_p', '10000', '100000', 4)$$);
 SELECT pg_temp.try($$SELECT pgmq.create_partitioned('admin_p', 'daily', '7 days')$$);

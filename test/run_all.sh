@@ -8,7 +8,7 @@
 # "N passed, M failed" (the line before it names the failed suites). PGMQ_KEEP=1 keeps the temporary directory.
 # The private installation is an assertion-enabled build (make ASSERTS=1, see the Makefile).
 # Suites can be chosen (test/README.md says what each holds):
-#   test/run_all.sh format core regress isolation python js worker durability
+#   test/run_all.sh format core regress isolation python js worker durability package
 # format and core need no server: run alone, they start no cluster.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ source test/lib.sh
 pgmq_install_deps
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(format core regress isolation python js worker durability)
+[ ${#suites[@]} -gt 0 ] || suites=(format core regress isolation python js worker durability package)
 
 started=$(date +%s)
 needs_cluster=0
@@ -118,6 +118,12 @@ count_tests() {
 		/^ok   [a-z_]+_test$/ { p += 1 }
 		/^FAIL [a-z_]+_test/ { f += 1 }
 		END { print p + 0, f + 0 }'
+}
+
+# suite_package: META.json against the PGXN spec, an out-of-tree (VPATH) build of a clean copy, and
+# make installcheck from it against this cluster (test/package).
+suite_package() {
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider test/package
 }
 
 passed=0
