@@ -166,6 +166,8 @@ const TopicCache *
 TopicCacheUnsafe() {
 	Oid relid = TopicBindingsRelidUnsafe();
 	LockRelationOid(relid, AccessShareLock);
+	/* A lock this transaction already holds processes nothing: each call sees bindings committed before it. */
+	AcceptInvalidationMessages();
 	if (topic_cache == nullptr || cache_generation != topic_generation) {
 		/* The lock may have processed an invalidation of the table (dropped and created again). */
 		relid = TopicBindingsRelidUnsafe();

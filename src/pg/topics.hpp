@@ -41,9 +41,9 @@ struct TopicCache {
 
 /*
  * TopicCacheUnsafe returns the current cache, reloading it if bindings changed. It takes an
- * AccessShareLock on pgmq.topic_bindings (the first time in a transaction this processes pending
- * invalidations, so a binding another session committed is seen). The cache stays valid until the
- * next call; callers copy what they keep past calls that may run user code (triggers).
+ * AccessShareLock on pgmq.topic_bindings and processes pending invalidations, so every call sees the
+ * bindings committed before it (as a statement in READ COMMITTED would). The cache stays valid until
+ * the next call; callers copy what they keep past calls that may run user code (triggers).
  */
 const TopicCache *TopicCacheUnsafe();
 
