@@ -91,6 +91,31 @@ MatchSegments(const Router *router, const RouterPattern &pattern, const Segments
 				return false;
 		return true;
 	}
+	/*
+	 * Cheap rejection first: the tokens before the first "#" sit at fixed positions from the start,
+	 * those after the last "#" at fixed positions from the end, and every token but "#" needs a segment.
+	 */
+	std::uint32_t first_hash = 0;
+	while (tokens[first_hash].kind != TokenKind::kHash) {
+		if (first_hash >= n || (tokens[first_hash].kind == TokenKind::kLiteral &&
+								TokenText(router, tokens[first_hash]) != segments[first_hash]))
+			return false;
+		first_hash++;
+	}
+	std::uint32_t last_hash = pattern.token_count - 1;
+	std::size_t from_end = 0;
+	std::size_t needed = 0;
+	for (std::uint32_t t = 0; t < pattern.token_count; t++)
+		needed += tokens[t].kind != TokenKind::kHash;
+	if (needed > n)
+		return false;
+	while (tokens[last_hash].kind != TokenKind::kHash) {
+		from_end++;
+		if (tokens[last_hash].kind == TokenKind::kLiteral &&
+			TokenText(router, tokens[last_hash]) != segments[n - from_end])
+			return false;
+		last_hash--;
+	}
 	/* reached[i]: the tokens so far can match segments[0..i). */
 	Reached reached(n + 1, false);
 	Reached next(n + 1, false);
