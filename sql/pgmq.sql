@@ -229,6 +229,219 @@ CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], headers jsonb[], 
 COMMENT ON FUNCTION pgmq.send_batch(text,jsonb[],jsonb[],timestamp with time zone) IS 'Sends many messages with headers, visible at the given time; returns their msg_ids in array order.';
 
 ------------------------------------------------------------------------------
+-- Topic routing (PGMQ 1.11+): bind queues to patterns, send by routing key. Routing
+-- runs in C++ over a per-backend cache of the bindings (see README, "Topics").
+------------------------------------------------------------------------------
+
+-- PGMQ's layout (pattern, queue_name, bound_at, compiled_regex), then filter (not in PGMQ).
+-- compiled_regex is PGMQ's regex of the pattern, kept for clients that read it; routing does
+-- not use it (see README on how "#" differs).
+CREATE TABLE pgmq.topic_bindings (
+    pattern text NOT NULL,
+    queue_name text NOT NULL
+        CONSTRAINT topic_bindings_meta_queue_name_fk
+        REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
+    bound_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(),
+    compiled_regex text GENERATED ALWAYS AS (
+        '^' || pg_catalog.replace(pg_catalog.replace(
+                   pg_catalog.regexp_replace(pattern, '([.+?{}()|\[\]\\^$])', '\\\1', 'g'),
+                   '*', '[^.]+'), '#', '.*') || '$'
+    ) STORED,
+    filter jsonb,
+    CONSTRAINT topic_bindings_unique_pattern_queue UNIQUE (pattern, queue_name)
+);
+CREATE INDEX idx_topic_bindings_covering ON pgmq.topic_bindings (pattern) INCLUDE (queue_name, compiled_regex);
+SELECT pg_catalog.pg_extension_config_dump('pgmq.topic_bindings', '');
+
+-- Tells every backend's topic cache that bindings changed (as _policy_changed does for policies).
+CREATE FUNCTION pgmq._topic_bindings_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pgmq_topic_bindings_changed' LANGUAGE C;
+REVOKE ALL ON FUNCTION pgmq._topic_bindings_changed() FROM PUBLIC;
+CREATE TRIGGER topic_bindings_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgmq.topic_bindings
+    FOR EACH STATEMENT EXECUTE FUNCTION pgmq._topic_bindings_changed();
+COMMENT ON FUNCTION pgmq._topic_bindings_changed() IS
+    'Statement trigger on pgmq.topic_bindings: invalidates every backend''s cache of topic bindings.';
+
+CREATE FUNCTION pgmq.validate_routing_key(routing_key text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgmq_validate_routing_key' LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION pgmq.validate_routing_key(text) IS
+    'Returns true for a valid routing key (1 to 255 characters of [A-Za-z0-9._-], no leading, trailing or double dot); raises P0001 otherwise.';
+
+CREATE FUNCTION pgmq.validate_topic_pattern(pattern text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgmq_validate_topic_pattern' LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION pgmq.validate_topic_pattern(text) IS
+    'Returns true for a valid topic pattern (a routing key that may use * for one segment and # for zero or more; no **, ##, *# or #*); raises P0001 otherwise.';
+
+-- _topic_queue checks bind_topic's arguments and returns the queue's name as stored.
+CREATE FUNCTION pgmq._topic_queue(pattern text, queue_name text) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    qname text;
+BEGIN
+    PERFORM pgmq.validate_topic_pattern(_topic_queue.pattern);
+    IF _topic_queue.queue_name IS NULL OR _topic_queue.queue_name = '' THEN
+        RAISE EXCEPTION 'queue_name cannot be NULL or empty';
+    END IF;
+    qname := substr(pgmq.format_table_name(_topic_queue.queue_name, 'q'), 3);
+    IF NOT EXISTS (SELECT 1 FROM pgmq.meta AS m WHERE m.queue_name = qname) THEN
+        RAISE EXCEPTION 'queue "%" does not exist', qname
+            USING HINT = 'Create the queue first using pgmq.create().';
+    END IF;
+    RETURN qname;
+END
+$$;
+COMMENT ON FUNCTION pgmq._topic_queue(text, text) IS
+    'Checks a pattern and a queue name for bind_topic (P0001 as in PGMQ) and returns the queue name as stored.';
+
+-- _validate_topic_filter raises 22023 unless filter is NULL or {"header": [value, ...], ...}.
+CREATE FUNCTION pgmq._validate_topic_filter(filter jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF filter IS NULL THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(filter) <> 'object' THEN
+        RAISE EXCEPTION 'filter must be a JSON object mapping header names to arrays of accepted values, got %',
+            jsonb_typeof(filter)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example {"event_name": ["created", "updated"], "region": ["eu"]}.';
+    END IF;
+    SELECT f.key INTO bad FROM jsonb_each(filter) AS f
+     WHERE jsonb_typeof(f.value) <> 'array' OR jsonb_array_length(f.value) = 0
+        OR EXISTS (SELECT 1 FROM jsonb_array_elements(f.value) AS e(v) WHERE jsonb_typeof(e.v) IN ('object', 'array'))
+     ORDER BY f.key LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'filter value for header "%" must be a non-empty array of strings, numbers, booleans or nulls', bad
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION pgmq._validate_topic_filter(jsonb) IS
+    'Raises 22023 unless a topic binding filter is NULL or an object of non-empty arrays of scalar header values.';
+
+CREATE FUNCTION pgmq.bind_topic(pattern text, queue_name text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO pgmq.topic_bindings (pattern, queue_name)
+        VALUES (bind_topic.pattern, pgmq._topic_queue(bind_topic.pattern, bind_topic.queue_name))
+        ON CONFLICT ON CONSTRAINT topic_bindings_unique_pattern_queue DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION pgmq.bind_topic(text, text) IS
+    'Routes messages whose routing key matches pattern to the queue; binding again is a no-op.';
+
+-- Not in PGMQ: a binding with a filter on the message headers; binding again replaces the filter.
+CREATE FUNCTION pgmq.bind_topic(pattern text, queue_name text, filter jsonb) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pgmq._validate_topic_filter(bind_topic.filter);
+    INSERT INTO pgmq.topic_bindings AS b (pattern, queue_name, filter)
+        VALUES (bind_topic.pattern, pgmq._topic_queue(bind_topic.pattern, bind_topic.queue_name), bind_topic.filter)
+        ON CONFLICT ON CONSTRAINT topic_bindings_unique_pattern_queue DO UPDATE SET filter = EXCLUDED.filter;
+END
+$$;
+COMMENT ON FUNCTION pgmq.bind_topic(text, text, jsonb) IS
+    'Like bind_topic(pattern, queue_name), delivering only messages whose headers hold, for every key of filter, one of its listed values (NULL: no filter); binding again replaces the filter.';
+
+CREATE FUNCTION pgmq.unbind_topic(pattern text, queue_name text) RETURNS boolean
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF unbind_topic.pattern IS NULL OR unbind_topic.pattern = '' THEN
+        RAISE EXCEPTION 'pattern cannot be NULL or empty';
+    END IF;
+    IF unbind_topic.queue_name IS NULL OR unbind_topic.queue_name = '' THEN
+        RAISE EXCEPTION 'queue_name cannot be NULL or empty';
+    END IF;
+    DELETE FROM pgmq.topic_bindings AS b
+     WHERE b.pattern = unbind_topic.pattern AND b.queue_name = lower(unbind_topic.queue_name);
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION pgmq.unbind_topic(text, text) IS
+    'Removes the binding of pattern to the queue; returns whether there was one.';
+
+CREATE FUNCTION pgmq._test_routing(routing_key text)
+    RETURNS TABLE (pattern text, queue_name text, compiled_regex text)
+    AS 'MODULE_PATHNAME', 'pgmq__test_routing' LANGUAGE C STABLE;
+COMMENT ON FUNCTION pgmq._test_routing(text) IS
+    'The bindings whose pattern matches routing_key, unordered, through the router send_topic uses (behind test_routing).';
+
+CREATE FUNCTION pgmq.test_routing(routing_key text)
+    RETURNS TABLE (pattern text, queue_name text, compiled_regex text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT r.pattern, r.queue_name, r.compiled_regex FROM pgmq._test_routing(routing_key) AS r
+     ORDER BY r.pattern, r.queue_name
+$$;
+COMMENT ON FUNCTION pgmq.test_routing(text) IS
+    'Dry run: the bindings a message with this routing key would match, by pattern (filters not applied).';
+
+CREATE FUNCTION pgmq.list_topic_bindings()
+    RETURNS TABLE (pattern text, queue_name text, bound_at timestamp with time zone, compiled_regex text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT b.pattern, b.queue_name, b.bound_at, b.compiled_regex FROM pgmq.topic_bindings AS b
+     ORDER BY b.bound_at DESC, b.pattern, b.queue_name
+$$;
+COMMENT ON FUNCTION pgmq.list_topic_bindings() IS
+    'Every topic binding, newest first.';
+
+CREATE FUNCTION pgmq.list_topic_bindings(queue_name text)
+    RETURNS TABLE (pattern text, queue_name text, bound_at timestamp with time zone, compiled_regex text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT b.pattern, b.queue_name, b.bound_at, b.compiled_regex FROM pgmq.topic_bindings AS b
+     WHERE b.queue_name = lower($1)
+     ORDER BY b.bound_at DESC, b.pattern
+$$;
+COMMENT ON FUNCTION pgmq.list_topic_bindings(text) IS
+    'The topic bindings of one queue, newest first.';
+
+CREATE FUNCTION pgmq.send_topic(routing_key text, msg jsonb) RETURNS integer
+    AS 'MODULE_PATHNAME', 'pgmq_send_topic' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_topic(text, jsonb) IS
+    'Sends msg to every queue with a binding matching routing_key, in one transaction; returns how many queues.';
+CREATE FUNCTION pgmq.send_topic(routing_key text, msg jsonb, delay integer) RETURNS integer
+    AS 'MODULE_PATHNAME', 'pgmq_send_topic_delay' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_topic(text, jsonb, integer) IS
+    'Like send_topic(routing_key, msg), visible after delay seconds.';
+CREATE FUNCTION pgmq.send_topic(routing_key text, msg jsonb, headers jsonb, delay integer) RETURNS integer
+    AS 'MODULE_PATHNAME', 'pgmq_send_topic_headers_delay' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_topic(text, jsonb, jsonb, integer) IS
+    'Like send_topic(routing_key, msg), with headers (matched against binding filters), visible after delay seconds.';
+
+CREATE FUNCTION pgmq.send_batch_topic(routing_key text, msgs jsonb[])
+    RETURNS TABLE (queue_name text, msg_id bigint)
+    AS 'MODULE_PATHNAME', 'pgmq_send_batch_topic' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch_topic(text, jsonb[]) IS
+    'Sends the messages to every queue with a binding matching routing_key; returns (queue_name, msg_id) per message stored.';
+CREATE FUNCTION pgmq.send_batch_topic(routing_key text, msgs jsonb[], headers jsonb[])
+    RETURNS TABLE (queue_name text, msg_id bigint)
+    AS 'MODULE_PATHNAME', 'pgmq_send_batch_topic_headers' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch_topic(text, jsonb[], jsonb[]) IS
+    'Like send_batch_topic(routing_key, msgs), with one headers object per message (matched against binding filters).';
+CREATE FUNCTION pgmq.send_batch_topic(routing_key text, msgs jsonb[], delay integer)
+    RETURNS TABLE (queue_name text, msg_id bigint)
+    AS 'MODULE_PATHNAME', 'pgmq_send_batch_topic_delay' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch_topic(text, jsonb[], integer) IS
+    'Like send_batch_topic(routing_key, msgs), visible after delay seconds.';
+CREATE FUNCTION pgmq.send_batch_topic(routing_key text, msgs jsonb[], delay timestamp with time zone)
+    RETURNS TABLE (queue_name text, msg_id bigint)
+    AS 'MODULE_PATHNAME', 'pgmq_send_batch_topic_at' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch_topic(text, jsonb[], timestamp with time zone) IS
+    'Like send_batch_topic(routing_key, msgs), visible at delay.';
+CREATE FUNCTION pgmq.send_batch_topic(routing_key text, msgs jsonb[], headers jsonb[], delay integer)
+    RETURNS TABLE (queue_name text, msg_id bigint)
+    AS 'MODULE_PATHNAME', 'pgmq_send_batch_topic_headers_delay' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch_topic(text, jsonb[], jsonb[], integer) IS
+    'Like send_batch_topic(routing_key, msgs), with headers, visible after delay seconds.';
+CREATE FUNCTION pgmq.send_batch_topic(routing_key text, msgs jsonb[], headers jsonb[],
+                                      delay timestamp with time zone)
+    RETURNS TABLE (queue_name text, msg_id bigint)
+    AS 'MODULE_PATHNAME', 'pgmq_send_batch_topic_headers_at' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.send_batch_topic(text, jsonb[], jsonb[], timestamp with time zone) IS
+    'Like send_batch_topic(routing_key, msgs), with headers, visible at delay.';
+
+------------------------------------------------------------------------------
 -- Reading and acknowledging
 ------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
  */
 #include "guc.hpp"
 #include "pg/policy.hpp"
+#include "pg/topics.hpp"
 #include "pg/readhint.hpp"
 #include "pg/wakeup.hpp"
 #include "worker/status.hpp"
@@ -59,6 +60,7 @@ _PG_init(void) {
 	pgmq::DefineGucs();
 	pgmq::pg::WakeupRegisterCallbacks();
 	pgmq::pg::PolicyRegisterCallbacks();
+	pgmq::pg::TopicsRegisterCallbacks();
 	pgmq::pg::ReadHintRegisterCallbacks();
 	if (!process_shared_preload_libraries_in_progress)
 		return;

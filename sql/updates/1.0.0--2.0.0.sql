@@ -31,3 +31,26 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Topics (new in 2.0.0): the bindings table, as in sql/pgmq.sql; its trigger function is created here
+-- so that the trigger can be (the replay below defines it again, unchanged).
+CREATE TABLE pgmq.topic_bindings (
+    pattern text NOT NULL,
+    queue_name text NOT NULL
+        CONSTRAINT topic_bindings_meta_queue_name_fk
+        REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
+    bound_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(),
+    compiled_regex text GENERATED ALWAYS AS (
+        '^' || pg_catalog.replace(pg_catalog.replace(
+                   pg_catalog.regexp_replace(pattern, '([.+?{}()|\[\]\\^$])', '\\\1', 'g'),
+                   '*', '[^.]+'), '#', '.*') || '$'
+    ) STORED,
+    filter jsonb,
+    CONSTRAINT topic_bindings_unique_pattern_queue UNIQUE (pattern, queue_name)
+);
+CREATE INDEX idx_topic_bindings_covering ON pgmq.topic_bindings (pattern) INCLUDE (queue_name, compiled_regex);
+SELECT pg_catalog.pg_extension_config_dump('pgmq.topic_bindings', '');
+CREATE FUNCTION pgmq._topic_bindings_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pgmq_topic_bindings_changed' LANGUAGE C;
+CREATE TRIGGER topic_bindings_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgmq.topic_bindings
+    FOR EACH STATEMENT EXECUTE FUNCTION pgmq._topic_bindings_changed();

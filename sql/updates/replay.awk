@@ -1,6 +1,6 @@
 # replay.awk: the function part of every update script, taken from the install script sql/pgmq.sql.
 # Prints, in the install script's order, each CREATE FUNCTION statement as CREATE OR REPLACE
-# FUNCTION and each GRANT or REVOKE ... ON FUNCTION statement, and nothing else. A statement
+# FUNCTION, each GRANT or REVOKE ... ON FUNCTION and each COMMENT ON FUNCTION statement, and nothing else. A statement
 # starts at the beginning of a line outside dollar quotes and ends at a line ending in ";"
 # outside dollar quotes; only $$ quotes are used in sql/pgmq.sql (a $tag$ would need handling here).
 BEGIN {
@@ -14,7 +14,7 @@ BEGIN {
         if (line ~ /^CREATE FUNCTION /) {
             sub(/^CREATE FUNCTION /, "CREATE OR REPLACE FUNCTION ", line)
             taking = 1
-        } else if (line ~ /^(GRANT|REVOKE) .* ON FUNCTION /) {
+        } else if (line ~ /^(GRANT|REVOKE) .* ON FUNCTION / || line ~ /^COMMENT ON FUNCTION /) {
             taking = 1
         }
     }

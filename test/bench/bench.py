@@ -54,6 +54,10 @@ SCRIPTS = {
                 f"WITH moved AS (DELETE FROM {BASE} WHERE msg_id = ANY (:ids::bigint[]) RETURNING {COLS}) "
                 f"INSERT INTO {BASE_ARCH} ({COLS}) SELECT {COLS} FROM moved RETURNING msg_id;\n",
     },
+    "topic1000": {
+        "ours": f"SELECT pgmq.send_topic('orders.created.eu', '{MSG}'::jsonb);\n",
+        "base": f"SELECT * FROM pgmq.send('{Q}', '{MSG}'::jsonb);\n",
+    },
     "read1": {
         "ours": f"SELECT * FROM pgmq.read('{Q}', 30, :n);\n",
         "base": f"{BASE_READ};\n",
@@ -175,6 +179,17 @@ class Bench:
         self.reset(system)
         return 100 * self.pgbench("batch100", system, clients, self.opts.seconds, {"msgs": self.batch_literal})
 
+    def run_topic(self, system, clients):
+        """send_topic with 1,000 bindings of which 1 matches (ours) against a plain pgmq.send (base)."""
+        self.reset("ours")
+        if system == "ours":
+            # 999 that do not match 'orders.created.eu': literal first segments, some wildcards first
+            self.conn.execute(
+                f"SELECT pgmq.bind_topic(CASE WHEN i % 10 = 0 THEN '*.svc' || i || '.#' WHEN i % 10 = 1 "
+                f"THEN '#.svc' || i ELSE 'svc' || i || '.*.#' END, '{Q}') FROM generate_series(1, 999) AS i")
+            self.conn.execute(f"SELECT pgmq.bind_topic('orders.*.eu', '{Q}')")
+        return self.pgbench("topic1000", "ours" if system == "ours" else "base", clients, self.opts.seconds, {})
+
     def run_read_delete(self, system, clients):
         self.reset(system, backlog=self.opts.backlog)
         return self.pgbench("read1_delete", system, clients, self.opts.seconds, {"n": 1})
@@ -240,6 +255,8 @@ class Bench:
         return [
             ("send1_4", "send 1/txn, 4 clients", "rate", lambda s: self.run_send1(s, 4)),
             ("send1_16", "send 1/txn, 16 clients", "rate", lambda s: self.run_send1(s, 16)),
+            ("topic1000_4", "send_topic, 1 of 1,000 bindings vs send, 4 clients", "rate",
+             lambda s: self.run_topic(s, 4)),
             ("batch100_4", "send_batch 100, 4 clients", "rate", lambda s: self.run_batch(s, 4)),
             ("rd1_4", f"read 1 + delete, 4 clients ({o.backlog:,} backlog)", "rate",
              lambda s: self.run_read_delete(s, 4)),
