@@ -6,8 +6,11 @@ EXTENSION   = pgmq
 EXTVERSION  = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 MODULE_big  = pgmq
 OBJS        = $(patsubst %.cpp,%.o,$(wildcard src/*.cpp src/*/*.cpp))
-DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out sql/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard sql/$(EXTENSION)--*--*.sql))
+# The PGMQ versions whose databases ALTER EXTENSION pgmq UPDATE converts in place (sql/updates/from_pgmq.sql).
+PGMQ_VERSIONS = 1.5.1 1.6.0 1.6.1 1.7.0 1.8.0 1.8.1 1.9.0 1.10.0 1.10.1 1.11.0 1.11.1 1.12.0 1.13.0 1.13.1
+FROM_PGMQ   = $(foreach v,$(PGMQ_VERSIONS),sql/$(EXTENSION)--$(v)--$(EXTVERSION).sql)
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql $(FROM_PGMQ)
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
 
 PG_CONFIG  ?= pg_config
 
@@ -27,6 +30,10 @@ include $(PGXS)
 # The install script is generated from one source file.
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
+
+# Each update from PGMQ is the conversion source with the install script in place of its "-- @INSTALL@" line.
+$(FROM_PGMQ): sql/updates/from_pgmq.sql sql/$(EXTENSION).sql
+	awk '/^-- @INSTALL@$$/ { while ((getline line < "sql/$(EXTENSION).sql") > 0) print line; next } { print }' $< > $@
 
 # Debian's PGXS has no automatic header dependencies.
 -include $(OBJS:.o=.d)
