@@ -363,3 +363,12 @@ def test_dump_and_restore_after_update(version, pgmq_db):
                 before["q_orders_seq"][0] + 1)
     finally:
         _drop(RESTORED_DB)
+
+
+def test_object_using_pgmq_function_refuses_update(pgmq_db):
+    conn = pgmq_db("1.11.1")
+    conn.execute("CREATE VIEW public.my_queues AS SELECT * FROM pgmq.list_queues()")
+    with pytest.raises(errors.DependentObjectsStillExist, match="list_queues") as info:
+        conn.execute(f"ALTER EXTENSION pgmq UPDATE TO '{VERSION}'")
+    assert "Drop them" in info.value.diag.message_hint
+    _unchanged(conn, "1.11.1")
