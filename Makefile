@@ -40,7 +40,10 @@ OBJS        = $(patsubst $(srcdir)/%.cpp,%.o,$(wildcard $(srcdir)/src/*.cpp $(sr
 # $(EXTVERSION) as well. PostgreSQL chains the scripts (1.0.0 -> 2.0.0 -> N).
 UPDATE_DELTAS = $(wildcard $(srcdir)/sql/updates/*--$(EXTVERSION).sql)
 UPDATES_built = $(patsubst $(srcdir)/sql/updates/%.sql,sql/$(EXTENSION)--%.sql,$(UPDATE_DELTAS))
-DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPDATES_built)
+# The PGMQ versions whose databases ALTER EXTENSION pgmq UPDATE converts in place (sql/updates/from_pgmq.sql).
+PGMQ_VERSIONS = 1.5.1 1.6.0 1.6.1 1.7.0 1.8.0 1.8.1 1.9.0 1.10.0 1.10.1 1.11.0 1.11.1 1.12.0 1.13.0 1.13.1
+FROM_PGMQ   = $(foreach v,$(PGMQ_VERSIONS),sql/$(EXTENSION)--$(v)--$(EXTVERSION).sql)
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPDATES_built) $(FROM_PGMQ)
 DATA        = $(filter-out $(DATA_built),$(patsubst $(srcdir)/%,%,$(wildcard $(srcdir)/sql/$(EXTENSION)--*.sql)))
 
 # make installcheck: every sql/*.sql but the extension scripts, every isolation spec.
@@ -80,6 +83,10 @@ sql/$(EXTENSION)--%--$(EXTVERSION).sql: sql/updates/%--$(EXTVERSION).sql sql/$(E
 	    '\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit' ''; \
 	  cat $<; \
 	  awk -f $(word 3,$^) $(word 2,$^); } > $@.tmp && mv $@.tmp $@
+
+# Each update from PGMQ is the conversion source with the install script in place of its "-- @INSTALL@" line.
+$(FROM_PGMQ): sql/updates/from_pgmq.sql sql/$(EXTENSION).sql
+	awk -v install=$(word 2,$^) '/^-- @INSTALL@$$/ { while ((getline line < install) > 0) print line; next } { print }' $< > $@
 
 # Debian's PGXS has no automatic header dependencies.
 -include $(OBJS:.o=.d)
