@@ -1,16 +1,16 @@
 /*
  * ack.cpp: pgmq.delete, pgmq.archive and pgmq.set_vt.
  *
+ * Each checks its arguments and calls the ack path (pg/ack_path.hpp).
  * delete and archive acknowledge a message whatever its visibility; the
  * single-id forms return whether it existed, the array forms the ids that
  * did. set_vt changes a message's visibility timeout and returns it.
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
-#include "pg/direct.hpp"
-#include "pg/plans.hpp"
-#include "pg/readhint.hpp"
+#include "pg/ack_path.hpp"
 #include "pg/results.hpp"
+#include "pg/time.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -24,90 +24,44 @@ namespace pgmq::api {
 
 namespace {
 
-/*
- * ArchiveRelidUnsafe is the OID of the queue's archive table for an archive statement, else InvalidOid.
- * It checks the archive's privileges (42501) before anything locks it.
- */
-Oid
-ArchiveRelidUnsafe(const pg::Queue *queue, pg::Statement statement) {
-	if (statement != pg::Statement::kArchive && statement != pg::Statement::kArchiveBatch)
-		return InvalidOid;
-	Oid relid = get_relname_relid(queue->archive_table, pg::PgmqNamespaceUnsafe());
-	if (OidIsValid(relid))
-		pg::CheckTableAccessUnsafe(relid, pg::kSendAccess);
-	return relid;
-}
-
-/*
- * DirectAckUnsafe tries the access-method path (see direct.hpp) for ids;
- * returns how many existed (left at the start of ids), or -1 to use SQL.
- */
-int
-DirectAckUnsafe(const pg::Queue *queue, pg::Statement statement, int64 *ids, int count) {
-	Oid archive_relid = ArchiveRelidUnsafe(queue, statement);
-	bool archive = statement == pg::Statement::kArchive || statement == pg::Statement::kArchiveBatch;
-	if (archive && !OidIsValid(archive_relid))
-		return -1;
-	return pg::DirectAckUnsafe(queue->queue_relid, archive_relid, ids, count);
-}
-
 /* AckOne runs a single-id delete or archive and returns whether a row was affected. */
 Datum
-AckOne(FunctionCallInfo fcinfo, pg::Statement statement) {
+AckOne(FunctionCallInfo fcinfo, pg::Ack ack) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kDeleteAccess);
 	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
 	int64 id = PG_GETARG_INT64(1);
-	int done = DirectAckUnsafe(&queue, statement, &id, 1);
-	if (done >= 0)
-		PG_RETURN_BOOL(done > 0);
-	Datum values[1] = {PG_GETARG_DATUM(1)};
-	pg::ConnectSpiUnsafe();
-	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, statement), values, nullptr, false);
-	pg::FinishSpiUnsafe();
-	PG_RETURN_BOOL(n > 0);
+	int64 *acked;
+	PG_RETURN_BOOL(pg::AckMessagesUnsafe(&queue, ack, &id, 1, &acked) > 0);
 }
 
 /* AckMany runs an array delete or archive and returns the ids that existed. */
 Datum
-AckMany(FunctionCallInfo fcinfo, pg::Statement statement) {
+AckMany(FunctionCallInfo fcinfo, pg::Ack ack) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kDeleteAccess);
 	ArrayType *array = ArrayArgUnsafe(fcinfo, 1, "msg_ids");
 	pg::BeginSetResultUnsafe(fcinfo, true);
 	int count = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * Max(count, 1)));
 	if (count > 0) {
 		Datum *elements;
 		deconstruct_array(array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, nullptr, &count);
-		int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * count));
 		for (int i = 0; i < count; i++)
 			ids[i] = DatumGetInt64(elements[i]);
-		int done = DirectAckUnsafe(&queue, statement, ids, count);
-		if (done >= 0) {
-			for (int i = 0; i < done; i++)
-				pg::PutInt8Unsafe(fcinfo, ids[i]);
-			return (Datum)0;
-		}
 	}
-	Datum values[1] = {PointerGetDatum(array)};
-	pg::ConnectSpiUnsafe();
-	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(&queue, statement), values, nullptr, false);
-	pg::PutSpiIdsUnsafe(fcinfo, n);
-	pg::FinishSpiUnsafe();
+	int64 *acked;
+	uint64 n = pg::AckMessagesUnsafe(&queue, ack, ids, count, &acked);
+	for (uint64 i = 0; i < n; i++)
+		pg::PutInt8Unsafe(fcinfo, acked[i]);
 	return (Datum)0;
 }
 
 /* SetVt updates vt of the message(s) in ids (a bigint or bigint[] Datum) to the given time. */
 Datum
 SetVt(FunctionCallInfo fcinfo, const pg::Queue *queue, Datum ids, bool many, TimestampTz vt) {
-	Datum values[2] = {ids, TimestampTzGetDatum(vt)};
-	pg::ReadHintNoteVtChange(queue->queue_relid);
 	pg::BeginSetResultUnsafe(fcinfo, false);
-	pg::ConnectSpiUnsafe();
-	pg::Statement statement = many ? pg::Statement::kSetVtBatch : pg::Statement::kSetVt;
-	uint64 n = pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(queue, statement), values, nullptr, false);
-	pg::PutSpiMessagesUnsafe(fcinfo, n);
-	pg::FinishSpiUnsafe();
+	pg::SetVtUnsafe(fcinfo, queue, ids, many, vt);
 	return (Datum)0;
 }
 
@@ -123,8 +77,9 @@ SetVtTyped(FunctionCallInfo fcinfo, bool many, bool absolute) {
 		pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
 		ids = PG_GETARG_DATUM(1);
 	}
-	TimestampTz vt = absolute ? TimestampArgUnsafe(fcinfo, 2, "vt")
-							  : PlusSecondsUnsafe(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, 2, "vt"));
+	TimestampTz vt = absolute
+						 ? TimestampArgUnsafe(fcinfo, 2, "vt")
+						 : pg::PlusSecondsUnsafe(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, 2, "vt"));
 	return SetVt(fcinfo, &queue, ids, many, vt);
 }
 
@@ -147,16 +102,16 @@ LooksLikeInteger(const char *s) {
 } // namespace
 
 PGMQ_FUNCTION(pgmq_delete) {
-	return AckOne(fcinfo, pg::Statement::kDelete);
+	return AckOne(fcinfo, pg::Ack::kDelete);
 }
 PGMQ_FUNCTION(pgmq_delete_batch) {
-	return AckMany(fcinfo, pg::Statement::kDeleteBatch);
+	return AckMany(fcinfo, pg::Ack::kDelete);
 }
 PGMQ_FUNCTION(pgmq_archive) {
-	return AckOne(fcinfo, pg::Statement::kArchive);
+	return AckOne(fcinfo, pg::Ack::kArchive);
 }
 PGMQ_FUNCTION(pgmq_archive_batch) {
-	return AckMany(fcinfo, pg::Statement::kArchiveBatch);
+	return AckMany(fcinfo, pg::Ack::kArchive);
 }
 
 PGMQ_FUNCTION(pgmq_set_vt) {
@@ -206,7 +161,7 @@ PGMQ_FUNCTION(pgmq_set_vt_text) {
 		int32 seconds = DatumGetInt32(DirectFunctionCall1(int4in, CStringGetDatum(vt_text)));
 		if (seconds < 0)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("vt must not be negative")));
-		vt = PlusSecondsUnsafe(GetCurrentTimestamp(), seconds);
+		vt = pg::PlusSecondsUnsafe(GetCurrentTimestamp(), seconds);
 	} else {
 		/* 'infinity' and '-infinity' are stored as they are, as by the timestamptz overloads. */
 		vt = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(vt_text),

@@ -3,9 +3,9 @@
  */
 #include "api/args.hpp"
 
-#include "core/time.hpp"
 #include "guc.hpp"
 #include "pg/queue.hpp"
+#include "pg/time.hpp"
 
 extern "C" {
 #include "utils/array.h"
@@ -40,19 +40,17 @@ QtyArgUnsafe(FunctionCallInfo fcinfo, int argno) {
 	return qty;
 }
 
-/* core/time.hpp copies these: it cannot include PostgreSQL's headers. */
-static_assert(core::kTimestampMinusInfinity == DT_NOBEGIN && core::kTimestampInfinity == DT_NOEND &&
-				  core::kMinTimestamp == MIN_TIMESTAMP && core::kEndTimestamp == END_TIMESTAMP &&
-				  core::kMicrosPerSecond == USECS_PER_SEC,
-			  "core/time.hpp matches datatype/timestamp.h");
-
 TimestampTz
-PlusSecondsUnsafe(TimestampTz t, int32 seconds) {
-	TimestampTz sum = core::AddSeconds(t, seconds);
-	if (TIMESTAMP_NOT_FINITE(sum) && !TIMESTAMP_NOT_FINITE(t))
-		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range"),
-						errdetail("Adding %d seconds leaves the range of timestamps.", seconds)));
-	return sum;
+VisibleAtArgUnsafe(FunctionCallInfo fcinfo, int delay_arg, Delay delay) {
+	switch (delay) {
+	case Delay::kNone:
+		break;
+	case Delay::kSeconds:
+		return pg::PlusSecondsUnsafe(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, delay_arg, "delay"));
+	case Delay::kTimestamp:
+		return TimestampArgUnsafe(fcinfo, delay_arg, "delay");
+	}
+	return GetCurrentTimestamp();
 }
 
 ArrayType *

@@ -25,8 +25,15 @@ TimestampTz TimestampArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *a
 /* QtyArgUnsafe reads qty: not NULL, between 1 and pgmq.max_read_qty. */
 int32 QtyArgUnsafe(FunctionCallInfo fcinfo, int argno);
 
-/* PlusSecondsUnsafe returns t + seconds; a result outside the valid range is 22008, as in SQL. */
-TimestampTz PlusSecondsUnsafe(TimestampTz t, int32 seconds);
+/* Delay is what a send's delay argument is: absent, a number of seconds, or a timestamptz. */
+enum class Delay { kNone, kSeconds, kTimestamp };
+
+/*
+ * VisibleAtArgUnsafe computes new messages' vt from the delay argument at delay_arg: clock time
+ * (plus the seconds, which must not be negative); a timestamptz is taken as given ('infinity':
+ * never visible), as in PGMQ.
+ */
+TimestampTz VisibleAtArgUnsafe(FunctionCallInfo fcinfo, int delay_arg, Delay delay);
 
 /* ArrayArgUnsafe reads an array argument (bigint[], jsonb[]): not NULL, one dimension (or empty), no NULL elements. */
 ArrayType *ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);

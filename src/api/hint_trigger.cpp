@@ -9,8 +9,10 @@
  * past a row still being inserted, and (its msg_ids may be explicit and lie
  * below the hint) resets the hint when its transaction commits, unless it is
  * pgmq's own send; an UPDATE (a vt moved back by hand) or a TRUNCATE (RESTART
- * IDENTITY starts msg_ids over) resets the hint when its transaction commits. The direct access paths do not fire
- * triggers and keep the hint themselves (direct.cpp accepts this trigger).
+ * IDENTITY starts msg_ids over) resets the hint when its transaction commits.
+ * The direct access paths do not fire triggers (pg/direct_table.cpp accepts
+ * this one); the message paths (pg/send_path.cpp, pg/read_path.cpp) keep the
+ * hint themselves.
  */
 #include "boundary.hpp"
 #include "pg/readhint.hpp"

@@ -11,13 +11,11 @@
 #include "api/args.hpp"
 #include "boundary.hpp"
 #include "core/routing.hpp"
-#include "pg/direct.hpp"
-#include "pg/plans.hpp"
 #include "pg/queue.hpp"
-#include "pg/readhint.hpp"
 #include "pg/results.hpp"
+#include "pg/send_path.hpp"
+#include "pg/time.hpp"
 #include "pg/topics.hpp"
-#include "pg/wakeup.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -131,41 +129,17 @@ FilterAcceptsUnsafe(Jsonb *filter, Jsonb *headers) {
 
 /*
  * SendToQueueUnsafe stores count messages (headers NULL: none) with visibility time vt in the
- * queue (looked up and locked with kSendAccess) and writes their msg_ids to ids, in order. The
- * only call of the send path in topic routing: when the send path offers one function for it,
- * this body becomes that call.
+ * queue (looked up and locked with kSendAccess) and writes their msg_ids to ids, in order,
+ * through the send path every producer uses.
  */
 void
 SendToQueueUnsafe(const pg::Queue *queue, TimestampTz vt, int count, Datum *messages, Datum *headers, int64 *ids) {
-	pg::ReadHintBeginSend(queue->queue_relid);
-	if (pg::DirectInsertUnsafe(queue->queue_relid, vt, count, messages, headers, ids)) {
-		/* One backend's nextval calls return increasing ids: the first is the smallest. */
-		pg::ReadHintNoteIds(queue->queue_relid, ids[0]);
-	} else {
-		Datum values[3] = {TimestampTzGetDatum(vt),
-						   PointerGetDatum(construct_array(messages, count, JSONBOID, -1, false, TYPALIGN_INT)),
-						   headers != nullptr
-							   ? PointerGetDatum(construct_array(headers, count, JSONBOID, -1, false, TYPALIGN_INT))
-							   : (Datum)0};
-		char nulls[3] = {' ', ' ', headers != nullptr ? ' ' : 'n'};
-		pg::ConnectSpiUnsafe();
-		pg::ReadHintSetOwnSend(true);
-		uint64 n =
-			pg::ExecutePlanUnsafe(pg::PreparedPlanUnsafe(queue, pg::Statement::kSendBatch), values, nulls, false);
-		pg::ReadHintSetOwnSend(false);
-		if (n != static_cast<uint64>(count))
-			elog(ERROR, "pgmq: send to queue \"%s\" stored " UINT64_FORMAT " of %d messages", queue->name.text, n,
-				 count);
-		int64 lowest = PG_INT64_MAX;
-		for (uint64 i = 0; i < n; i++) {
-			bool isnull;
-			ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-			lowest = Min(lowest, ids[i]);
-		}
-		pg::ReadHintNoteIds(queue->queue_relid, lowest);
-		pg::FinishSpiUnsafe();
-	}
-	pg::NoteSend(queue->queue_relid);
+	int64 *stored;
+	uint64 n = pg::SendMessagesUnsafe(queue, vt, count, messages, headers, &stored);
+	if (n != static_cast<uint64>(count))
+		elog(ERROR, "pgmq: send to queue \"%s\" stored " UINT64_FORMAT " of %d messages", queue->name.text, n, count);
+	memcpy(ids, stored, sizeof(int64) * count);
+	pfree(stored);
 }
 
 /* Target is a queue some messages go to: accept[m] says whether message m does. */
@@ -254,7 +228,7 @@ SendTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg) {
 
 	Target *targets;
 	int found = RouteUnsafe(key, 1, has_headers ? &headers : nullptr, &targets);
-	TimestampTz vt = PlusSecondsUnsafe(GetCurrentTimestamp(), delay);
+	TimestampTz vt = pg::PlusSecondsUnsafe(GetCurrentTimestamp(), delay);
 	int sent = 0;
 	for (int t = 0; t < found; t++) {
 		if (!targets[t].exists)
@@ -295,7 +269,7 @@ SendBatchTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, BatchDel
 		int32 delay = PG_GETARG_INT32(delay_arg);
 		if (delay < 0)
 			ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION), errmsg("delay cannot be negative, got: %d", delay)));
-		vt = PlusSecondsUnsafe(vt, delay);
+		vt = pg::PlusSecondsUnsafe(vt, delay);
 	}
 
 	Datum *messages;

@@ -5,7 +5,7 @@
  * are the infinities; every other valid value lies in [kMinTimestamp,
  * kEndTimestamp). Core cannot include PostgreSQL's headers, so the constants
  * are copied from src/include/datatype/timestamp.h (PostgreSQL 15, the same in
- * 16-18); a static_assert in the shell (src/api/args.cpp) checks them.
+ * 16-18); a static_assert in the shell (src/pg/time.cpp) checks them.
  *
  * AddSeconds never overflows: an infinite input stays as it is (later or
  * earlier than any time), a result past either end of the valid range becomes

@@ -1,9 +1,11 @@
 /*
- * direct.hpp: sends through the table and index access methods, without SQL.
+ * direct.hpp: the message operations through the table and index access methods, without SQL.
  *
- * Shell code. A send is a heap insert plus one insert per index; running it
- * as an INSERT statement costs more in executor start-up and shutdown than
- * the work itself (callgrind: about 55,000 instructions per single send
+ * Shell code, called by the message paths (send_path.cpp, read_path.cpp,
+ * ack_path.cpp), which fall back to the prepared statements when a function
+ * here declines. A send is a heap insert plus one insert per index; running
+ * it as an INSERT statement costs more in executor start-up and shutdown
+ * than the work itself (callgrind: about 55,000 instructions per single send
  * through SPI, most of it ExecutorStart/ExecInitModifyTable/ExecutorEnd).
  * DirectInsertUnsafe does the same work directly: next value of the msg_id
  * identity sequence, heap insert, index inserts, with the locks, WAL,
@@ -22,16 +24,19 @@
  * (following a concurrent update to the newest version in READ COMMITTED,
  * as EvalPlanQual does) and insert it into the archive table.
  *
- * All are used only when that is exactly what INSERT would do: a plain table
- * of pgmq's shape (the seven columns, in order, none dropped), no triggers,
- * rules, CHECK constraints, row-level security or generated columns, indexes
- * without expressions, predicates or exclusion constraints, unique indexes
- * not deferrable, a primary key on msg_id, and the privileges the statement
- * would need (INSERT and SELECT, for RETURNING msg_id; SELECT and UPDATE;
- * SELECT and DELETE; on the archive INSERT and SELECT), outside
- * read-only transactions. The archive
- * table must likewise be as pgmq creates it. Otherwise the caller falls back to
- * the prepared statement.
+ * All are used only when that is exactly what the statement would do: a
+ * plain table of pgmq's shape (the seven columns, in order, none dropped), no
+ * triggers but pgmq's read hint guard, no rules, CHECK constraints,
+ * row-level security or generated columns, indexes without expressions,
+ * predicates or exclusion constraints, unique indexes not deferrable, a
+ * primary key on msg_id, and the privileges the statement would need (INSERT
+ * and SELECT, for RETURNING msg_id; SELECT and UPDATE; SELECT and DELETE; on
+ * the archive INSERT and SELECT), outside read-only transactions. The
+ * archive table must likewise be as pgmq creates it.
+ *
+ * Files: direct_table.cpp (the checks, opening the tables and their
+ * indexes), direct_read.cpp (read and probe), direct_write.cpp (insert and
+ * ack).
  */
 #pragma once
 
@@ -61,7 +66,7 @@ bool DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messa
  */
 int DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count);
 
-/* DirectRead is what a read asks for. */
+/* DirectRead is what a read asks for, and what its scan found out for the read hint. */
 struct DirectRead {
 	int32 qty;
 	TimestampTz now;         /* messages with vt <= now are visible */

@@ -2,6 +2,7 @@
  * readhint.cpp: the shared per-queue read hints (see readhint.hpp for the rules).
  */
 #include "pg/readhint.hpp"
+#include "pg/readhint_protocol.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -13,6 +14,8 @@ extern "C" {
 namespace pgmq::pg {
 
 namespace {
+
+constexpr int kHintSlots = 1024;
 
 /* HintSlot is one queue's hint; every field is protected by mutex. */
 struct HintSlot {

@@ -4,13 +4,13 @@
  * Shell code. A read takes the oldest visible messages in msg_id order; when
  * the head of a queue is invisible (read by slow consumers, delayed) or dead
  * (deleted, not yet vacuumed), every read walks it. With pgmq preloaded,
- * shared memory holds, per queue (kHintSlots slots, queue OID mod
- * kHintSlots), a hint: a msg_id `low` and a time `valid_until` such that no
- * row with msg_id < low is visible before valid_until. Reads scan from low.
+ * shared memory holds, per queue (1024 slots, queue OID mod 1024), a hint:
+ * a msg_id `low` and a time `valid_until` such that no row with msg_id < low
+ * is visible before valid_until. Reads scan from low.
  *
- * Who moves it. A direct read (direct.hpp) finds, in its own scan, the first
- * row it could not take although visible by vt (held by another transaction,
- * or not matching its conditional); every row before it was invisible by vt
+ * Who moves it: the read path (read_path.cpp). A direct read (direct.hpp)
+ * finds, in its own scan, the first row it could not take although visible
+ * by vt (held by another transaction, or not matching its conditional); every row before it was invisible by vt
  * (valid_until = the smallest such vt), deleted by a committed transaction,
  * or taken by the read itself. A read through the prepared statement cannot
  * tell, so when its first message lies far above the hint (or it found
@@ -36,7 +36,10 @@
  * msg_ids over) resets it at commit.
  * Probes run only in READ COMMITTED transactions.
  *
- * Shared memory used: kHintSlots * sizeof(HintSlot) (40 bytes each, 40 kB).
+ * The send and read paths (send_path.cpp, read_path.cpp) follow this protocol
+ * through readhint_protocol.hpp; other code needs only what is declared here.
+ *
+ * Shared memory used: 1024 * sizeof(HintSlot) (40 bytes each, 40 kB).
  */
 #pragma once
 
@@ -48,16 +51,6 @@ extern "C" {
 
 namespace pgmq::pg {
 
-constexpr int kHintSlots = 1024;
-
-/* ReadHintTicket is what a read remembers between ReadHintStart and ReadHintStore. */
-struct ReadHintTicket {
-	bool may_probe;          /* hint available, no send in progress, READ COMMITTED */
-	int64 start;             /* msg_id the read scans from */
-	TimestampTz start_valid; /* valid_until of start */
-	uint64 changes;          /* the slot's change counter at start */
-};
-
 /* ReadHintShmemSize is the shared memory the hint table needs. */
 Size ReadHintShmemSize();
 
@@ -67,9 +60,6 @@ void ReadHintShmemInit();
 
 /* ReadHintRegisterCallbacks installs the (sub)transaction callbacks. */
 void ReadHintRegisterCallbacks();
-
-/* ReadHintBeginSend is called before a send inserts into the queue. */
-void ReadHintBeginSend(Oid queue_relid);
 
 /* ReadHintNoteVtChange is called by set_vt: the hint is reset when the transaction commits. */
 void ReadHintNoteVtChange(Oid queue_relid);
@@ -82,36 +72,7 @@ void ReadHintNoteVtChange(Oid queue_relid);
  */
 void ReadHintNoteInsert(Oid queue_relid);
 
-/*
- * ReadHintNoteIds is called by a send after taking msg_ids, lowest_id the
- * smallest: a msg_id sequence with CACHE > 1 hands each backend its own
- * range, so the ids may lie below the hint; it is reset then.
- */
-void ReadHintNoteIds(Oid queue_relid, int64 lowest_id);
-
-/* ReadHintSetOwnSend marks (on) or unmarks pgmq's own send through SQL; an abort unmarks it. */
-void ReadHintSetOwnSend(bool on);
-
 /* ReadHintForget resets the queue's hint (drop_queue; purge_queue's TRUNCATE resets it through the trigger). */
 void ReadHintForget(Oid queue_relid);
-
-/*
- * ReadHintStart returns the msg_id a read at time now may scan from
- * (PG_INT64_MIN when there is no hint, or this transaction made changes that
- * reset the hint at its commit: it sees them already).
- */
-int64 ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket);
-
-/*
- * ReadHintBeginProbe says whether this backend should probe now: one backend
- * probes a queue at a time. A true answer must be followed by ReadHintStore.
- */
-bool ReadHintBeginProbe(Oid queue_relid, const ReadHintTicket *ticket);
-
-/*
- * ReadHintStore records a probe's result: no visible row below new_low before
- * valid_until. The hint is reset if this (sub)transaction aborts.
- */
-void ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until);
 
 } // namespace pgmq::pg

@@ -32,7 +32,7 @@ void WakeupShmemInit();
 /* WakeupRegisterCallbacks installs the transaction callback that signals at commit. */
 void WakeupRegisterCallbacks();
 
-/* NoteSendUnsafe records that this transaction added messages to the queue. */
+/* NoteSend records that this transaction added messages to the queue. */
 void NoteSend(Oid queue_relid);
 
 /* WakeupAvailable says whether the shared wakeup table exists (pgmq preloaded). */

@@ -1,4 +1,4 @@
-"""test_direct_constraints.py: the direct insert paths (src/pg/direct.cpp) keep the NOT NULL
+"""test_direct_constraints.py: the direct insert paths (src/pg/direct_write.cpp) keep the NOT NULL
 constraints a user adds to a queue or archive table, as the SQL statements would.
 """
 import psycopg

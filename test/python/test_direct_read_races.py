@@ -1,4 +1,4 @@
-"""test_direct_read_races.py: the direct read (src/pg/direct.cpp) when the row it takes was
+"""test_direct_read_races.py: the direct read (src/pg/direct_read.cpp) when the row it takes was
 changed by a transaction that committed after the read's snapshot (the EvalPlanQual case).
 
 A reader scans a long run of messages not matching its conditional to reach the one that

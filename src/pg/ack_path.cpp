@@ -1,0 +1,117 @@
+/*
+ * ack_path.cpp: delete, archive and set_vt, directly or through statements (see ack_path.hpp).
+ */
+#include "pg/ack_path.hpp"
+
+#include "pg/direct.hpp"
+#include "pg/plans.hpp"
+#include "pg/readhint.hpp"
+#include "pg/results.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+}
+
+namespace pgmq::pg {
+
+namespace {
+
+/*
+ * ArchiveRelidUnsafe is the OID of the queue's archive table, InvalidOid when it is missing.
+ * It checks the archive's privileges (42501) before anything locks it.
+ */
+Oid
+ArchiveRelidUnsafe(const Queue *queue) {
+	Oid relid = get_relname_relid(queue->archive_table, PgmqNamespaceUnsafe());
+	if (OidIsValid(relid))
+		CheckTableAccessUnsafe(relid, kSendAccess);
+	return relid;
+}
+
+/*
+ * TryDirectAckUnsafe acknowledges ids through the access methods (see
+ * direct.hpp): sorts ids, leaves the ones that existed at their start and
+ * returns how many, or -1, having done nothing, to use the statement.
+ */
+int
+TryDirectAckUnsafe(const Queue *queue, Ack ack, int64 *ids, int count) {
+	Oid archive_relid = InvalidOid;
+	if (ack == Ack::kArchive) {
+		archive_relid = ArchiveRelidUnsafe(queue);
+		if (!OidIsValid(archive_relid))
+			return -1;
+	}
+	return DirectAckUnsafe(queue->queue_relid, archive_relid, ids, count);
+}
+
+/* AckStatement is the statement acknowledging one message (batch: an array of them). */
+Statement
+AckStatement(Ack ack, bool batch) {
+	if (ack == Ack::kArchive)
+		return batch ? Statement::kArchiveBatch : Statement::kArchive;
+	return batch ? Statement::kDeleteBatch : Statement::kDelete;
+}
+
+/*
+ * AckThroughStatementUnsafe runs the prepared DELETE (or archiving) statement
+ * for ids; sets *acked to the returned msg_ids, in the caller's memory
+ * context, and returns how many.
+ */
+uint64
+AckThroughStatementUnsafe(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked) {
+	bool batch = count != 1;
+	Datum values[1];
+	if (batch) {
+		Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * Max(count, 1)));
+		for (int i = 0; i < count; i++)
+			elements[i] = Int64GetDatum(ids[i]);
+		values[0] =
+			PointerGetDatum(construct_array(elements, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	} else
+		values[0] = Int64GetDatum(ids[0]);
+	ConnectSpiUnsafe();
+	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, AckStatement(ack, batch)), values, nullptr, false);
+	/* SPI_palloc: in the memory context that was current at SPI_connect, the caller's. */
+	*acked = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
+	for (uint64 i = 0; i < n; i++) {
+		bool isnull;
+		(*acked)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	FinishSpiUnsafe();
+	return n;
+}
+
+} // namespace
+
+uint64
+AckMessagesUnsafe(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked) {
+	/* An empty array goes to the statement, which checks the archive's privileges itself. */
+	if (count > 0) {
+		int64 *sorted = static_cast<int64 *>(palloc(sizeof(int64) * count));
+		memcpy(sorted, ids, sizeof(int64) * count);
+		int done = TryDirectAckUnsafe(queue, ack, sorted, count);
+		if (done >= 0) {
+			*acked = sorted;
+			return static_cast<uint64>(done);
+		}
+		pfree(sorted);
+	}
+	return AckThroughStatementUnsafe(queue, ack, ids, count, acked);
+}
+
+uint64
+SetVtUnsafe(FunctionCallInfo fcinfo, const Queue *queue, Datum ids, bool many, TimestampTz vt) {
+	Datum values[2] = {ids, TimestampTzGetDatum(vt)};
+	ReadHintNoteVtChange(queue->queue_relid);
+	ConnectSpiUnsafe();
+	Statement statement = many ? Statement::kSetVtBatch : Statement::kSetVt;
+	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, statement), values, nullptr, false);
+	PutSpiMessagesUnsafe(fcinfo, n);
+	FinishSpiUnsafe();
+	return n;
+}
+
+} // namespace pgmq::pg

@@ -1,0 +1,44 @@
+/*
+ * ack_path.hpp: what a consumer does with messages it read: delete, archive, set_vt.
+ *
+ * Shell code. AckMessagesUnsafe deletes messages (or moves them to the
+ * queue's archive table), whatever their visibility, through the access
+ * methods when both tables are as pgmq creates them (direct.hpp), else
+ * through the prepared statement. SetVtUnsafe changes visibility times
+ * through the prepared statement and has the read hint reset when the
+ * transaction commits (readhint.hpp), as a vt may move earlier.
+ */
+#pragma once
+
+#include "pg/queue.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+}
+
+namespace pgmq::pg {
+
+/* Ack is what becomes of an acknowledged message. */
+enum class Ack { kDelete, kArchive };
+
+/*
+ * AckMessagesUnsafe deletes (kArchive: moves into a_<name>, archived_at =
+ * now()) the messages ids[0..count) of the queue (looked up with
+ * kDeleteAccess), as DELETE ... WHERE msg_id = ANY (ids) would. Sets *acked
+ * to the msg_ids that existed, in the caller's memory context; returns how
+ * many. Checks the archive's privileges (42501) before anything locks it.
+ */
+uint64 AckMessagesUnsafe(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked);
+
+/*
+ * SetVtUnsafe sets vt of the message ids (a bigint Datum, or with many a
+ * bigint[]) of the queue (looked up with kReadAccess) and appends the
+ * messages, in msg_id order, to fcinfo's materialized result set (begun by the
+ * caller); returns how many.
+ */
+uint64 SetVtUnsafe(FunctionCallInfo fcinfo, const Queue *queue, Datum ids, bool many, TimestampTz vt);
+
+} // namespace pgmq::pg

@@ -1,0 +1,316 @@
+/*
+ * direct_read.cpp: the direct read and the read hint's probe (see direct.hpp).
+ */
+#include "pg/direct.hpp"
+#include "pg/direct_table.hpp"
+
+extern "C" {
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+namespace pgmq::pg {
+
+namespace {
+
+/* SlotMsgId and SlotVt return the msg_id and vt of the row in slot. */
+int64
+SlotMsgId(TupleTableSlot *slot) {
+	bool isnull;
+	return DatumGetInt64(slot_getattr(slot, kQueueMsgId, &isnull));
+}
+
+TimestampTz
+SlotVt(TupleTableSlot *slot) {
+	bool isnull;
+	return DatumGetTimestampTz(slot_getattr(slot, kQueueVt, &isnull));
+}
+
+/* BeginHeadScan starts a scan of the msg_id index from start on, in msg_id order. */
+IndexScanDesc
+BeginHeadScan(OpenQueue *q, Snapshot snapshot, int64 start) {
+	ScanKeyData key;
+	ScanKeyInit(&key, kPkeyMsgId, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(start));
+	IndexScanDesc scan = index_beginscan(q->rel, q->pkey, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, nullptr, 0);
+	return scan;
+}
+
+/* Matches says whether the message in slot is visible at now and contains conditional (if not 0). */
+bool
+Matches(TupleTableSlot *slot, TimestampTz now, Datum conditional) {
+	bool isnull;
+	Datum vt = slot_getattr(slot, kQueueVt, &isnull);
+	if (isnull || DatumGetTimestampTz(vt) > now)
+		return false;
+	if (conditional == (Datum)0)
+		return true;
+	Datum message = slot_getattr(slot, kQueueMessage, &isnull);
+	return !isnull && DatumGetBool(DirectFunctionCall2(jsonb_contains, message, conditional));
+}
+
+/* ReadScan is a direct read in progress. */
+struct ReadScan {
+	OpenQueue q;
+	Snapshot snapshot;
+	CommandId cid;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;    /* the row version the index scan returned */
+	TupleTableSlot *locked;  /* the version a tuple lock found */
+	TupleTableSlot *updated; /* the version the read writes */
+};
+
+/* BeginReadScanUnsafe opens relid and starts the scan from start; false (nothing open) when the table does not qualify.
+ */
+bool
+BeginReadScanUnsafe(Oid relid, int64 start, ReadScan *s) {
+	if (!OpenQueueUnsafe(relid, ACL_SELECT | ACL_UPDATE, &s->q))
+		return false;
+	/* A new snapshot, as a statement would take (READ COMMITTED: sees what committed until now). */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	s->snapshot = GetActiveSnapshot();
+	s->cid = GetCurrentCommandId(true);
+	s->scan = BeginHeadScan(&s->q, s->snapshot, start);
+	s->slot = table_slot_create(s->q.rel, nullptr);
+	s->locked = table_slot_create(s->q.rel, nullptr);
+	s->updated = MakeSingleTupleTableSlot(RelationGetDescr(s->q.rel), &TTSOpsVirtual);
+	return true;
+}
+
+/* EndReadScan ends what BeginReadScanUnsafe began, keeping the locks; later commands see the updates. */
+void
+EndReadScan(ReadScan *s) {
+	index_endscan(s->scan);
+	ExecDropSingleTupleTableSlot(s->updated);
+	ExecDropSingleTupleTableSlot(s->locked);
+	ExecDropSingleTupleTableSlot(s->slot);
+	PopActiveSnapshot();
+	CloseQueue(&s->q);
+	CommandCounterIncrement();
+}
+
+/*
+ * TryTakeUnsafe updates the row version in source (at its tts_tid) as a read
+ * does (vt, read_ct, last_read_at) into s->updated, without waiting: returns
+ * TM_BeingModified when another transaction holds the row, TM_Updated or
+ * TM_Deleted when it changed since the snapshot, TM_Ok when it is taken.
+ * locked: this transaction holds the row's tuple lock (heap_update without
+ * waiting would report our own lock as TM_BeingModified; with it, it does
+ * not wait, as no other transaction can hold the row). *holder is the
+ * transaction holding the row when the result is TM_BeingModified.
+ */
+TM_Result
+TryTakeUnsafe(ReadScan *s, const DirectRead *read, TupleTableSlot *source, bool locked, TransactionId *holder) {
+	TupleTableSlot *updated = s->updated;
+	slot_getallattrs(source);
+	ExecClearTuple(updated);
+	for (int i = 0; i < kQueueNatts; i++) {
+		updated->tts_values[i] = source->tts_values[i];
+		updated->tts_isnull[i] = source->tts_isnull[i];
+	}
+	int read_ct = ColumnIndex(kQueueReadCt);
+	updated->tts_values[read_ct] = Int32GetDatum(DatumGetInt32(source->tts_values[read_ct]) + 1);
+	updated->tts_values[ColumnIndex(kQueueLastReadAt)] = TimestampTzGetDatum(read->now);
+	updated->tts_isnull[ColumnIndex(kQueueLastReadAt)] = false;
+	updated->tts_values[ColumnIndex(kQueueVt)] = TimestampTzGetDatum(read->new_vt);
+	ExecStoreVirtualTuple(updated);
+	TM_FailureData tmfd;
+	LockTupleMode lock_mode;
+	bool update_indexes;
+	TM_Result result = table_tuple_update(s->q.rel, &source->tts_tid, updated, s->cid, s->snapshot, InvalidSnapshot,
+										  locked, &tmfd, &lock_mode, &update_indexes);
+	if (result == TM_Ok && update_indexes)
+		InsertIndexEntriesUnsafe(&s->q, updated, true);
+	*holder = result == TM_BeingModified ? tmfd.xmax : InvalidTransactionId;
+	return result;
+}
+
+/*
+ * TryTakeRowUnsafe tries to take the row in s->slot (TryTakeUnsafe). A row
+ * held by our own row lock (FOR UPDATE earlier in this transaction) is ours
+ * to take: locking it again never waits (holder may also be a MultiXactId
+ * that merely looks like our xid: then the lock is refused).
+ */
+TM_Result
+TryTakeRowUnsafe(ReadScan *s, const DirectRead *read) {
+	TransactionId holder;
+	TM_Result result = TryTakeUnsafe(s, read, s->slot, false, &holder);
+	if (result == TM_BeingModified && TransactionIdIsCurrentTransactionId(holder)) {
+		TM_FailureData tmfd;
+		if (table_tuple_lock(s->q.rel, &s->slot->tts_tid, s->snapshot, s->locked, s->cid, LockTupleExclusive,
+							 LockWaitSkip, 0, &tmfd) == TM_Ok)
+			result = TryTakeUnsafe(s, read, s->locked, true, &holder);
+	}
+	return result;
+}
+
+/* RowFate is what became of a row the read looked at; kPassed and kTaken let the read hint move past it. */
+enum class RowFate {
+	kTaken,   /* updated by this read, in s->updated */
+	kPassed,  /* invisible by vt, or deleted */
+	kBlocked, /* visible by vt but not taken: held by another transaction, or not matching */
+};
+
+/*
+ * TakeNewestVersionUnsafe handles a row that changed since the snapshot (READ
+ * COMMITTED): it locks the newest version, unless another transaction holds
+ * it, and takes it if that still matches, as EvalPlanQual would.
+ */
+RowFate
+TakeNewestVersionUnsafe(ReadScan *s, DirectRead *read) {
+	TM_FailureData tmfd;
+	TM_Result result = table_tuple_lock(s->q.rel, &s->slot->tts_tid, s->snapshot, s->locked, s->cid, LockTupleExclusive,
+										LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+	if (result == TM_Deleted)
+		return RowFate::kPassed;
+	if (result == TM_WouldBlock || result == TM_SelfModified)
+		return RowFate::kBlocked;
+	if (result != TM_Ok)
+		elog(ERROR, "pgmq: unexpected tuple lock result %d", static_cast<int>(result));
+	if (Matches(s->locked, read->now, read->conditional)) {
+		TransactionId holder;
+		if (TryTakeUnsafe(s, read, s->locked, true, &holder) != TM_Ok)
+			elog(ERROR, "pgmq: could not update a locked row");
+		return RowFate::kTaken;
+	}
+	/* The newest version is not for us: hidden by a committed read, or not matching. */
+	TimestampTz newest_vt = SlotVt(s->locked);
+	if (newest_vt > read->now) {
+		read->valid_until = Min(read->valid_until, newest_vt);
+		return RowFate::kPassed;
+	}
+	return RowFate::kBlocked;
+}
+
+/*
+ * TakeMatchingRowUnsafe does FOR UPDATE SKIP LOCKED, in one step, for the row
+ * in s->slot (visible by vt and matching): it updates the row unless another
+ * transaction holds it; if it changed since the snapshot, REPEATABLE READ
+ * gets a serialization failure and READ COMMITTED tries its newest version.
+ */
+RowFate
+TakeMatchingRowUnsafe(ReadScan *s, DirectRead *read) {
+	TM_Result result = TryTakeRowUnsafe(s, read);
+	if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
+		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						errmsg("could not serialize access due to concurrent update")));
+	switch (result) {
+	case TM_Ok:
+		return RowFate::kTaken;
+	case TM_Deleted:
+		return RowFate::kPassed;
+	case TM_Updated:
+		return TakeNewestVersionUnsafe(s, read);
+	case TM_BeingModified:
+	case TM_SelfModified:
+		return RowFate::kBlocked;
+	default:
+		elog(ERROR, "pgmq: unexpected tuple update result %d", static_cast<int>(result));
+	}
+	return RowFate::kBlocked; /* not reached */
+}
+
+/* ExamineRowUnsafe decides about the row in s->slot: passes it while its vt is ahead, else takes it if it matches. */
+RowFate
+ExamineRowUnsafe(ReadScan *s, DirectRead *read) {
+	TimestampTz vt = SlotVt(s->slot);
+	if (vt > read->now) {
+		read->valid_until = Min(read->valid_until, vt);
+		return RowFate::kPassed;
+	}
+	if (!Matches(s->slot, read->now, read->conditional))
+		return RowFate::kBlocked;
+	return TakeMatchingRowUnsafe(s, read);
+}
+
+} // namespace
+
+int64
+DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc) {
+	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
+	ReadScan s;
+	if (!BeginReadScanUnsafe(relid, read->start, &s)) {
+		EndScratch(caller);
+		return -1;
+	}
+	/*
+	 * The scan also finds where visible messages now start (see readhint.hpp):
+	 * up to the first row it could not take although visible by vt (held by
+	 * another transaction, or not matching the conditional), every row was
+	 * invisible by vt, not visible to the snapshot (deleted), or taken here.
+	 * Rows the scan never reached (qty reached) may be visible: the hint stops
+	 * after the last one taken.
+	 */
+	int64 count = 0;
+	bool blocked = false;
+	read->new_low = read->start;
+	read->valid_until = DT_NOEND;
+	while (count < read->qty && index_getnext_slot(s.scan, ForwardScanDirection, s.slot)) {
+		int64 id = SlotMsgId(s.slot);
+		RowFate fate = ExamineRowUnsafe(&s, read);
+		if (fate == RowFate::kTaken) {
+			tuplestore_putvalues(store, desc, s.updated->tts_values, s.updated->tts_isnull);
+			count++;
+			/* Hidden until new_vt once this transaction commits (a reset if it aborts). */
+			read->valid_until = Min(read->valid_until, read->new_vt);
+		}
+		if (fate == RowFate::kBlocked)
+			blocked = true;
+		if (!blocked)
+			read->new_low = id + 1;
+	}
+	EndReadScan(&s);
+	EndScratch(caller);
+	return count;
+}
+
+void
+DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until) {
+	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
+	Relation rel = table_open(relid, AccessShareLock);
+	Oid pkey_oid = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(pkey_oid)) {
+		table_close(rel, AccessShareLock);
+		EndScratch(caller);
+		return;
+	}
+	OpenQueue q;
+	q.rel = rel;
+	q.pkey = index_open(pkey_oid, AccessShareLock);
+	/* A new snapshot that also sees this transaction's changes so far. */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	IndexScanDesc scan = BeginHeadScan(&q, GetActiveSnapshot(), start);
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
+	*new_low = start;
+	*valid_until = DT_NOEND;
+	while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+		int64 id = SlotMsgId(slot);
+		TimestampTz vt = SlotVt(slot);
+		if (vt <= now) {
+			*new_low = id;
+			break;
+		}
+		*valid_until = Min(*valid_until, vt);
+		*new_low = id + 1;
+		CHECK_FOR_INTERRUPTS();
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	PopActiveSnapshot();
+	index_close(q.pkey, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	EndScratch(caller);
+}
+
+} // namespace pgmq::pg

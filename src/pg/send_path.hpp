@@ -1,0 +1,36 @@
+/*
+ * send_path.hpp: the one way messages go into a queue table.
+ *
+ * Shell code. SendMessagesUnsafe is what pgmq.send and pgmq.send_batch call,
+ * and what any other producer of messages (topic routing) should call. It
+ * chooses the strategy: heap and index inserts through the access methods
+ * when the table is as pgmq creates it (direct.hpp), else the prepared INSERT
+ * statement (plans.hpp). It keeps the read hint right (readhint.hpp: the send
+ * is announced before it takes msg_ids, and the hint is reset when they lie
+ * below it) and marks the queue so that long polls wake up when the
+ * transaction commits (wakeup.hpp).
+ */
+#pragma once
+
+#include "pg/queue.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+}
+
+namespace pgmq::pg {
+
+/*
+ * SendMessagesUnsafe stores count (at least 1) messages, jsonb Datums, in the
+ * queue, with the headers headers[i] (all NULL when headers is NULL) and
+ * visibility time vt; enqueued_at is the transaction's start, as the column
+ * default now(). The queue must have been looked up with kSendAccess. Sets
+ * *ids to the new msg_ids, in order, in the caller's memory context; returns
+ * how many (count, unless the table's rules or triggers change that).
+ */
+uint64 SendMessagesUnsafe(const Queue *queue, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
+						  int64 **ids);
+
+} // namespace pgmq::pg
