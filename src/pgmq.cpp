@@ -2,7 +2,7 @@
  * pgmq.cpp: the module's entry point: PG_MODULE_MAGIC and _PG_init.
  */
 #include "guc.hpp"
-#include "pg/policy.hpp"
+#include "pg/policy_cache.hpp"
 #include "pg/topics.hpp"
 #include "pg/readhint.hpp"
 #include "pg/wakeup.hpp"

@@ -47,7 +47,7 @@ enum class Statement {
 	kArchive,      /* $1 msg_id -> msg_id */
 	kArchiveBatch, /* $1 msg_ids -> msg_id */
 	kMetrics,      /* $1 now, $2 queue oid -> count, visible count, max and min enqueued_at, last msg_id */
-	/* Queues with a policy (pg/policy.hpp): skip messages read $4 (pop: $3) times, remember first visibility. */
+	/* Queues with a policy (pg/policy_cache.hpp): skip messages read $4 (pop: $3) times, remember first visibility. */
 	kReadPolicy,      /* $1 qty, $2 now, $3 new vt, $4 max_deliveries int4, $5 lowest msg_id */
 	kReadWherePolicy, /* as kReadPolicy but $5 conditional, $6 lowest msg_id */
 	kPopPolicy,       /* $1 qty, $2 now, $3 max_deliveries, $4 lowest msg_id */

@@ -5,7 +5,7 @@
 
 #include "pg/direct.hpp"
 #include "pg/plans.hpp"
-#include "pg/policy.hpp"
+#include "pg/policy_cache.hpp"
 #include "pg/readhint_protocol.hpp"
 #include "pg/results.hpp"
 #include "pg/time.hpp"
@@ -25,7 +25,7 @@ constexpr int64 kProbeGap = 64;
 
 /*
  * ReadWithPolicyUnsafe reads through the statement that skips messages read
- * max_deliveries times (see pg/policy.hpp), appends the rows, returns how
+ * max_deliveries times (see pg/policy_cache.hpp), appends the rows, returns how
  * many. It scans from the read hint but leaves moving it to policy-free reads.
  */
 uint64
@@ -102,7 +102,7 @@ ReadOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *r
 	read.new_low = 0;
 	read.valid_until = 0;
 	int32 max_deliveries;
-	/* Never hand out a message beyond its queue's max_deliveries (see pg/policy.hpp). */
+	/* Never hand out a message beyond its queue's max_deliveries (see pg/policy_cache.hpp). */
 	if (QueueHasPolicyUnsafe(queue, &max_deliveries))
 		return ReadWithPolicyUnsafe(fcinfo, queue, &read, max_deliveries);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);

@@ -5,7 +5,7 @@
  * msg_id order, skipping rows other transactions hold (FOR UPDATE SKIP
  * LOCKED), and hides them until clock time + vt seconds. ReadMessagesUnsafe
  * chooses the strategy for each attempt: for a queue with a policy
- * (policy.hpp) the prepared statement that never hands out a message beyond
+ * (policy_cache.hpp) the prepared statement that never hands out a message beyond
  * max_deliveries; else one scan through the access methods when the table is
  * as pgmq creates it (direct.hpp), else the prepared statement followed, when
  * the head looks far from the read hint, by a probe. It scans from the read

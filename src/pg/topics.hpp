@@ -7,7 +7,7 @@
  * privilege check: sending still needs the privileges of a send on every target queue) and
  * rebuilt after the relcache callback reports an invalidation of pgmq.topic_bindings. A
  * statement trigger on the table (pgmq._topic_bindings_changed) sends that invalidation, as
- * pgmq._policy_changed does for policies (see policy.hpp).
+ * pgmq._policy_changed does for policies (see policy_cache.hpp).
  */
 #pragma once
 

@@ -1,5 +1,5 @@
 /*
- * policy.hpp: the per-backend cache of queue policies used by the read path.
+ * policy_cache.hpp: the per-backend cache of queue policies used by the read path.
  *
  * Shell code. A read must know, without an extra query per call, whether its
  * queue has a policy (pgmq.queue_policy) and its max_deliveries. The cache

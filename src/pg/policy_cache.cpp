@@ -1,7 +1,7 @@
 /*
- * policy.cpp: the per-backend policy cache and its invalidation.
+ * policy_cache.cpp: the per-backend policy cache and its invalidation.
  */
-#include "pg/policy.hpp"
+#include "pg/policy_cache.hpp"
 
 #include "pg/plans.hpp"
 
