@@ -210,18 +210,17 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy, bool wait) {
 	return true;
 }
 
-void
-MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts) {
-	SavedIdentity identity;
-	SwitchIdentityUnsafe(policy->owner, &identity);
-	const core::PolicyLimits *limits = &policy->limits;
-	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgmq batch", ALLOCSET_DEFAULT_SIZES);
-	MemoryContext saved = MemoryContextSwitchTo(batch_cxt);
-	core::MessageState *messages =
-		static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * static_cast<Size>(batch_size)));
-	int count = 0;
+namespace {
 
-	/* 1. Lock candidates, oldest limits first; each query only fills what is left of the batch. */
+/*
+ * LockOverdueCandidatesUnsafe locks up to batch_size candidate rows of the policy's queue into messages,
+ * oldest limits first (each query only fills what is left of the batch); returns how many.
+ */
+int
+LockOverdueCandidatesUnsafe(const QueuePolicy *policy, TimestampTz now, MemoryContext batch_cxt,
+							core::MessageState *messages, int batch_size) {
+	const core::PolicyLimits *limits = &policy->limits;
+	int count = 0;
 	if (limits->deadline_seconds > 0 && count < batch_size) {
 		Datum values[2] = {TimestampTzGetDatum(now - static_cast<int64>(limits->deadline_seconds) * USECS_PER_SEC)};
 		LockCandidatesUnsafe(&policy->queue, Statement::kCandidateDeadline, values, batch_cxt, messages, &count,
@@ -237,6 +236,50 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 		LockCandidatesUnsafe(&policy->queue, Statement::kCandidateRetention, values, batch_cxt, messages, &count,
 							 batch_size);
 	}
+	return count;
+}
+
+/*
+ * SplitByDestination copies the overdue ones of messages[0..count) to to_invalid (deadline, max_deliveries:
+ * the invalid queue or archive) or to_retention, counting each reason in *batch.
+ */
+void
+SplitByDestination(const core::MessageState *messages, int count, core::MessageState *to_invalid, int *n_invalid,
+				   core::MessageState *to_retention, int *n_retention, MoveCounts *batch) {
+	for (int i = 0; i < count; i++) {
+		switch (messages[i].reason) {
+		case core::OverdueReason::kDeadline:
+			batch->deadline++;
+			to_invalid[(*n_invalid)++] = messages[i];
+			break;
+		case core::OverdueReason::kMaxDeliveries:
+			batch->max_deliveries++;
+			to_invalid[(*n_invalid)++] = messages[i];
+			break;
+		case core::OverdueReason::kRetention:
+			batch->retention++;
+			to_retention[(*n_retention)++] = messages[i];
+			break;
+		case core::OverdueReason::kNone:
+			break;
+		}
+	}
+}
+
+} // namespace
+
+void
+MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts) {
+	SavedIdentity identity;
+	SwitchIdentityUnsafe(policy->owner, &identity);
+	const core::PolicyLimits *limits = &policy->limits;
+	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgmq batch", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext saved = MemoryContextSwitchTo(batch_cxt);
+	core::MessageState *messages =
+		static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * static_cast<Size>(batch_size)));
+
+	/* 1. Lock candidates. */
+	int count = LockOverdueCandidatesUnsafe(policy, now, batch_cxt, messages, batch_size);
 	counts->candidates += count;
 
 	/* 2. Decide, per locked row, whether and why it is overdue. */
@@ -250,24 +293,7 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 		static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * (distinct + 1)));
 	int n_invalid = 0, n_retention = 0;
 	MoveCounts batch = {0, 0, 0, 0};
-	for (int i = 0; i < distinct; i++) {
-		switch (messages[i].reason) {
-		case core::OverdueReason::kDeadline:
-			batch.deadline++;
-			to_invalid[n_invalid++] = messages[i];
-			break;
-		case core::OverdueReason::kMaxDeliveries:
-			batch.max_deliveries++;
-			to_invalid[n_invalid++] = messages[i];
-			break;
-		case core::OverdueReason::kRetention:
-			batch.retention++;
-			to_retention[n_retention++] = messages[i];
-			break;
-		case core::OverdueReason::kNone:
-			break;
-		}
-	}
+	SplitByDestination(messages, distinct, to_invalid, &n_invalid, to_retention, &n_retention, &batch);
 	uint64 moved = MoveGroupUnsafe(policy, to_invalid, n_invalid, false, now);
 	MemoryContextSwitchTo(batch_cxt);
 	moved += MoveGroupUnsafe(policy, to_retention, n_retention, true, now);
