@@ -12,7 +12,12 @@
 #include "pg/wakeup.hpp"
 
 extern "C" {
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
 #include "utils/timestamp.h"
 }
 
@@ -85,6 +90,163 @@ ProbeHeadIfFarUnsafe(const Queue *queue, const ReadHintTicket *ticket, uint64 n,
 	ReadHintStore(queue->queue_relid, ticket, new_low, valid_until);
 }
 
+/* A group a grouped read took: its head (locked) and the key of its messages. */
+struct TakenGroup {
+	int64 head;
+	Datum key; /* text */
+};
+
+/* SpiInt64 returns the bigint in column col of SPI result row row. */
+int64
+SpiInt64(uint64 row, int col) {
+	bool isnull;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull));
+}
+
+/*
+ * TakeRunUnsafe locks up to limit of the group's messages after its head
+ * that may be taken (kGroupRun) and appends their msg_ids to ids; returns how many.
+ */
+int32
+TakeRunUnsafe(const Queue *queue, const TakenGroup *group, TimestampTz now, int32 limit, int32 max_deliveries,
+			  int64 *ids) {
+	if (limit <= 0)
+		return 0;
+	Datum values[5] = {group->key, Int64GetDatum(group->head), TimestampTzGetDatum(now), Int32GetDatum(limit),
+					   Int32GetDatum(max_deliveries)};
+	uint64 n = ExecuteStatementUnsafe(queue, Statement::kGroupRun, values, nullptr, false);
+	for (uint64 i = 0; i < n; i++)
+		ids[i] = SpiInt64(i, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return static_cast<int32>(n);
+}
+
+/*
+ * FindGroupsUnsafe walks the queue in msg_id order (the first row of a group
+ * met is its head) and takes the groups whose head may be taken and locks,
+ * oldest head first, into groups and their heads into ids: up to qty groups,
+ * for kGrouped with each group's run (TakeRunUnsafe) until qty messages.
+ * Returns how many groups; *nids is how many msg_ids.
+ */
+int32
+FindGroupsUnsafe(const Queue *queue, GroupMode mode, int32 qty, TimestampTz now, int32 max_deliveries,
+				 TakenGroup *groups, int64 *ids, int32 *nids) {
+	HASHCTL ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(uint64);
+	ctl.hcxt = CurrentMemoryContext;
+	HTAB *seen = hash_create("pgmq grouped read", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	int32 chunk = Min(Max(64, 4 * qty), 4096);
+	int64 after = PG_INT64_MIN;
+	int32 ngroups = 0;
+	*nids = 0;
+	for (;;) {
+		Datum scan_values[4] = {TimestampTzGetDatum(now), Int64GetDatum(after), Int32GetDatum(chunk),
+								Int32GetDatum(max_deliveries)};
+		uint64 n = ExecuteStatementUnsafe(queue, Statement::kGroupScan, scan_values, nullptr, false);
+		SPITupleTable *scan = SPI_tuptable;
+		for (uint64 i = 0; i < n; i++) {
+			bool isnull;
+			HeapTuple row = scan->vals[i];
+			int64 msg_id = DatumGetInt64(SPI_getbinval(row, scan->tupdesc, 1, &isnull));
+			Datum key = SPI_getbinval(row, scan->tupdesc, 2, &isnull);
+			bool takeable = DatumGetBool(SPI_getbinval(row, scan->tupdesc, 3, &isnull));
+			after = msg_id;
+			text *key_text = DatumGetTextPP(key);
+			uint64 hash =
+				DatumGetUInt64(hash_bytes_extended(reinterpret_cast<const unsigned char *>(VARDATA_ANY(key_text)),
+												   static_cast<int>(VARSIZE_ANY_EXHDR(key_text)), 0));
+			bool found;
+			hash_search(seen, &hash, HASH_ENTER, &found);
+			/* A group met before: this is not its head. A head in flight blocks its group. */
+			if (found || !takeable)
+				continue;
+			Datum lock_values[3] = {Int64GetDatum(msg_id), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries)};
+			uint64 locked = ExecuteStatementUnsafe(queue, Statement::kGroupLockHead, lock_values, nullptr, false);
+			SPI_freetuptable(SPI_tuptable);
+			if (locked == 0)
+				continue; /* another reader holds the group, or just took it */
+			TakenGroup *group = &groups[ngroups++];
+			group->head = msg_id;
+			group->key = datumCopy(key, false, -1);
+			ids[(*nids)++] = msg_id;
+			if (mode == GroupMode::kGrouped)
+				*nids += TakeRunUnsafe(queue, group, now, qty - *nids, max_deliveries, ids + *nids);
+			if (ngroups >= qty || *nids >= qty)
+				break;
+		}
+		SPI_freetuptable(scan);
+		if (ngroups >= qty || *nids >= qty || n < static_cast<uint64>(chunk))
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	hash_destroy(seen);
+	return ngroups;
+}
+
+/*
+ * RoundRobinUnsafe fills ids (holding the ngroups heads) in layers: the
+ * heads, then each group's second message, ..., up to qty; returns how many.
+ */
+int32
+RoundRobinUnsafe(const Queue *queue, const TakenGroup *groups, int32 ngroups, int32 qty, TimestampTz now,
+				 int32 max_deliveries, int64 *ids) {
+	int32 nids = ngroups;
+	if (ngroups >= qty)
+		return nids;
+	/* Each group has its head in the batch: none gives more than qty - ngroups others. */
+	int32 limit = qty - ngroups;
+	int64 **runs = static_cast<int64 **>(palloc(sizeof(int64 *) * ngroups));
+	int32 *lengths = static_cast<int32 *>(palloc(sizeof(int32) * ngroups));
+	int32 longest = 0;
+	for (int32 g = 0; g < ngroups; g++) {
+		runs[g] = static_cast<int64 *>(palloc(sizeof(int64) * limit));
+		lengths[g] = TakeRunUnsafe(queue, &groups[g], now, limit, max_deliveries, runs[g]);
+		longest = Max(longest, lengths[g]);
+	}
+	for (int32 layer = 0; layer < longest && nids < qty; layer++)
+		for (int32 g = 0; g < ngroups && nids < qty; g++)
+			if (layer < lengths[g])
+				ids[nids++] = runs[g][layer];
+	return nids;
+}
+
+/*
+ * ReadGroupedOnceUnsafe runs one grouped read (see GroupMode), appends the
+ * rows in the order chosen, returns how many.
+ */
+uint64
+ReadGroupedOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz new_vt = PlusSecondsUnsafe(now, request->vt);
+	int32 max_deliveries;
+	bool policy = QueueHasPolicyUnsafe(queue, &max_deliveries);
+	if (!policy)
+		max_deliveries = PG_INT32_MAX;
+	int32 qty = request->qty;
+	ConnectSpiUnsafe();
+	TakenGroup *groups = static_cast<TakenGroup *>(palloc(sizeof(TakenGroup) * qty));
+	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * qty));
+	int32 nids;
+	int32 ngroups = FindGroupsUnsafe(queue, request->group, qty, now, max_deliveries, groups, ids, &nids);
+	if (request->group == GroupMode::kRoundRobin)
+		nids = RoundRobinUnsafe(queue, groups, ngroups, qty, now, max_deliveries, ids);
+	uint64 n = 0;
+	if (nids > 0) {
+		Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * nids));
+		for (int32 i = 0; i < nids; i++)
+			elems[i] = Int64GetDatum(ids[i]);
+		ArrayType *array = construct_array(elems, nids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+		Datum values[3] = {PointerGetDatum(array), TimestampTzGetDatum(now), TimestampTzGetDatum(new_vt)};
+		n = ExecuteStatementUnsafe(queue, policy ? Statement::kGroupTakePolicy : Statement::kGroupTake, values, nullptr,
+								   false);
+		PutSpiMessagesAsIsUnsafe(fcinfo, n);
+	}
+	FinishSpiUnsafe();
+	return n;
+}
+
 /*
  * ReadOnceUnsafe runs one read, appends the rows, returns how many: through
  * the policy statement for a queue with a policy, else directly through the
@@ -92,6 +254,8 @@ ProbeHeadIfFarUnsafe(const Queue *queue, const ReadHintTicket *ticket, uint64 n,
  */
 uint64
 ReadOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+	if (request->group != GroupMode::kNone)
+		return ReadGroupedOnceUnsafe(fcinfo, queue, request);
 	DirectRead read;
 	read.qty = request->qty;
 	read.now = GetCurrentTimestamp();
