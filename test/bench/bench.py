@@ -110,7 +110,7 @@ class Bench:
             self.reset(system)
             table = self.table(system)
             c.execute(f"INSERT INTO {table} (vt, message, headers) SELECT clock_timestamp(), %s::jsonb, "
-                      f"jsonb_build_object('x-pgmq-group', 'g' || (i % %s)) FROM generate_series(1, %s) i",
+                      f"jsonb_build_object('x-pgmq-group', 'g' || (i %% %s)) FROM generate_series(1, %s) i",
                       (MSG, groups, backlog))
             if system == "ours":
                 c.execute(f"SELECT pgmq.create_fifo_index('{Q}')")
