@@ -48,6 +48,25 @@ SELECT msg_id FROM pgmq.read_grouped('fifo_mid', 30, 10);
 SELECT count(*) AS nothing FROM pgmq.read_grouped('fifo_mid', 30, 10);
 
 ------------------------------------------------------------------------------
+-- a long run of a group in flight at the front: past 1,024 rows the read
+-- lists the groups' heads through the index instead of walking the run
+------------------------------------------------------------------------------
+SELECT pgmq.create('fifo_long');
+SELECT pgmq.create_fifo_index('fifo_long');
+SELECT * FROM pgmq.send('fifo_long', '{"n": "x1"}', '{"x-pgmq-group": "x"}'::jsonb);
+SELECT count(*) FROM pgmq.send_batch('fifo_long', (SELECT array_agg(jsonb_build_object('n', i)) FROM generate_series(1, 3000) AS i),
+                                     (SELECT array_agg('{"x-pgmq-group": "busy"}'::jsonb) FROM generate_series(1, 3000)));
+SELECT * FROM pgmq.send('fifo_long', '{"n": "y1"}', '{"x-pgmq-group": "y"}'::jsonb);
+SELECT * FROM pgmq.send('fifo_long', '{"n": "x2"}', '{"x-pgmq-group": "x"}'::jsonb);
+SELECT * FROM pgmq.send('fifo_long', '{"n": "d1"}');
+SELECT msg_id FROM pgmq.read_grouped_head('fifo_long', 30, 2);
+SELECT msg_id, message FROM pgmq.read_grouped('fifo_long', 30, 10);
+SELECT pgmq.delete('fifo_long', 1);
+SELECT msg_id, message FROM pgmq.read_grouped_rr('fifo_long', 30, 10);
+SELECT count(*) AS nothing FROM pgmq.read_grouped('fifo_long', 30, 10);
+SELECT pgmq.drop_queue('fifo_long');
+
+------------------------------------------------------------------------------
 -- read_grouped_rr: every group's head, then every second message, ... in that order
 ------------------------------------------------------------------------------
 SELECT pgmq.create('fifo_rr');

@@ -173,6 +173,16 @@ const StatementInfo kStatements[] = {
 	 {TIMESTAMPTZOID, INT8OID, INT4OID, INT4OID},
 	 StatementTables::kQueue,
 	 true},
+	/* kGroupHeads: a skip scan of the group index, one descent per group, then the heads in msg_id order. */
+	{"WITH RECURSIVE g(k, head) AS ((SELECT " PGMQ_GROUP_KEY ", msg_id FROM pgmq.%1$s ORDER BY " PGMQ_GROUP_KEY
+	 ", msg_id LIMIT 1) UNION ALL SELECT n.k, n.head FROM g CROSS JOIN LATERAL (SELECT " PGMQ_GROUP_KEY
+	 " AS k, msg_id AS head FROM pgmq.%1$s WHERE " PGMQ_GROUP_KEY " > g.k ORDER BY " PGMQ_GROUP_KEY
+	 ", msg_id LIMIT 1) AS n) SELECT q.msg_id, g.k, q.vt <= $1 AND q.read_ct < $3 FROM g JOIN pgmq.%1$s AS q ON "
+	 "q.msg_id = g.head WHERE g.head > $2 ORDER BY g.head",
+	 3,
+	 {TIMESTAMPTZOID, INT8OID, INT4OID},
+	 StatementTables::kQueue,
+	 true},
 	/* kGroupLockHead: the lock re-checks the newest row version (a reader that just committed hid it). */
 	{"SELECT msg_id FROM pgmq.%1$s WHERE msg_id = $1 AND vt <= $2 AND read_ct < $3 FOR UPDATE SKIP LOCKED",
 	 3,

@@ -18,6 +18,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -27,6 +28,9 @@ namespace {
 
 /* A read whose first message lies more than this many msg_ids above the hint probes (see readhint.hpp). */
 constexpr int64 kProbeGap = 64;
+
+/* A grouped read walks at most this many rows in msg_id order before it lists the groups' heads. */
+constexpr int64 kWalkRows = 1024;
 
 /*
  * ReadWithPolicyUnsafe reads through the statement that skips messages read
@@ -121,68 +125,125 @@ TakeRunUnsafe(const Queue *queue, const TakenGroup *group, TimestampTz now, int3
 	return static_cast<int32>(n);
 }
 
+/* A grouped read's search for groups (FindGroupsUnsafe). */
+struct GroupSearch {
+	const Queue *queue;
+	GroupMode mode;
+	int32 qty;
+	TimestampTz now;
+	int32 max_deliveries;
+	HTAB *seen;         /* hashes of the keys of the groups met */
+	TakenGroup *groups; /* the groups taken, oldest head first */
+	int64 *ids;         /* the msg_ids taken */
+	int32 ngroups;
+	int32 nids;
+};
+
+/* SearchDone says whether the search has taken enough. */
+bool
+SearchDone(const GroupSearch *search) {
+	return search->ngroups >= search->qty || search->nids >= search->qty;
+}
+
 /*
- * FindGroupsUnsafe walks the queue in msg_id order (the first row of a group
- * met is its head) and takes the groups whose head may be taken and locks,
- * oldest head first, into groups and their heads into ids: up to qty groups,
- * for kGrouped with each group's run (TakeRunUnsafe) until qty messages.
- * Returns how many groups; *nids is how many msg_ids.
+ * ConsiderRowUnsafe looks at a row met in msg_id order: the head of its group
+ * when the group was not met before. Such a head that may be taken and
+ * locks is taken, with its run for kGrouped. Returns whether the search is done.
  */
-int32
-FindGroupsUnsafe(const Queue *queue, GroupMode mode, int32 qty, TimestampTz now, int32 max_deliveries,
-				 TakenGroup *groups, int64 *ids, int32 *nids) {
+bool
+ConsiderRowUnsafe(GroupSearch *search, int64 msg_id, Datum key, bool takeable) {
+	text *key_text = DatumGetTextPP(key);
+	uint64 hash = DatumGetUInt64(hash_bytes_extended(reinterpret_cast<const unsigned char *>(VARDATA_ANY(key_text)),
+													 static_cast<int>(VARSIZE_ANY_EXHDR(key_text)), 0));
+	bool found;
+	hash_search(search->seen, &hash, HASH_ENTER, &found);
+	/* A group met before: this is not its head. A head in flight blocks its group. */
+	if (found || !takeable)
+		return false;
+	Datum lock_values[3] = {Int64GetDatum(msg_id), TimestampTzGetDatum(search->now),
+							Int32GetDatum(search->max_deliveries)};
+	uint64 locked = ExecuteStatementUnsafe(search->queue, Statement::kGroupLockHead, lock_values, nullptr, false);
+	SPI_freetuptable(SPI_tuptable);
+	if (locked == 0)
+		return false; /* another reader holds the group, or just took it */
+	TakenGroup *group = &search->groups[search->ngroups++];
+	group->head = msg_id;
+	group->key = datumCopy(key, false, -1);
+	search->ids[search->nids++] = msg_id;
+	if (search->mode == GroupMode::kGrouped)
+		search->nids += TakeRunUnsafe(search->queue, group, search->now, search->qty - search->nids,
+									  search->max_deliveries, search->ids + search->nids);
+	return SearchDone(search);
+}
+
+/*
+ * ConsiderRowsUnsafe considers the rows (msg_id, key, takeable) of an SPI
+ * result in order, frees it; returns the last msg_id looked at (after when none).
+ */
+int64
+ConsiderRowsUnsafe(GroupSearch *search, SPITupleTable *rows, uint64 n, int64 after) {
+	for (uint64 i = 0; i < n && !SearchDone(search); i++) {
+		bool isnull;
+		HeapTuple row = rows->vals[i];
+		after = DatumGetInt64(SPI_getbinval(row, rows->tupdesc, 1, &isnull));
+		Datum key = SPI_getbinval(row, rows->tupdesc, 2, &isnull);
+		bool takeable = DatumGetBool(SPI_getbinval(row, rows->tupdesc, 3, &isnull));
+		ConsiderRowUnsafe(search, after, key, takeable);
+	}
+	SPI_freetuptable(rows);
+	return after;
+}
+
+/* HasGroupIndex says whether the queue table has the index create_fifo_index makes. */
+bool
+HasGroupIndex(const Queue *queue) {
+	char index[NAMEDATALEN];
+	snprintf(index, sizeof(index), "%s_group_idx", queue->queue_table);
+	return OidIsValid(get_relname_relid(index, get_rel_namespace(queue->queue_relid)));
+}
+
+/*
+ * FindGroupsUnsafe takes the groups whose head may be taken and locks,
+ * oldest head first, into search: up to qty groups, for kGrouped with each
+ * group's run (TakeRunUnsafe) until qty messages. It walks the queue in
+ * msg_id order (the first row of a group met is its head): to its end
+ * without the group index; with it, for kWalkRows rows, then it goes on
+ * with the heads of all groups found through the index (kGroupHeads), so a
+ * long run of rows of groups in flight is not walked.
+ */
+void
+FindGroupsUnsafe(GroupSearch *search) {
 	HASHCTL ctl;
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(uint64);
 	ctl.entrysize = sizeof(uint64);
 	ctl.hcxt = CurrentMemoryContext;
-	HTAB *seen = hash_create("pgmq grouped read", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	int32 chunk = Min(Max(64, 4 * qty), 4096);
+	search->seen = hash_create("pgmq grouped read", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	search->ngroups = 0;
+	search->nids = 0;
+	int32 chunk = Min(Max(64, 4 * search->qty), 4096);
+	int64 walk_limit = HasGroupIndex(search->queue) ? Max(kWalkRows, 2 * chunk) : PG_INT64_MAX;
+	int64 walked = 0;
 	int64 after = PG_INT64_MIN;
-	int32 ngroups = 0;
-	*nids = 0;
 	for (;;) {
-		Datum scan_values[4] = {TimestampTzGetDatum(now), Int64GetDatum(after), Int32GetDatum(chunk),
-								Int32GetDatum(max_deliveries)};
-		uint64 n = ExecuteStatementUnsafe(queue, Statement::kGroupScan, scan_values, nullptr, false);
-		SPITupleTable *scan = SPI_tuptable;
-		for (uint64 i = 0; i < n; i++) {
-			bool isnull;
-			HeapTuple row = scan->vals[i];
-			int64 msg_id = DatumGetInt64(SPI_getbinval(row, scan->tupdesc, 1, &isnull));
-			Datum key = SPI_getbinval(row, scan->tupdesc, 2, &isnull);
-			bool takeable = DatumGetBool(SPI_getbinval(row, scan->tupdesc, 3, &isnull));
-			after = msg_id;
-			text *key_text = DatumGetTextPP(key);
-			uint64 hash =
-				DatumGetUInt64(hash_bytes_extended(reinterpret_cast<const unsigned char *>(VARDATA_ANY(key_text)),
-												   static_cast<int>(VARSIZE_ANY_EXHDR(key_text)), 0));
-			bool found;
-			hash_search(seen, &hash, HASH_ENTER, &found);
-			/* A group met before: this is not its head. A head in flight blocks its group. */
-			if (found || !takeable)
-				continue;
-			Datum lock_values[3] = {Int64GetDatum(msg_id), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries)};
-			uint64 locked = ExecuteStatementUnsafe(queue, Statement::kGroupLockHead, lock_values, nullptr, false);
-			SPI_freetuptable(SPI_tuptable);
-			if (locked == 0)
-				continue; /* another reader holds the group, or just took it */
-			TakenGroup *group = &groups[ngroups++];
-			group->head = msg_id;
-			group->key = datumCopy(key, false, -1);
-			ids[(*nids)++] = msg_id;
-			if (mode == GroupMode::kGrouped)
-				*nids += TakeRunUnsafe(queue, group, now, qty - *nids, max_deliveries, ids + *nids);
-			if (ngroups >= qty || *nids >= qty)
-				break;
+		if (walked >= walk_limit) {
+			/* The heads of every group, through the index: their number, not the queue's length, counts. */
+			Datum values[3] = {TimestampTzGetDatum(search->now), Int64GetDatum(after),
+							   Int32GetDatum(search->max_deliveries)};
+			uint64 n = ExecuteStatementUnsafe(search->queue, Statement::kGroupHeads, values, nullptr, false);
+			ConsiderRowsUnsafe(search, SPI_tuptable, n, after);
+			break;
 		}
-		SPI_freetuptable(scan);
-		if (ngroups >= qty || *nids >= qty || n < static_cast<uint64>(chunk))
+		Datum values[4] = {TimestampTzGetDatum(search->now), Int64GetDatum(after), Int32GetDatum(chunk),
+						   Int32GetDatum(search->max_deliveries)};
+		uint64 n = ExecuteStatementUnsafe(search->queue, Statement::kGroupScan, values, nullptr, false);
+		walked += static_cast<int64>(n);
+		after = ConsiderRowsUnsafe(search, SPI_tuptable, n, after);
+		if (SearchDone(search) || n < static_cast<uint64>(chunk))
 			break;
 		CHECK_FOR_INTERRUPTS();
 	}
-	hash_destroy(seen);
-	return ngroups;
+	hash_destroy(search->seen);
 }
 
 /*
@@ -226,12 +287,19 @@ ReadGroupedOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadReq
 		max_deliveries = PG_INT32_MAX;
 	int32 qty = request->qty;
 	ConnectSpiUnsafe();
-	TakenGroup *groups = static_cast<TakenGroup *>(palloc(sizeof(TakenGroup) * qty));
-	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * qty));
-	int32 nids;
-	int32 ngroups = FindGroupsUnsafe(queue, request->group, qty, now, max_deliveries, groups, ids, &nids);
+	GroupSearch search;
+	search.queue = queue;
+	search.mode = request->group;
+	search.qty = qty;
+	search.now = now;
+	search.max_deliveries = max_deliveries;
+	search.groups = static_cast<TakenGroup *>(palloc(sizeof(TakenGroup) * qty));
+	search.ids = static_cast<int64 *>(palloc(sizeof(int64) * qty));
+	FindGroupsUnsafe(&search);
+	int64 *ids = search.ids;
+	int32 nids = search.nids;
 	if (request->group == GroupMode::kRoundRobin)
-		nids = RoundRobinUnsafe(queue, groups, ngroups, qty, now, max_deliveries, ids);
+		nids = RoundRobinUnsafe(queue, search.groups, search.ngroups, qty, now, max_deliveries, ids);
 	uint64 n = 0;
 	if (nids > 0) {
 		Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * nids));
