@@ -189,12 +189,16 @@ const StatementInfo kStatements[] = {
 	 {INT8OID, TIMESTAMPTZOID, INT4OID},
 	 StatementTables::kQueue,
 	 true},
-	/* kGroupRun: the group's messages after its head, up to (not past) the first one that cannot be taken. */
-	{"SELECT msg_id FROM pgmq.%1$s WHERE " PGMQ_GROUP_KEY " = $1 AND msg_id > $2 AND vt <= $3 AND read_ct < $5 "
-	 "AND msg_id < COALESCE((SELECT pg_catalog.min(s.msg_id) FROM (SELECT msg_id, vt, read_ct FROM pgmq.%1$s "
-	 "WHERE " PGMQ_GROUP_KEY " = $1 AND msg_id > $2 ORDER BY " PGMQ_GROUP_KEY ", msg_id LIMIT $4) AS s "
-	 "WHERE NOT (s.vt <= $3 AND s.read_ct < $5)), 9223372036854775807) "
-	 "ORDER BY " PGMQ_GROUP_KEY ", msg_id LIMIT $4 FOR UPDATE SKIP LOCKED",
+	/*
+	 * kGroupRun: the group's next messages after its head, each with whether it is taken: locked (SKIP
+	 * LOCKED, re-checked) up to the first that is in flight; the caller takes them up to the first not taken.
+	 */
+	{"WITH c AS (SELECT msg_id, vt <= $3 AND read_ct < $5 AS ok FROM pgmq.%1$s WHERE " PGMQ_GROUP_KEY
+	 " = $1 AND msg_id > $2 ORDER BY " PGMQ_GROUP_KEY ", msg_id LIMIT $4), "
+	 "l AS (SELECT q.msg_id FROM pgmq.%1$s AS q WHERE q.msg_id IN (SELECT c.msg_id FROM c WHERE c.ok AND c.msg_id < "
+	 "COALESCE((SELECT pg_catalog.min(c2.msg_id) FROM c AS c2 WHERE NOT c2.ok), 9223372036854775807)) "
+	 "AND q.vt <= $3 AND q.read_ct < $5 FOR UPDATE OF q SKIP LOCKED) "
+	 "SELECT c.msg_id, l.msg_id IS NOT NULL FROM c LEFT JOIN l ON l.msg_id = c.msg_id ORDER BY c.msg_id",
 	 5,
 	 {TEXTOID, INT8OID, TIMESTAMPTZOID, INT4OID, INT4OID},
 	 StatementTables::kQueue,

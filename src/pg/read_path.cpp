@@ -108,8 +108,9 @@ SpiInt64(uint64 row, int col) {
 }
 
 /*
- * TakeRunUnsafe locks up to limit of the group's messages after its head
- * that may be taken (kGroupRun) and appends their msg_ids to ids; returns how many.
+ * TakeRunUnsafe locks up to limit of the group's messages after its head,
+ * up to the first one it cannot take (in flight, or locked by another
+ * transaction), and appends their msg_ids to ids (kGroupRun); returns how many.
  */
 int32
 TakeRunUnsafe(const Queue *queue, const TakenGroup *group, TimestampTz now, int32 limit, int32 max_deliveries,
@@ -119,10 +120,16 @@ TakeRunUnsafe(const Queue *queue, const TakenGroup *group, TimestampTz now, int3
 	Datum values[5] = {group->key, Int64GetDatum(group->head), TimestampTzGetDatum(now), Int32GetDatum(limit),
 					   Int32GetDatum(max_deliveries)};
 	uint64 n = ExecuteStatementUnsafe(queue, Statement::kGroupRun, values, nullptr, false);
-	for (uint64 i = 0; i < n; i++)
-		ids[i] = SpiInt64(i, 1);
+	/* Up to the first message not taken: in flight, or held by another transaction (a delete in progress). */
+	int32 taken = 0;
+	bool isnull;
+	while (static_cast<uint64>(taken) < n &&
+		   DatumGetBool(SPI_getbinval(SPI_tuptable->vals[taken], SPI_tuptable->tupdesc, 2, &isnull))) {
+		ids[taken] = SpiInt64(static_cast<uint64>(taken), 1);
+		taken++;
+	}
 	SPI_freetuptable(SPI_tuptable);
-	return static_cast<int32>(n);
+	return taken;
 }
 
 /* A grouped read's search for groups (FindGroupsUnsafe). */
