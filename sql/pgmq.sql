@@ -461,6 +461,65 @@ CREATE FUNCTION pgmq.read_with_poll(
     AS 'MODULE_PATHNAME', 'pgmq_read_with_poll' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgmq.read_with_poll(text,integer,integer,integer,integer,jsonb) IS 'Like read, waiting up to max_poll_seconds for a message to become visible.';
 
+------------------------------------------------------------------------------
+-- FIFO groups: messages of one x-pgmq-group header value are handed out in
+-- msg_id order, one reader of a group at a time (see README)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION pgmq.read_grouped(queue_name text, vt integer, qty integer)
+    RETURNS SETOF pgmq.message_record
+    AS 'MODULE_PATHNAME', 'pgmq_read_grouped' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.read_grouped(text,integer,integer) IS 'Takes up to qty messages of FIFO groups with nothing in flight, filling the batch from the oldest group first, and hides them for vt seconds.';
+CREATE FUNCTION pgmq.read_grouped_with_poll(
+    queue_name text,
+    vt integer,
+    qty integer,
+    max_poll_seconds integer DEFAULT 5,
+    poll_interval_ms integer DEFAULT 100
+) RETURNS SETOF pgmq.message_record
+    AS 'MODULE_PATHNAME', 'pgmq_read_grouped_with_poll' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.read_grouped_with_poll(text,integer,integer,integer,integer) IS 'Like read_grouped, waiting up to max_poll_seconds for a message.';
+CREATE FUNCTION pgmq.read_grouped_rr(queue_name text, vt integer, qty integer)
+    RETURNS SETOF pgmq.message_record
+    AS 'MODULE_PATHNAME', 'pgmq_read_grouped_rr' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.read_grouped_rr(text,integer,integer) IS 'Takes up to qty messages round-robin over FIFO groups with nothing in flight (every head, then every second message, ...), in that order.';
+CREATE FUNCTION pgmq.read_grouped_rr_with_poll(
+    queue_name text,
+    vt integer,
+    qty integer,
+    max_poll_seconds integer DEFAULT 5,
+    poll_interval_ms integer DEFAULT 100
+) RETURNS SETOF pgmq.message_record
+    AS 'MODULE_PATHNAME', 'pgmq_read_grouped_rr_with_poll' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.read_grouped_rr_with_poll(text,integer,integer,integer,integer) IS 'Like read_grouped_rr, waiting up to max_poll_seconds for a message.';
+CREATE FUNCTION pgmq.read_grouped_head(queue_name text, vt integer, qty integer)
+    RETURNS SETOF pgmq.message_record
+    AS 'MODULE_PATHNAME', 'pgmq_read_grouped_head' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.read_grouped_head(text,integer,integer) IS 'Takes the head (oldest message) of up to qty FIFO groups with nothing in flight, oldest first.';
+CREATE FUNCTION pgmq.read_grouped_head_with_poll(
+    queue_name text,
+    vt integer,
+    qty integer,
+    max_poll_seconds integer DEFAULT 5,
+    poll_interval_ms integer DEFAULT 100
+) RETURNS SETOF pgmq.message_record
+    AS 'MODULE_PATHNAME', 'pgmq_read_grouped_head_with_poll' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.read_grouped_head_with_poll(text,integer,integer,integer,integer) IS 'Like read_grouped_head, waiting up to max_poll_seconds for a message.';
+CREATE FUNCTION pgmq.create_fifo_index(queue_name text) RETURNS void
+    AS 'MODULE_PATHNAME', 'pgmq_create_fifo_index' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.create_fifo_index(text) IS 'Creates the index q_<name>_group_idx on (FIFO group, msg_id) that makes grouped reads fast (queue owner only; idempotent).';
+CREATE FUNCTION pgmq.create_fifo_indexes_all() RETURNS void
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    q record;
+BEGIN
+    FOR q IN SELECT queue_name FROM pgmq.meta ORDER BY queue_name LOOP
+        PERFORM pgmq.create_fifo_index(q.queue_name::text);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION pgmq.create_fifo_indexes_all() IS 'Runs create_fifo_index for every queue.';
+
 CREATE FUNCTION pgmq.pop(queue_name text, qty integer DEFAULT 1) RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_pop' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgmq.pop(text,integer) IS 'Reads and deletes up to qty of the oldest visible messages at once.';

@@ -302,6 +302,28 @@ PGMQ_FUNCTION(pgmq_metrics) {
  * held until the end of the transaction, for the queue's owner (or, for a missing queue, a role that may
  * create it) only.
  */
+/*
+ * pgmq_create_fifo_index implements create_fifo_index(queue_name): the btree
+ * index q_<name>_group_idx on (FIFO group, msg_id) through which grouped
+ * reads take a group's messages (pg/read_path.hpp). Idempotent.
+ */
+PGMQ_FUNCTION(pgmq_create_fifo_index) {
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kIndexAccess);
+	char index[NAMEDATALEN];
+	snprintf(index, sizeof(index), "%s_group_idx", queue.queue_table);
+	StringInfoData sql;
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s "
+					 "((COALESCE(headers ->> 'x-pgmq-group', '_default_fifo_group')), msg_id)",
+					 quote_identifier(index), quote_identifier(queue.queue_table));
+	pg::ConnectSpiUnsafe();
+	pg::ExecuteSqlUnsafe(sql.data, false);
+	pg::FinishSpiUnsafe();
+	PG_RETURN_VOID();
+}
+
 PGMQ_FUNCTION(pgmq_acquire_queue_lock) {
 	pg::Queue queue;
 	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);

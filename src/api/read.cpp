@@ -1,5 +1,6 @@
 /*
- * read.cpp: pgmq.read, pgmq.read_with_poll and pgmq.pop.
+ * read.cpp: pgmq.read, pgmq.read_with_poll, pgmq.pop and the FIFO-group reads
+ * (read_grouped, read_grouped_rr, read_grouped_head and their _with_poll forms).
  *
  * Each checks its arguments and hands them to the read path
  * (pg/read_path.hpp), which appends the messages, in msg_id order, to the
@@ -31,8 +32,34 @@ ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, pg::Queue *queue, pg::Read
 		if (!empty_object)
 			request->conditional = PointerGetDatum(cond);
 	}
+	request->group = pg::GroupMode::kNone;
 	request->poll_seconds = -1;
 	request->poll_interval_ms = 0;
+}
+
+/* PollArgsUnsafe checks max_poll_seconds and poll_interval_ms (at argno, argno + 1) of a read with poll. */
+void
+PollArgsUnsafe(FunctionCallInfo fcinfo, int argno, pg::ReadRequest *request) {
+	request->poll_seconds = NonNegativeSecondsArgUnsafe(fcinfo, argno, "max_poll_seconds");
+	pg::ArgNotNullUnsafe(fcinfo, argno + 1, "poll_interval_ms");
+	request->poll_interval_ms = PG_GETARG_INT32(argno + 1);
+	if (request->poll_interval_ms < 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("poll_interval_ms must be at least 1, got %d", request->poll_interval_ms)));
+}
+
+/* ReadGrouped implements the grouped reads: (queue_name, vt, qty [, max_poll_seconds, poll_interval_ms]). */
+Datum
+ReadGrouped(FunctionCallInfo fcinfo, pg::GroupMode mode, bool poll) {
+	pg::Queue queue;
+	pg::ReadRequest request;
+	ReadArgsUnsafe(fcinfo, -1, &queue, &request);
+	request.group = mode;
+	if (poll)
+		PollArgsUnsafe(fcinfo, 3, &request);
+	pg::BeginSetResultUnsafe(fcinfo, false);
+	pg::ReadMessagesUnsafe(fcinfo, &queue, &request);
+	return (Datum)0;
 }
 
 } // namespace
@@ -56,12 +83,7 @@ PGMQ_FUNCTION(pgmq_read_with_poll) {
 	pg::Queue queue;
 	pg::ReadRequest request;
 	ReadArgsUnsafe(fcinfo, 5, &queue, &request);
-	request.poll_seconds = NonNegativeSecondsArgUnsafe(fcinfo, 3, "max_poll_seconds");
-	pg::ArgNotNullUnsafe(fcinfo, 4, "poll_interval_ms");
-	request.poll_interval_ms = PG_GETARG_INT32(4);
-	if (request.poll_interval_ms < 1)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("poll_interval_ms must be at least 1, got %d", request.poll_interval_ms)));
+	PollArgsUnsafe(fcinfo, 3, &request);
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	pg::ReadMessagesUnsafe(fcinfo, &queue, &request);
 	return (Datum)0;
@@ -75,6 +97,36 @@ PGMQ_FUNCTION(pgmq_pop) {
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	pg::PopMessagesUnsafe(fcinfo, &queue, qty);
 	return (Datum)0;
+}
+
+/* pgmq_read_grouped implements read_grouped(queue_name, vt, qty): fill the batch from the oldest FIFO groups. */
+PGMQ_FUNCTION(pgmq_read_grouped) {
+	return ReadGrouped(fcinfo, pg::GroupMode::kGrouped, false);
+}
+
+/* pgmq_read_grouped_with_poll implements read_grouped_with_poll(queue_name, vt, qty, max_poll_seconds, ...). */
+PGMQ_FUNCTION(pgmq_read_grouped_with_poll) {
+	return ReadGrouped(fcinfo, pg::GroupMode::kGrouped, true);
+}
+
+/* pgmq_read_grouped_rr implements read_grouped_rr(queue_name, vt, qty): round-robin over FIFO groups. */
+PGMQ_FUNCTION(pgmq_read_grouped_rr) {
+	return ReadGrouped(fcinfo, pg::GroupMode::kRoundRobin, false);
+}
+
+/* pgmq_read_grouped_rr_with_poll implements read_grouped_rr_with_poll(queue_name, vt, qty, ...). */
+PGMQ_FUNCTION(pgmq_read_grouped_rr_with_poll) {
+	return ReadGrouped(fcinfo, pg::GroupMode::kRoundRobin, true);
+}
+
+/* pgmq_read_grouped_head implements read_grouped_head(queue_name, vt, qty): one message per FIFO group. */
+PGMQ_FUNCTION(pgmq_read_grouped_head) {
+	return ReadGrouped(fcinfo, pg::GroupMode::kHead, false);
+}
+
+/* pgmq_read_grouped_head_with_poll implements read_grouped_head_with_poll(queue_name, vt, qty, ...). */
+PGMQ_FUNCTION(pgmq_read_grouped_head_with_poll) {
+	return ReadGrouped(fcinfo, pg::GroupMode::kHead, true);
 }
 
 } // namespace pgmq::api

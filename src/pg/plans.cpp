@@ -19,6 +19,10 @@ namespace pgmq::pg {
 namespace {
 
 #define PGMQ_MESSAGE_COLUMNS "msg_id, read_ct, enqueued_at, last_read_at, vt, message, headers"
+#define PGMQ_M_COLUMNS "m.msg_id, m.read_ct, m.enqueued_at, m.last_read_at, m.vt, m.message, m.headers"
+
+/* A message's FIFO group, as PGMQ computes it; the expression of the index create_fifo_index makes. */
+#define PGMQ_GROUP_KEY "COALESCE(headers ->> 'x-pgmq-group', '_default_fifo_group')"
 
 /*
  * The oldest visible messages from msg_id start on, locked; shared by read and
@@ -160,6 +164,59 @@ const StatementInfo kStatements[] = {
 	{"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("$4", " AND read_ct < $3") " RETURNING " PGMQ_MESSAGE_COLUMNS,
 	 4,
 	 {INT4OID, TIMESTAMPTZOID, INT4OID, INT8OID},
+	 StatementTables::kQueue,
+	 true},
+	/* kGroupScan: every row in msg_id order, so the first row of a group met is its head. */
+	{"SELECT msg_id, " PGMQ_GROUP_KEY ", vt <= $1 AND read_ct < $4 FROM pgmq.%1$s WHERE msg_id > $2 ORDER BY msg_id "
+	 "LIMIT $3",
+	 4,
+	 {TIMESTAMPTZOID, INT8OID, INT4OID, INT4OID},
+	 StatementTables::kQueue,
+	 true},
+	/* kGroupHeads: a skip scan of the group index, one descent per group, then the heads in msg_id order. */
+	{"WITH RECURSIVE g(k, head) AS ((SELECT " PGMQ_GROUP_KEY ", msg_id FROM pgmq.%1$s ORDER BY " PGMQ_GROUP_KEY
+	 ", msg_id LIMIT 1) UNION ALL SELECT n.k, n.head FROM g CROSS JOIN LATERAL (SELECT " PGMQ_GROUP_KEY
+	 " AS k, msg_id AS head FROM pgmq.%1$s WHERE " PGMQ_GROUP_KEY " > g.k ORDER BY " PGMQ_GROUP_KEY
+	 ", msg_id LIMIT 1) AS n) SELECT q.msg_id, g.k, q.vt <= $1 AND q.read_ct < $3 FROM g JOIN pgmq.%1$s AS q ON "
+	 "q.msg_id = g.head WHERE g.head > $2 ORDER BY g.head",
+	 3,
+	 {TIMESTAMPTZOID, INT8OID, INT4OID},
+	 StatementTables::kQueue,
+	 true},
+	/* kGroupLockHead: the lock re-checks the newest row version (a reader that just committed hid it). */
+	{"SELECT msg_id FROM pgmq.%1$s WHERE msg_id = $1 AND vt <= $2 AND read_ct < $3 FOR UPDATE SKIP LOCKED",
+	 3,
+	 {INT8OID, TIMESTAMPTZOID, INT4OID},
+	 StatementTables::kQueue,
+	 true},
+	/*
+	 * kGroupRun: the group's next messages after its head, each with whether it is taken: locked (SKIP
+	 * LOCKED, re-checked) up to the first that is in flight; the caller takes them up to the first not taken.
+	 */
+	{"WITH c AS (SELECT msg_id, vt <= $3 AND read_ct < $5 AS ok FROM pgmq.%1$s WHERE " PGMQ_GROUP_KEY
+	 " = $1 AND msg_id > $2 ORDER BY " PGMQ_GROUP_KEY ", msg_id LIMIT $4), "
+	 "l AS (SELECT q.msg_id FROM pgmq.%1$s AS q WHERE q.msg_id IN (SELECT c.msg_id FROM c WHERE c.ok AND c.msg_id < "
+	 "COALESCE((SELECT pg_catalog.min(c2.msg_id) FROM c AS c2 WHERE NOT c2.ok), 9223372036854775807)) "
+	 "AND q.vt <= $3 AND q.read_ct < $5 FOR UPDATE OF q SKIP LOCKED) "
+	 "SELECT c.msg_id, l.msg_id IS NOT NULL FROM c LEFT JOIN l ON l.msg_id = c.msg_id ORDER BY c.msg_id",
+	 5,
+	 {TEXTOID, INT8OID, TIMESTAMPTZOID, INT4OID, INT4OID},
+	 StatementTables::kQueue,
+	 true},
+	/* kGroupTake */
+	{"WITH u AS (UPDATE pgmq.%1$s AS m SET vt = $3, read_ct = m.read_ct + 1, last_read_at = $2 FROM "
+	 "pg_catalog.unnest($1::bigint[]) WITH ORDINALITY AS s(id, ord) WHERE m.msg_id = s.id RETURNING " PGMQ_M_COLUMNS
+	 ", s.ord) SELECT " PGMQ_MESSAGE_COLUMNS " FROM u ORDER BY ord",
+	 3,
+	 {INT8ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID},
+	 StatementTables::kQueue,
+	 true},
+	/* kGroupTakePolicy */
+	{"WITH u AS (UPDATE pgmq.%1$s AS m SET vt = $3, read_ct = m.read_ct + 1, last_read_at = $2, first_visible_at = "
+	 "COALESCE(m.first_visible_at, m.vt) FROM pg_catalog.unnest($1::bigint[]) WITH ORDINALITY AS s(id, ord) WHERE "
+	 "m.msg_id = s.id RETURNING " PGMQ_M_COLUMNS ", s.ord) SELECT " PGMQ_MESSAGE_COLUMNS " FROM u ORDER BY ord",
+	 3,
+	 {INT8ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID},
 	 StatementTables::kQueue,
 	 true},
 	/* kCandidateDeadline: enqueued_at <= first visible time, so the first test can use an index. */

@@ -51,6 +51,13 @@ enum class Statement {
 	kReadPolicy,      /* $1 qty, $2 now, $3 new vt, $4 max_deliveries int4, $5 lowest msg_id */
 	kReadWherePolicy, /* as kReadPolicy but $5 conditional, $6 lowest msg_id */
 	kPopPolicy,       /* $1 qty, $2 now, $3 max_deliveries, $4 lowest msg_id */
+	/* FIFO groups (grouped reads in pg/read_path.cpp); max_deliveries is PG_INT32_MAX without a policy. */
+	kGroupScan,     /* $1 now, $2 after msg_id, $3 limit, $4 max_deliveries -> msg_id, group, takeable */
+	kGroupHeads,    /* $1 now, $2 after msg_id, $3 max_deliveries -> as kGroupScan, the heads of all groups */
+	kGroupLockHead, /* $1 msg_id, $2 now, $3 max_deliveries -> msg_id when visible and locked */
+	kGroupRun,  /* $1 group, $2 head msg_id, $3 now, $4 limit, $5 max_deliveries -> msg_ids after it, taken (locked) */
+	kGroupTake, /* $1 msg_ids int8[], $2 now, $3 new vt -> message_record in array order */
+	kGroupTakePolicy, /* as kGroupTake, also first_visible_at */
 	/* Policy maintenance (pg/maintenance.hpp): candidates -> msg_id, read_ct, enqueued_at, vt, first_visible_at. */
 	kCandidateDeadline,      /* $1 now - deadline, $2 limit */
 	kCandidateMaxDeliveries, /* $1 now, $2 limit, $3 max_deliveries */

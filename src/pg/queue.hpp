@@ -58,6 +58,8 @@ constexpr QueueAccess kDeleteAccess = {RowExclusiveLock, ACL_DELETE | ACL_SELECT
 constexpr QueueAccess kMetricsAccess = {AccessShareLock, ACL_SELECT, false};
 /* SELECT count(*), then TRUNCATE: purge_queue. */
 constexpr QueueAccess kPurgeAccess = {AccessExclusiveLock, ACL_SELECT | ACL_TRUNCATE, false};
+/* CREATE INDEX on the queue table (create_fifo_index): ownership, the lock CREATE INDEX takes. */
+constexpr QueueAccess kIndexAccess = {ShareLock, ACL_NO_RIGHTS, true};
 /* DDL on the queue's tables (create, drop_queue, acquire_queue_lock): ownership; the advisory lock, no table lock. */
 constexpr QueueAccess kAdminAccess = {NoLock, ACL_NO_RIGHTS, true};
 

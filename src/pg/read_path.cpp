@@ -12,7 +12,13 @@
 #include "pg/wakeup.hpp"
 
 extern "C" {
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -22,6 +28,9 @@ namespace {
 
 /* A read whose first message lies more than this many msg_ids above the hint probes (see readhint.hpp). */
 constexpr int64 kProbeGap = 64;
+
+/* A grouped read walks at most this many rows in msg_id order before it lists the groups' heads. */
+constexpr int64 kWalkRows = 1024;
 
 /*
  * ReadWithPolicyUnsafe reads through the statement that skips messages read
@@ -85,6 +94,234 @@ ProbeHeadIfFarUnsafe(const Queue *queue, const ReadHintTicket *ticket, uint64 n,
 	ReadHintStore(queue->queue_relid, ticket, new_low, valid_until);
 }
 
+/* A group a grouped read took: its head (locked) and the key of its messages. */
+struct TakenGroup {
+	int64 head;
+	Datum key; /* text */
+};
+
+/* SpiInt64 returns the bigint in column col of SPI result row row. */
+int64
+SpiInt64(uint64 row, int col) {
+	bool isnull;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull));
+}
+
+/*
+ * TakeRunUnsafe locks up to limit of the group's messages after its head,
+ * up to the first one it cannot take (in flight, or locked by another
+ * transaction), and appends their msg_ids to ids (kGroupRun); returns how many.
+ */
+int32
+TakeRunUnsafe(const Queue *queue, const TakenGroup *group, TimestampTz now, int32 limit, int32 max_deliveries,
+			  int64 *ids) {
+	if (limit <= 0)
+		return 0;
+	Datum values[5] = {group->key, Int64GetDatum(group->head), TimestampTzGetDatum(now), Int32GetDatum(limit),
+					   Int32GetDatum(max_deliveries)};
+	uint64 n = ExecuteStatementUnsafe(queue, Statement::kGroupRun, values, nullptr, false);
+	/* Up to the first message not taken: in flight, or held by another transaction (a delete in progress). */
+	int32 taken = 0;
+	bool isnull;
+	while (static_cast<uint64>(taken) < n &&
+		   DatumGetBool(SPI_getbinval(SPI_tuptable->vals[taken], SPI_tuptable->tupdesc, 2, &isnull))) {
+		ids[taken] = SpiInt64(static_cast<uint64>(taken), 1);
+		taken++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return taken;
+}
+
+/* A grouped read's search for groups (FindGroupsUnsafe). */
+struct GroupSearch {
+	const Queue *queue;
+	GroupMode mode;
+	int32 qty;
+	TimestampTz now;
+	int32 max_deliveries;
+	HTAB *seen;         /* hashes of the keys of the groups met */
+	TakenGroup *groups; /* the groups taken, oldest head first */
+	int64 *ids;         /* the msg_ids taken */
+	int32 ngroups;
+	int32 nids;
+};
+
+/* SearchDone says whether the search has taken enough. */
+bool
+SearchDone(const GroupSearch *search) {
+	return search->ngroups >= search->qty || search->nids >= search->qty;
+}
+
+/*
+ * ConsiderRowUnsafe looks at a row met in msg_id order: the head of its group
+ * when the group was not met before. Such a head that may be taken and
+ * locks is taken, with its run for kGrouped. Returns whether the search is done.
+ */
+bool
+ConsiderRowUnsafe(GroupSearch *search, int64 msg_id, Datum key, bool takeable) {
+	text *key_text = DatumGetTextPP(key);
+	uint64 hash = DatumGetUInt64(hash_bytes_extended(reinterpret_cast<const unsigned char *>(VARDATA_ANY(key_text)),
+													 static_cast<int>(VARSIZE_ANY_EXHDR(key_text)), 0));
+	bool found;
+	hash_search(search->seen, &hash, HASH_ENTER, &found);
+	/* A group met before: this is not its head. A head in flight blocks its group. */
+	if (found || !takeable)
+		return false;
+	Datum lock_values[3] = {Int64GetDatum(msg_id), TimestampTzGetDatum(search->now),
+							Int32GetDatum(search->max_deliveries)};
+	uint64 locked = ExecuteStatementUnsafe(search->queue, Statement::kGroupLockHead, lock_values, nullptr, false);
+	SPI_freetuptable(SPI_tuptable);
+	if (locked == 0)
+		return false; /* another reader holds the group, or just took it */
+	TakenGroup *group = &search->groups[search->ngroups++];
+	group->head = msg_id;
+	group->key = datumCopy(key, false, -1);
+	search->ids[search->nids++] = msg_id;
+	if (search->mode == GroupMode::kGrouped)
+		search->nids += TakeRunUnsafe(search->queue, group, search->now, search->qty - search->nids,
+									  search->max_deliveries, search->ids + search->nids);
+	return SearchDone(search);
+}
+
+/*
+ * ConsiderRowsUnsafe considers the rows (msg_id, key, takeable) of an SPI
+ * result in order, frees it; returns the last msg_id looked at (after when none).
+ */
+int64
+ConsiderRowsUnsafe(GroupSearch *search, SPITupleTable *rows, uint64 n, int64 after) {
+	for (uint64 i = 0; i < n && !SearchDone(search); i++) {
+		bool isnull;
+		HeapTuple row = rows->vals[i];
+		after = DatumGetInt64(SPI_getbinval(row, rows->tupdesc, 1, &isnull));
+		Datum key = SPI_getbinval(row, rows->tupdesc, 2, &isnull);
+		bool takeable = DatumGetBool(SPI_getbinval(row, rows->tupdesc, 3, &isnull));
+		ConsiderRowUnsafe(search, after, key, takeable);
+	}
+	SPI_freetuptable(rows);
+	return after;
+}
+
+/* HasGroupIndex says whether the queue table has the index create_fifo_index makes. */
+bool
+HasGroupIndex(const Queue *queue) {
+	char index[NAMEDATALEN];
+	snprintf(index, sizeof(index), "%s_group_idx", queue->queue_table);
+	return OidIsValid(get_relname_relid(index, get_rel_namespace(queue->queue_relid)));
+}
+
+/*
+ * FindGroupsUnsafe takes the groups whose head may be taken and locks,
+ * oldest head first, into search: up to qty groups, for kGrouped with each
+ * group's run (TakeRunUnsafe) until qty messages. It walks the queue in
+ * msg_id order (the first row of a group met is its head): to its end
+ * without the group index; with it, for kWalkRows rows, then it goes on
+ * with the heads of all groups found through the index (kGroupHeads), so a
+ * long run of rows of groups in flight is not walked.
+ */
+void
+FindGroupsUnsafe(GroupSearch *search) {
+	HASHCTL ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(uint64);
+	ctl.hcxt = CurrentMemoryContext;
+	search->seen = hash_create("pgmq grouped read", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	search->ngroups = 0;
+	search->nids = 0;
+	int32 chunk = Min(Max(64, 4 * search->qty), 4096);
+	int64 walk_limit = HasGroupIndex(search->queue) ? Max(kWalkRows, 2 * chunk) : PG_INT64_MAX;
+	int64 walked = 0;
+	int64 after = PG_INT64_MIN;
+	for (;;) {
+		if (walked >= walk_limit) {
+			/* The heads of every group, through the index: their number, not the queue's length, counts. */
+			Datum values[3] = {TimestampTzGetDatum(search->now), Int64GetDatum(after),
+							   Int32GetDatum(search->max_deliveries)};
+			uint64 n = ExecuteStatementUnsafe(search->queue, Statement::kGroupHeads, values, nullptr, false);
+			ConsiderRowsUnsafe(search, SPI_tuptable, n, after);
+			break;
+		}
+		Datum values[4] = {TimestampTzGetDatum(search->now), Int64GetDatum(after), Int32GetDatum(chunk),
+						   Int32GetDatum(search->max_deliveries)};
+		uint64 n = ExecuteStatementUnsafe(search->queue, Statement::kGroupScan, values, nullptr, false);
+		walked += static_cast<int64>(n);
+		after = ConsiderRowsUnsafe(search, SPI_tuptable, n, after);
+		if (SearchDone(search) || n < static_cast<uint64>(chunk))
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	hash_destroy(search->seen);
+}
+
+/*
+ * RoundRobinUnsafe fills ids (holding the ngroups heads) in layers: the
+ * heads, then each group's second message, ..., up to qty; returns how many.
+ */
+int32
+RoundRobinUnsafe(const Queue *queue, const TakenGroup *groups, int32 ngroups, int32 qty, TimestampTz now,
+				 int32 max_deliveries, int64 *ids) {
+	int32 nids = ngroups;
+	if (ngroups >= qty)
+		return nids;
+	/* Each group has its head in the batch: none gives more than qty - ngroups others. */
+	int32 limit = qty - ngroups;
+	int64 **runs = static_cast<int64 **>(palloc(sizeof(int64 *) * ngroups));
+	int32 *lengths = static_cast<int32 *>(palloc(sizeof(int32) * ngroups));
+	int32 longest = 0;
+	for (int32 g = 0; g < ngroups; g++) {
+		runs[g] = static_cast<int64 *>(palloc(sizeof(int64) * limit));
+		lengths[g] = TakeRunUnsafe(queue, &groups[g], now, limit, max_deliveries, runs[g]);
+		longest = Max(longest, lengths[g]);
+	}
+	for (int32 layer = 0; layer < longest && nids < qty; layer++)
+		for (int32 g = 0; g < ngroups && nids < qty; g++)
+			if (layer < lengths[g])
+				ids[nids++] = runs[g][layer];
+	return nids;
+}
+
+/*
+ * ReadGroupedOnceUnsafe runs one grouped read (see GroupMode), appends the
+ * rows in the order chosen, returns how many.
+ */
+uint64
+ReadGroupedOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz new_vt = PlusSecondsUnsafe(now, request->vt);
+	int32 max_deliveries;
+	bool policy = QueueHasPolicyUnsafe(queue, &max_deliveries);
+	if (!policy)
+		max_deliveries = PG_INT32_MAX;
+	int32 qty = request->qty;
+	ConnectSpiUnsafe();
+	GroupSearch search;
+	search.queue = queue;
+	search.mode = request->group;
+	search.qty = qty;
+	search.now = now;
+	search.max_deliveries = max_deliveries;
+	search.groups = static_cast<TakenGroup *>(palloc(sizeof(TakenGroup) * qty));
+	search.ids = static_cast<int64 *>(palloc(sizeof(int64) * qty));
+	FindGroupsUnsafe(&search);
+	int64 *ids = search.ids;
+	int32 nids = search.nids;
+	if (request->group == GroupMode::kRoundRobin)
+		nids = RoundRobinUnsafe(queue, search.groups, search.ngroups, qty, now, max_deliveries, ids);
+	uint64 n = 0;
+	if (nids > 0) {
+		Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * nids));
+		for (int32 i = 0; i < nids; i++)
+			elems[i] = Int64GetDatum(ids[i]);
+		ArrayType *array = construct_array(elems, nids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+		Datum values[3] = {PointerGetDatum(array), TimestampTzGetDatum(now), TimestampTzGetDatum(new_vt)};
+		n = ExecuteStatementUnsafe(queue, policy ? Statement::kGroupTakePolicy : Statement::kGroupTake, values, nullptr,
+								   false);
+		PutSpiMessagesAsIsUnsafe(fcinfo, n);
+	}
+	FinishSpiUnsafe();
+	return n;
+}
+
 /*
  * ReadOnceUnsafe runs one read, appends the rows, returns how many: through
  * the policy statement for a queue with a policy, else directly through the
@@ -92,6 +329,8 @@ ProbeHeadIfFarUnsafe(const Queue *queue, const ReadHintTicket *ticket, uint64 n,
  */
 uint64
 ReadOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+	if (request->group != GroupMode::kNone)
+		return ReadGroupedOnceUnsafe(fcinfo, queue, request);
 	DirectRead read;
 	read.qty = request->qty;
 	read.now = GetCurrentTimestamp();

@@ -24,8 +24,29 @@ extern "C" {
 
 namespace pgmq::pg {
 
+/*
+ * GroupMode says how a read treats FIFO groups (header x-pgmq-group; messages
+ * without it, or with a JSON null, form the group _default_fifo_group). A
+ * grouped read takes messages only of groups whose head (oldest message)
+ * is visible and not locked by another transaction: it locks the head
+ * (FOR UPDATE SKIP LOCKED, re-checking the newest row version), and takes
+ * the group's following messages only up to the first one it cannot take,
+ * so no two readers hold messages of one group at a time and a group with a
+ * message in flight gives nothing newer until it is acknowledged or its vt
+ * passes. Groups are visited oldest head first, found by walking the queue
+ * in msg_id order; a group's messages come through the index
+ * create_fifo_index makes (without it, a scan of the queue per group).
+ */
+enum class GroupMode {
+	kNone,       /* read: no groups */
+	kGrouped,    /* read_grouped: fill the batch from the oldest group, then the next */
+	kRoundRobin, /* read_grouped_rr: the heads of the oldest groups, then their second messages, ... */
+	kHead,       /* read_grouped_head: the head of each of the oldest groups */
+};
+
 /* ReadRequest is a read's checked arguments. */
 struct ReadRequest {
+	GroupMode group;        /* FIFO groups: kNone for read and read_with_poll */
 	int32 vt;               /* seconds the messages stay hidden, >= 0 */
 	int32 qty;              /* at most this many messages, 1 .. pgmq.max_read_qty */
 	Datum conditional;      /* jsonb the messages must contain; 0 when absent or '{}' */
@@ -39,7 +60,9 @@ struct ReadRequest {
  * materialized result set (pg/results.hpp, begun by the caller). With
  * poll_seconds >= 0 it reads again, while nothing was found and poll_seconds
  * have not passed, whenever a send to the queue commits (or poll_interval_ms
- * pass). Returns how many messages it appended.
+ * pass). Grouped reads (request->group) append the messages in the order
+ * they were chosen (read_grouped: group by group, oldest group first).
+ * Returns how many messages it appended.
  */
 uint64 ReadMessagesUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request);
 

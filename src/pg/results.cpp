@@ -54,4 +54,11 @@ PutSpiMessagesUnsafe(FunctionCallInfo fcinfo, uint64 count) {
 		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
 }
 
+void
+PutSpiMessagesAsIsUnsafe(FunctionCallInfo fcinfo, uint64 count) {
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	for (uint64 i = 0; i < count; i++)
+		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+}
+
 } // namespace pgmq::pg

@@ -27,4 +27,7 @@ void PutSpiIdsUnsafe(FunctionCallInfo fcinfo, uint64 count);
 /* PutSpiMessagesUnsafe appends the SPI result rows (message_record columns), ordered by msg_id. */
 void PutSpiMessagesUnsafe(FunctionCallInfo fcinfo, uint64 count);
 
+/* PutSpiMessagesAsIsUnsafe appends the SPI result rows (message_record columns) in the order they came. */
+void PutSpiMessagesAsIsUnsafe(FunctionCallInfo fcinfo, uint64 count);
+
 } // namespace pgmq::pg

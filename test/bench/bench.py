@@ -31,6 +31,9 @@ BASE_READ = (f"UPDATE {BASE} SET vt = clock_timestamp() + interval '30 seconds',
              f"last_read_at = clock_timestamp() WHERE msg_id = ANY (ARRAY(SELECT msg_id FROM {BASE} "
              f"WHERE vt <= clock_timestamp() ORDER BY msg_id LIMIT :n FOR UPDATE SKIP LOCKED)) RETURNING {COLS}")
 
+GROUP_KEY = "COALESCE(headers ->> 'x-pgmq-group', '_default_fifo_group')"
+GROUP_KEY_M2 = "COALESCE(m2.headers ->> 'x-pgmq-group', '_default_fifo_group')"
+GROUP_KEY_T = "COALESCE(t.headers ->> 'x-pgmq-group', '_default_fifo_group')"
 SCRIPTS = {
     "send1": {
         "ours": f"SELECT * FROM pgmq.send('{Q}', '{MSG}'::jsonb);\n",
@@ -58,6 +61,25 @@ SCRIPTS = {
         "ours": f"SELECT pgmq.send_topic('orders.created.eu', '{MSG}'::jsonb);\n",
         "base": f"SELECT * FROM pgmq.send('{Q}', '{MSG}'::jsonb);\n",
     },
+    # Grouped read of 10, then delete them. Base: the grouped read as PGMQ 1.9 to 1.11 writes it, aggregating
+    # the heads of every group of the queue (GROUP BY), then the oldest visible group's messages.
+    "grouped10_delete": {
+        "ours": f"SELECT coalesce(array_agg(msg_id), '{{}}') AS ids FROM pgmq.read_grouped('{Q}', 30, 10) \\gset\n"
+                f"SELECT count(*) FROM pgmq.delete('{Q}', :ids::bigint[]);\n",
+        "base": f"WITH heads AS (SELECT {GROUP_KEY} AS g, min(msg_id) AS head FROM {BASE} "
+                f"WHERE vt <= clock_timestamp() GROUP BY 1), "
+                f"locked AS (SELECT h.g, h.head FROM heads h JOIN {BASE} q ON q.msg_id = h.head "
+                f"WHERE q.vt <= clock_timestamp() ORDER BY h.head FOR UPDATE OF q SKIP LOCKED), "
+                f"free AS (SELECT l.* FROM locked l WHERE NOT EXISTS (SELECT 1 FROM {BASE} m2 WHERE "
+                f"{GROUP_KEY_M2} = l.g AND m2.vt > clock_timestamp() AND m2.msg_id < l.head) ORDER BY l.head LIMIT 10), "
+                f"picked AS (SELECT t.msg_id FROM free f CROSS JOIN LATERAL (SELECT msg_id FROM {BASE} t WHERE "
+                f"{GROUP_KEY_T} = f.g AND t.vt <= clock_timestamp() ORDER BY msg_id LIMIT 10) t "
+                f"ORDER BY f.head, t.msg_id LIMIT 10), "
+                f"r AS (UPDATE {BASE} SET vt = clock_timestamp() + interval '30 seconds', read_ct = read_ct + 1, "
+                f"last_read_at = clock_timestamp() WHERE msg_id IN (SELECT msg_id FROM picked) RETURNING msg_id) "
+                f"SELECT coalesce(array_agg(msg_id), '{{}}') AS ids FROM r \\gset\n"
+                f"DELETE FROM {BASE} WHERE msg_id = ANY (:ids::bigint[]);\n",
+    },
     "read1": {
         "ours": f"SELECT * FROM pgmq.read('{Q}', 30, :n);\n",
         "base": f"{BASE_READ};\n",
@@ -80,9 +102,28 @@ class Bench:
         self.options = "-c synchronous_commit=off" if opts.sync_off else ""
 
     # ---- state -------------------------------------------------------------------------
-    def reset(self, system, backlog=0, invisible=0):
-        """Fresh queue tables for system; invisible messages (vt in an hour) first, then backlog visible ones."""
+    def reset(self, system, backlog=0, invisible=0, groups=0):
+        """Fresh queue tables for system; invisible messages (vt in an hour) first, then backlog visible ones;
+        with groups, the invisible ones are one group in flight ("busy"), the backlog's message i has header
+        x-pgmq-group g<i mod groups>, and the FIFO index is made."""
         c = self.conn
+        if groups:
+            self.reset(system)
+            table = self.table(system)
+            if invisible:
+                c.execute(f"INSERT INTO {table} (vt, read_ct, message, headers) SELECT clock_timestamp() + "
+                          f"interval '1 hour', 1, %s::jsonb, '{{\"x-pgmq-group\": \"busy\"}}' "
+                          f"FROM generate_series(1, %s)", (MSG, invisible))
+            c.execute(f"INSERT INTO {table} (vt, message, headers) SELECT clock_timestamp(), %s::jsonb, "
+                      f"jsonb_build_object('x-pgmq-group', 'g' || (i %% %s)) FROM generate_series(1, %s) i",
+                      (MSG, groups, backlog))
+            if system == "ours":
+                c.execute(f"SELECT pgmq.create_fifo_index('{Q}')")
+            else:
+                c.execute(f"CREATE INDEX ON {BASE} (({GROUP_KEY}), msg_id)")
+            c.execute(f"VACUUM ANALYZE {table}")
+            c.execute("CHECKPOINT")
+            return
         if system == "ours":
             if self.exists(f"pgmq.q_{Q}"):
                 c.execute(f"SELECT pgmq.drop_queue('{Q}')")
@@ -218,6 +259,11 @@ class Bench:
         tps = self.pgbench("read1", system, 1, self.opts.backlog_seconds, {"n": 1})
         return 1000.0 / tps
 
+    def run_grouped(self, system, backlog, groups, invisible=0):
+        self.reset(system, backlog=backlog, groups=groups, invisible=invisible)
+        tps = self.pgbench("grouped10_delete", system, 1, self.opts.backlog_seconds, {})
+        return 1000.0 / tps
+
     def run_memory(self, system):
         """Backend memory growth (kB) over opts.memory_calls calls, after a warm-up, in one session."""
         self.reset(system, backlog=1000)
@@ -266,6 +312,13 @@ class Bench:
              lambda s: self.run_read_archive(s, 4)),
             ("mixed", "4 producers + 4 consumers (consumed)", "rate", self.run_mixed),
             ("backlog", f"read 1, {o.invisible:,} invisible head (ms/read)", "ms", self.run_backlog),
+            ("grouped10", f"read_grouped 10 + delete, {o.backlog:,} msgs / {o.backlog // 100:,} groups (ms)",
+             "ms", lambda s: self.run_grouped(s, o.backlog, o.backlog // 100)),
+            ("grouped10s", f"read_grouped 10 + delete, {o.backlog // 4:,} msgs / {o.backlog // 400:,} groups (ms)",
+             "ms", lambda s: self.run_grouped(s, o.backlog // 4, o.backlog // 400)),
+            ("grouped10b", f"read_grouped 10 + delete, {o.invisible:,} in flight in 1 group in front of "
+             f"{o.backlog // 2:,} msgs / {o.backlog // 200:,} groups (ms)", "ms",
+             lambda s: self.run_grouped(s, o.backlog // 2, o.backlog // 200, o.invisible)),
             ("latency", "read_with_poll wake vs LISTEN/NOTIFY (ms)", "latency", self.run_latency),
             ("memory", f"backend memory growth over {o.memory_calls:,} calls (kB)", "kB", self.run_memory),
         ]
