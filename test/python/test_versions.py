@@ -247,13 +247,18 @@ def test_create_extension_needs_superuser(two_dbs):
             admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(ROLE)))
 
 
-def test_every_script_finds_its_symbols():
+def test_every_script_finds_its_symbols(conn):
     """Every C symbol named by an install or update script (old ones included) is in pgmq.so:
-    one removed from the library would break CREATE EXTENSION ... VERSION and the updates."""
-    exported = set(subprocess.run(["nm", "-D", "--defined-only", "--format=posix", os.path.join(REPO, "pgmq.so")],
+    one removed from the library would break CREATE EXTENSION ... VERSION and the updates. Both
+    are read where the server under test has them (the test suite's private installation)."""
+    dirs = dict(conn.execute("SELECT name, setting FROM pg_config WHERE name IN ('PKGLIBDIR', 'SHAREDIR')").fetchall())
+    exported = set(subprocess.run(["nm", "-D", "--defined-only", "--format=posix",
+                                   os.path.join(dirs["PKGLIBDIR"], "pgmq.so")],
                                   check=True, capture_output=True, text=True).stdout.split())
-    scripts = sorted(glob.glob(os.path.join(REPO, "sql", "pgmq--*.sql"))) + [os.path.join(REPO, "sql", "pgmq.sql")]
+    scripts = sorted(glob.glob(os.path.join(dirs["SHAREDIR"], "extension", "pgmq--*.sql")))
+    scripts = [s for s in scripts if not open(s).read().startswith("-- fixture")]
     assert any(s.endswith("pgmq--1.0.0.sql") for s in scripts)
+    assert any(s.endswith("pgmq--1.0.0--2.0.0.sql") for s in scripts)
     for script in scripts:
         symbols = set(re.findall(r"'MODULE_PATHNAME',\s*'(\w+)'", open(script).read()))
         assert symbols, script
