@@ -7,6 +7,7 @@
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
+#include "guc.hpp"
 #include "pg/read_path.hpp"
 #include "pg/results.hpp"
 
@@ -22,7 +23,7 @@ namespace {
 void
 ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, pg::Queue *queue, pg::ReadRequest *request) {
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, queue, pg::kReadAccess);
-	request->vt = NonNegativeSecondsArgUnsafe(fcinfo, 1, "vt");
+	request->vt = SecondsArgUnsafe(fcinfo, 1, "vt");
 	request->qty = QtyArgUnsafe(fcinfo, 2);
 	request->conditional = (Datum)0;
 	if (cond_arg >= 0 && !PG_ARGISNULL(cond_arg)) {
@@ -56,12 +57,20 @@ PGMQ_FUNCTION(pgmq_read_with_poll) {
 	pg::Queue queue;
 	pg::ReadRequest request;
 	ReadArgsUnsafe(fcinfo, 5, &queue, &request);
-	request.poll_seconds = NonNegativeSecondsArgUnsafe(fcinfo, 3, "max_poll_seconds");
+	/* NULLs stay errors: PGMQ's loop would never end. Strict: negative values and intervals below 1 too. */
+	if (guc_strict_input)
+		request.poll_seconds = NonNegativeSecondsArgUnsafe(fcinfo, 3, "max_poll_seconds");
+	else {
+		pg::ArgNotNullUnsafe(fcinfo, 3, "max_poll_seconds");
+		request.poll_seconds = Max(PG_GETARG_INT32(3), 0);
+	}
 	pg::ArgNotNullUnsafe(fcinfo, 4, "poll_interval_ms");
 	request.poll_interval_ms = PG_GETARG_INT32(4);
-	if (request.poll_interval_ms < 1)
+	if (request.poll_interval_ms < 1 && guc_strict_input)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("poll_interval_ms must be at least 1, got %d", request.poll_interval_ms)));
+	/* PGMQ busy-loops on an interval of 0 or less: wait 1 ms instead. */
+	request.poll_interval_ms = Max(request.poll_interval_ms, 1);
 	pg::BeginSetResultUnsafe(fcinfo, false);
 	pg::ReadMessagesUnsafe(fcinfo, &queue, &request);
 	return (Datum)0;

@@ -4,6 +4,7 @@
 #include "pg/queue.hpp"
 
 #include "boundary.hpp"
+#include "guc.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -25,7 +26,7 @@ void
 QueueFromTextUnsafe(text *name, Queue *out) {
 	const char *data = VARDATA_ANY(name);
 	std::size_t length = VARSIZE_ANY_EXHDR(name);
-	CallCpp(core::NormalizeQueueName, data, length, &out->name);
+	CallCpp(core::NormalizeQueueName, data, length, &out->name, guc_strict_input);
 	snprintf(out->queue_table, NAMEDATALEN, "q_%s", out->name.text);
 	snprintf(out->archive_table, NAMEDATALEN, "a_%s", out->name.text);
 	out->queue_relid = InvalidOid;

@@ -92,6 +92,9 @@ ProbeHeadIfFarUnsafe(const Queue *queue, const ReadHintTicket *ticket, uint64 n,
  */
 uint64
 ReadOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+	/* qty 0 reads nothing (PGMQ's LIMIT 0); read_with_poll then waits until max_poll_seconds pass. */
+	if (request->qty == 0)
+		return 0;
 	DirectRead read;
 	read.qty = request->qty;
 	read.now = GetCurrentTimestamp();
@@ -165,6 +168,8 @@ ReadMessagesUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadReques
 
 uint64
 PopMessagesUnsafe(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
+	if (qty == 0)
+		return 0;
 	TimestampTz now = GetCurrentTimestamp();
 	ReadHintTicket ticket;
 	int64 start = ReadHintStart(queue->queue_relid, now, &ticket);
