@@ -87,7 +87,7 @@ CREATE TYPE pgmq.metrics_result AS (
 
 CREATE FUNCTION pgmq.validate_queue_name(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_validate_queue_name' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION pgmq.validate_queue_name(text) IS 'Raises 22023 unless the name is a valid queue name (1 to 47 characters from A-Z a-z 0-9 _ -).';
+COMMENT ON FUNCTION pgmq.validate_queue_name(text) IS 'Raises P0001 unless the name is a valid queue name (at most 47 printable ASCII characters, none of $ ; -- ''); with pgmq.strict_input, 22023 unless it has 1 to 47 characters from A-Z a-z 0-9 _ -.';
 
 CREATE FUNCTION pgmq.format_table_name(queue_name text, prefix text) RETURNS text
     AS 'MODULE_PATHNAME', 'pgmq_format_table_name' LANGUAGE C IMMUTABLE;
