@@ -17,6 +17,16 @@ IsAllowed(char c) {
 /* CheckPgmqRules applies PGMQ's rules (see names.hpp) to name[0..length); throws P0001. */
 void
 CheckPgmqRules(const char *name, std::size_t length) {
+	CheckQueueNameCharacters(name, length);
+	if (length > kMaxQueueNameLength)
+		throw Error(ErrorKind::kRaiseException, "queue name is too long, maximum length is %zu characters",
+					kMaxQueueNameLength);
+}
+
+} // namespace
+
+void
+CheckQueueNameCharacters(const char *name, std::size_t length) {
 	for (std::size_t i = 0; i < length; i++) {
 		char c = name[i];
 		if (c == '$' || c == ';' || c == '\'' || (c == '-' && i + 1 < length && name[i + 1] == '-'))
@@ -28,12 +38,7 @@ CheckPgmqRules(const char *name, std::size_t length) {
 			throw Error(ErrorKind::kRaiseException,
 						"queue name contains invalid characters: only printable ASCII characters are allowed");
 	}
-	if (length > kMaxQueueNameLength)
-		throw Error(ErrorKind::kRaiseException, "queue name is too long, maximum length is %zu characters",
-					kMaxQueueNameLength);
 }
-
-} // namespace
 
 void
 NormalizeQueueName(const char *name, std::size_t length, QueueName *out, bool strict) {

@@ -26,6 +26,12 @@ struct QueueName {
 	std::size_t length;
 };
 
+/*
+ * CheckQueueNameCharacters throws P0001 unless name[0..length) has PGMQ's characters (no $ ; -- ',
+ * and printable ASCII only), whatever its length.
+ */
+void CheckQueueNameCharacters(const char *name, std::size_t length);
+
 /* NormalizeQueueName validates name[0..length) and writes its lower-case form to out; throws pgmq::Error. */
 void NormalizeQueueName(const char *name, std::size_t length, QueueName *out, bool strict = true);
 

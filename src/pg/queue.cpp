@@ -144,6 +144,20 @@ CheckQueueAdminUnsafe(Queue *queue) {
 
 void
 ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, QueueAccess access) {
+	if (!guc_strict_input && !PG_ARGISNULL(argno)) {
+		/*
+		 * PGMQ checks the length only when creating a queue: to every other function a longer name
+		 * with valid characters is a queue that does not exist (42P01).
+		 */
+		text *name = PG_GETARG_TEXT_PP(argno);
+		std::size_t length = VARSIZE_ANY_EXHDR(name);
+		if (length > core::kMaxQueueNameLength) {
+			CallCpp(core::CheckQueueNameCharacters, VARDATA_ANY(name), length);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE), errmsg("queue \"%s\" does not exist", text_to_cstring(name)),
+					 errdetail("A queue name has at most %zu characters.", core::kMaxQueueNameLength)));
+		}
+	}
 	QueueFromArgUnsafe(fcinfo, argno, out);
 	LookupQueueUnsafe(out, false, access);
 }

@@ -131,6 +131,14 @@ TestPgmqRules() {
 	Rejects("na\xc3\xafve", "only printable ASCII", false);
 	Rejects(std::string("a\0b", 3), "only printable ASCII", false);
 	Rejects("a\tb", "only printable ASCII", false);
+	pgmq::core::CheckQueueNameCharacters(std::string(100, 'a').data(), 100); /* any length */
+	bool thrown = false;
+	try {
+		pgmq::core::CheckQueueNameCharacters("a;b", 3);
+	} catch (const Error &e) {
+		thrown = e.kind() == ErrorKind::kRaiseException;
+	}
+	EXPECT(thrown);
 }
 
 } // namespace

@@ -57,7 +57,9 @@ SELECT id, format(call, '''bad_missing''') AS call,
 -- the message uses the normalised name
 SELECT pg_temp.try($$SELECT * FROM pgmq.send('Bad_Missing', '{}')$$);
 
--- name longer than 47 characters (48)
+-- name longer than 47 characters (48): P0001 where PGMQ checks the length (create, validate_queue_name, and
+-- in pgmq also drop_queue, acquire_queue_lock, format_table_name, the notify functions), 42P01 elsewhere, as
+-- in PGMQ; 22023 everywhere with pgmq.strict_input
 SELECT id, format(call, 'repeat(''x'', 48)') AS call,
        pg_temp.try(format('SELECT * FROM ' || call, quote_literal(repeat('x', 48)))) AS result
   FROM calls ORDER BY id;
