@@ -1,4 +1,7 @@
--- names: hostile queue names are rejected and create nothing; names are
+-- names: by default PGMQ's rules (at most 47 characters, no $ ; -- ', P0001;
+-- pgmq also refuses non-ASCII and control characters), every other name is
+-- quoted everywhere and works end to end; with pgmq.strict_input hostile and
+-- invalid names are rejected (22023) and create nothing; names are
 -- case-insensitive (one queue, one meta row); hyphenated and 47-character names
 -- work end to end.
 \getenv abs_srcdir PG_ABS_SRCDIR
@@ -13,9 +16,10 @@ CREATE FUNCTION pg_temp.catalog_state() RETURNS text LANGUAGE sql AS $$
 $$;
 
 ------------------------------------------------------------------------------
--- hostile and invalid names: rejected by every entry point, nothing created
+-- strict: hostile and invalid names: rejected by every entry point, nothing created
 ------------------------------------------------------------------------------
 SELECT pg_temp.catalog_state() AS before \gset
+SET pgmq.strict_input = on;
 CREATE TEMP TABLE hostile (id serial, name text);
 INSERT INTO hostile (name) VALUES
   ('x''; DROP TABLE pgmq.meta; --'),
@@ -37,6 +41,7 @@ INSERT INTO hostile (name) VALUES
   ('a' || chr(160) || 'b'),
   (' leading'),
   ('trailing ');
+SELECT pg_temp.catalog_state() AS with_hostile \gset
 SELECT id, to_json(name) AS name, pg_temp.try(format('SELECT pgmq.create(%L)', name)) AS "create"
   FROM hostile ORDER BY id;
 SELECT id, pg_temp.try(format('SELECT pgmq.create_unlogged(%L)', name)) AS create_unlogged,
@@ -48,9 +53,33 @@ SELECT DISTINCT pg_temp.try(format('SELECT pgmq.%s(%L)', f, name)) AS every_othe
   FROM hostile, unnest(ARRAY['create_non_partitioned', 'purge_queue', 'metrics', 'detach_archive',
                              'validate_queue_name', 'acquire_queue_lock', 'enable_notify_insert',
                              'disable_notify_insert']) AS f;
-DROP TABLE hostile;
-SELECT pg_temp.catalog_state() = :'before' AS nothing_created;
+RESET pgmq.strict_input;
+SELECT pg_temp.catalog_state() = :'with_hostile' AS nothing_created;
 SELECT count(*) AS meta_rows_are_fine FROM pgmq.meta;
+
+------------------------------------------------------------------------------
+-- PGMQ's rules (the default): names with ' $ ; -- are P0001 everywhere; the
+-- others are queues like any other (quoted identifiers); non-ASCII and control
+-- characters are refused (P0001)
+------------------------------------------------------------------------------
+SELECT id, to_json(name) AS name, pg_temp.try(format('SELECT pgmq.create(%L)', name)) AS "create",
+       pg_temp.try(format('SELECT * FROM pgmq.send(%L, ''{"n": 1}'')', name)) AS send,
+       pg_temp.try(format('SELECT * FROM pgmq.send_batch(%L, ARRAY[''{}'', NULL]::jsonb[])', name)) AS send_batch,
+       (SELECT string_agg(r.msg_id::text, ',') FROM pgmq.read(name, 30, 5) AS r
+         WHERE name !~ '[$;'']|--|[^ -~]') AS read,
+       pg_temp.try(format('SELECT pgmq.archive(%L, 1)', name)) AS archive,
+       pg_temp.try(format('SELECT pgmq.purge_queue(%L)', name)) AS purge
+  FROM hostile ORDER BY id;
+SELECT queue_name, queue_length, total_messages FROM pgmq.metrics_all() ORDER BY queue_name;
+SELECT id, pg_temp.try(format('SELECT pgmq.drop_queue(%L)', name)) AS drop_queue FROM hostile ORDER BY id;
+SELECT pg_temp.catalog_state() = :'with_hostile' AS all_dropped;
+-- the empty name is a queue too (tables q_ and a_), as in PGMQ
+SELECT pgmq.create('');
+SELECT * FROM pgmq.send('', '{"empty": true}');
+SELECT msg_id, message FROM pgmq.pop('');
+SELECT pgmq.drop_queue('');
+DROP TABLE hostile;
+SELECT pg_temp.catalog_state() = :'before' AS nothing_left;
 
 ------------------------------------------------------------------------------
 -- case: Foo, foo and FOO are one queue with one meta row
@@ -76,11 +105,11 @@ SELECT count(*) AS foo_meta_rows FROM pgmq.meta WHERE lower(queue_name) = 'foo';
 ------------------------------------------------------------------------------
 SELECT pgmq.create('my-queue');
 SELECT pgmq.create('-');
--- '--' is no comment inside a quoted identifier: a valid name like any other
-SELECT pgmq.create('a--b');
-SELECT * FROM pgmq.send('a--b', '{"comment": "no"}');
-SELECT msg_id, message FROM pgmq.pop('a--b');
-SELECT pgmq.drop_queue('a--b');
+-- PGMQ refuses '--' in a name (P0001); so does pgmq.strict_input (22023)
+SELECT pg_temp.try($$SELECT pgmq.create('a--b')$$);
+SET pgmq.strict_input = on;
+SELECT pg_temp.try($$SELECT pgmq.create('a--b')$$);
+RESET pgmq.strict_input;
 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'pgmq' AND (c.relname LIKE '%my-queue%' OR c.relname IN ('q_-', 'a_-', 'q_-_pkey', 'a_-_pkey'))
  ORDER BY c.relname;
@@ -121,8 +150,11 @@ SELECT queue_name = lower(:'long_name') AS throttle_row FROM pgmq.list_notify_in
 SELECT pgmq.drop_queue(:'long_name');
 SELECT count(*) AS long_relations_left FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'pgmq' AND c.relname LIKE '%llllllllllllllllllll-%';
--- one more character is rejected
+-- one more character is rejected: P0001 (PGMQ's), 22023 with pgmq.strict_input
 SELECT pg_temp.try(format('SELECT pgmq.create(%L)', :'long_name' || 'z'));
+SET pgmq.strict_input = on;
+SELECT pg_temp.try(format('SELECT pgmq.create(%L)', :'long_name' || 'z'));
+RESET pgmq.strict_input;
 
 -- digits, underscores and a leading digit are fine
 SELECT pgmq.create('1_2_3');

@@ -80,7 +80,7 @@ SELECT * FROM pg_temp.notify_triggers();
 SELECT pg_temp.try($$SELECT pgmq.enable_notify_insert('notify_q', -1)$$);
 SELECT pg_temp.try($$SELECT pgmq.enable_notify_insert('notify_q', NULL)$$);
 SELECT pg_temp.try($$SELECT pgmq.enable_notify_insert('notify_missing')$$);
-SELECT pg_temp.try($$SELECT pgmq.enable_notify_insert('bad name')$$);
+SELECT pg_temp.try($$SELECT pgmq.enable_notify_insert('bad;name')$$);
 SELECT pg_temp.try($$SELECT pgmq.enable_notify_insert(NULL)$$);
 SELECT pg_temp.try($$SELECT pgmq.update_notify_insert('notify_q', -5)$$);
 SELECT pg_temp.try($$SELECT pgmq.update_notify_insert('notify_q', NULL)$$);

@@ -87,7 +87,7 @@ CREATE TYPE pgmq.metrics_result AS (
 
 CREATE FUNCTION pgmq.validate_queue_name(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_validate_queue_name' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION pgmq.validate_queue_name(text) IS 'Raises 22023 unless the name is a valid queue name (1 to 47 characters from A-Z a-z 0-9 _ -).';
+COMMENT ON FUNCTION pgmq.validate_queue_name(text) IS 'Raises P0001 unless the name is a valid queue name (at most 47 printable ASCII characters, none of $ ; -- ''); with pgmq.strict_input, 22023 unless it has 1 to 47 characters from A-Z a-z 0-9 _ -.';
 
 CREATE FUNCTION pgmq.format_table_name(queue_name text, prefix text) RETURNS text
     AS 'MODULE_PATHNAME', 'pgmq_format_table_name' LANGUAGE C IMMUTABLE;
@@ -625,6 +625,13 @@ END
 $$;
 COMMENT ON FUNCTION pgmq._require_queue_owner(text) IS 'Internal: raises 42501 unless the caller has the privileges of the queue table''s owner.';
 
+CREATE FUNCTION pgmq._input_errcode(strict_code text) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN coalesce(current_setting('pgmq.strict_input', true), 'off') IN ('on', 'true', '1', 'yes')
+                THEN strict_code ELSE 'P0001' END
+$$;
+COMMENT ON FUNCTION pgmq._input_errcode(text) IS 'Internal: the SQLSTATE of an input error PGMQ raises with RAISE EXCEPTION: P0001, or strict_code with pgmq.strict_input on.';
+
 CREATE FUNCTION pgmq.disable_notify_insert(queue_name text) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
@@ -652,10 +659,10 @@ BEGIN
     END IF;
     IF enable_notify_insert.throttle_interval_ms < 0 THEN
         RAISE EXCEPTION 'throttle_interval_ms must be non-negative, got %', enable_notify_insert.throttle_interval_ms
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = pgmq._input_errcode('22023');
     END IF;
     IF pgmq._queue_table(substr(qtable, 3)) IS NULL THEN
-        RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
+        RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = pgmq._input_errcode('42P01');
     END IF;
     PERFORM pgmq._require_queue_owner(qname);
     PERFORM pgmq.disable_notify_insert(qname);
@@ -679,10 +686,10 @@ BEGIN
     END IF;
     IF update_notify_insert.throttle_interval_ms < 0 THEN
         RAISE EXCEPTION 'throttle_interval_ms must be non-negative, got: %', update_notify_insert.throttle_interval_ms
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = pgmq._input_errcode('22023');
     END IF;
     IF pgmq._queue_table(substr(qtable, 3)) IS NULL THEN
-        RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
+        RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = pgmq._input_errcode('42P01');
     END IF;
     -- The throttle belongs to the queue's trigger: only who may change the trigger changes it.
     PERFORM pgmq._require_queue_owner(qname);
@@ -692,7 +699,7 @@ BEGIN
      WHERE t.queue_name = qname;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'queue "%" does not have notify_insert enabled', qname
-            USING ERRCODE = 'object_not_in_prerequisite_state',
+            USING ERRCODE = pgmq._input_errcode('55000'),
                   HINT = 'Enable it first with pgmq.enable_notify_insert().';
     END IF;
 END

@@ -25,13 +25,18 @@ SELECT message FROM pgmq.set_vt('pt_src', ARRAY(SELECT msg_id FROM pgmq.q_pt_src
 SELECT message FROM pgmq.set_vt('pt_src', (SELECT msg_id FROM pgmq.q_pt_src WHERE message = '{"n": 5}')::text,
                                 '-infinity'::text);
 SELECT message, vt FROM pgmq.q_pt_src ORDER BY msg_id;
--- the largest vt in seconds is 68 years from now; a negative one is refused
+-- the largest vt in seconds is 68 years from now; the most negative one means now (PGMQ), is refused with
+-- pgmq.strict_input
 SELECT message, vt BETWEEN now() + interval '68 years' AND now() + interval '69 years' AS in_68_years
   FROM pgmq.read('pt_src', 2147483647, 10);
 SELECT pg_temp.try($$SELECT * FROM pgmq.read('pt_src', -2147483648, 1)$$);
 SELECT message, vt BETWEEN now() + interval '68 years' AND now() + interval '69 years' AS in_68_years
   FROM pgmq.set_vt('pt_src', (SELECT msg_id FROM pgmq.q_pt_src WHERE message = '{"n": 6}'), 2147483647);
 SELECT pg_temp.try($$SELECT * FROM pgmq.set_vt('pt_src', 1, -2147483648)$$);
+SET LOCAL pgmq.strict_input = on;
+SELECT pg_temp.try($$SELECT * FROM pgmq.read('pt_src', -2147483648, 1)$$);
+SELECT pg_temp.try($$SELECT * FROM pgmq.set_vt('pt_src', 1, -2147483648)$$);
+RESET pgmq.strict_input;
 SELECT count(*) FROM pgmq.send('pt_src', '{"n": 7}', 2147483647);
 SELECT vt BETWEEN now() + interval '68 years' AND now() + interval '69 years' AS in_68_years
   FROM pgmq.q_pt_src WHERE message = '{"n": 7}';

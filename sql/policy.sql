@@ -34,7 +34,7 @@ SELECT pgmq.set_policy('pol_src', invalid_queue => 'POL_SRC');
 SELECT pgmq.set_policy('no_such_queue', max_deliveries => 1);
 SELECT pgmq.set_policy('pol_src', invalid_queue => 'no_such_queue');
 SELECT pgmq.set_policy(NULL, max_deliveries => 1);
-SELECT pgmq.set_policy('bad name!', max_deliveries => 1);
+SELECT pgmq.set_policy('bad;name!', max_deliveries => 1);
 SELECT pgmq.policy('no_such_queue');
 SELECT pgmq.clear_policy('no_such_queue');
 -- Cycles: pol_src -> pol_dlq exists; pol_dlq -> pol_src would close it, also through a third queue.

@@ -49,7 +49,7 @@ SET ROLE regress_pgmq_access_stranger;
 SELECT pg_temp.try($$SELECT pgmq.acquire_queue_lock('access_missing')$$);
 -- the name is checked first
 SELECT pg_temp.try($$SELECT pgmq.acquire_queue_lock(NULL)$$);
-SELECT pg_temp.try($$SELECT pgmq.acquire_queue_lock('bad name')$$);
+SELECT pg_temp.try($$SELECT pgmq.acquire_queue_lock('bad;name')$$);
 RESET ROLE;
 SELECT pg_temp.advisory_locks() AS superuser_on_missing FROM pgmq.acquire_queue_lock('access_missing');
 

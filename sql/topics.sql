@@ -64,7 +64,7 @@ SELECT pgmq.bind_topic('orders..x', 't_orders');
 SELECT pgmq.bind_topic('orders.*', NULL);
 SELECT pgmq.bind_topic('orders.*', '');
 SELECT pgmq.bind_topic('orders.*', 't_missing');
-SELECT pgmq.bind_topic('orders.*', 'bad name');
+SELECT pgmq.bind_topic('orders.*', 'bad;name');
 -- filters: an object of non-empty arrays of scalars
 SELECT pgmq.bind_topic('x', 't_eu', '[1]');
 SELECT pgmq.bind_topic('x', 't_eu', '{"a": "created"}');

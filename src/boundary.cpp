@@ -41,6 +41,8 @@ SqlStateOf(ErrorKind kind) {
 		return ERRCODE_INVALID_TEXT_REPRESENTATION;
 	case ErrorKind::kOutOfMemory:
 		return ERRCODE_OUT_OF_MEMORY;
+	case ErrorKind::kRaiseException:
+		return ERRCODE_RAISE_EXCEPTION;
 	case ErrorKind::kInternal:
 		break;
 	}

@@ -11,7 +11,8 @@ extern "C" {
 
 namespace pgmq {
 
-int guc_max_read_qty = 10000;
+int guc_max_read_qty = 0;
+bool guc_strict_input = false;
 bool guc_worker_enabled = true;
 int guc_worker_interval_ms = 1000;
 int guc_worker_batch_size = 1000;
@@ -21,9 +22,15 @@ int guc_plan_cache_queues = 64;
 
 void
 DefineGucs() {
-	DefineCustomIntVariable("pgmq.max_read_qty", "Largest number of messages one read, read_with_poll or pop returns.",
-							"A larger qty is rejected with an error.", &guc_max_read_qty, 10000, 1, 1000000,
-							PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("pgmq.max_read_qty", "Largest qty a read, read_with_poll or pop accepts (0: no limit).",
+							"A larger qty is rejected with an error. 0, the default, accepts any qty, as PGMQ does.",
+							&guc_max_read_qty, 0, 0, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable(
+		"pgmq.strict_input", "Rejects arguments that PGMQ accepts but that are likely mistakes.",
+		"Off (the default): PGMQ's behaviour, e.g. a NULL message is stored, a negative vt or delay "
+		"means now, qty 0 returns nothing, a NULL qty reads every visible message. On: such "
+		"arguments are errors (22004 for NULL, 22023 for a bad value).",
+		&guc_strict_input, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	DefineCustomBoolVariable("pgmq.worker_enabled", "Runs the pgmq background worker that enforces queue policies.",
 							 "Needs shared_preload_libraries = 'pgmq'. Without the worker, call "
 							 "pgmq.run_maintenance() yourself.",

@@ -5,8 +5,11 @@
 
 namespace pgmq {
 
-/* pgmq.max_read_qty: the largest qty a read, read_with_poll or pop accepts. */
+/* pgmq.max_read_qty: the largest qty a read, read_with_poll or pop accepts; 0: no limit (PGMQ's behaviour). */
 extern int guc_max_read_qty;
+
+/* pgmq.strict_input: reject arguments PGMQ accepts (NULL message, negative vt, qty 0, ...); off by default. */
+extern bool guc_strict_input;
 
 /* pgmq.worker_enabled: whether the background worker enforces policies (needs the preload). */
 extern bool guc_worker_enabled;

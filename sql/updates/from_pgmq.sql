@@ -295,6 +295,8 @@ BEGIN
         END IF;
         EXECUTE format('CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR TRUNCATE ON pgmq.%I '
                        'FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard()', q.qt);
+        -- The trigger goes with the extension: DROP EXTENSION pgmq drops it and leaves the queue tables.
+        EXECUTE format('ALTER TRIGGER pgmq_read_hint_guard ON pgmq.%I DEPENDS ON EXTENSION pgmq', q.qt);
         -- An unlogged queue keeps a logged msg_id sequence (see README, crash safety).
         IF (SELECT c.relpersistence FROM pg_catalog.pg_class AS c
              WHERE c.oid = format('pgmq.%I', q.qt)::regclass) = 'u' THEN

@@ -8,6 +8,7 @@
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
+#include "guc.hpp"
 #include "pg/ack_path.hpp"
 #include "pg/results.hpp"
 #include "pg/time.hpp"
@@ -29,6 +30,9 @@ Datum
 AckOne(FunctionCallInfo fcinfo, pg::Ack ack) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kDeleteAccess);
+	/* PGMQ's WHERE msg_id = NULL matches nothing. */
+	if (!guc_strict_input && PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
 	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
 	int64 id = PG_GETARG_INT64(1);
 	int64 *acked;
@@ -40,15 +44,21 @@ Datum
 AckMany(FunctionCallInfo fcinfo, pg::Ack ack) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kDeleteAccess);
-	ArrayType *array = ArrayArgUnsafe(fcinfo, 1, "msg_ids");
+	/* PGMQ's msg_id = ANY (NULL) matches nothing, and NULL elements match nothing. */
+	bool none = !guc_strict_input && PG_ARGISNULL(1);
+	ArrayType *array = none ? nullptr : ArrayOrNullArgUnsafe(fcinfo, 1, "msg_ids");
 	pg::BeginSetResultUnsafe(fcinfo, true);
-	int count = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
-	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * Max(count, 1)));
-	if (count > 0) {
+	int total = none ? 0 : ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * Max(total, 1)));
+	int count = 0;
+	if (total > 0) {
 		Datum *elements;
-		deconstruct_array(array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, nullptr, &count);
-		for (int i = 0; i < count; i++)
-			ids[i] = DatumGetInt64(elements[i]);
+		bool *nulls;
+		deconstruct_array(array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, &nulls, &total);
+		for (int i = 0; i < total; i++) {
+			if (!nulls[i])
+				ids[count++] = DatumGetInt64(elements[i]);
+		}
 	}
 	int64 *acked;
 	uint64 n = pg::AckMessagesUnsafe(&queue, ack, ids, count, &acked);
@@ -70,16 +80,20 @@ Datum
 SetVtTyped(FunctionCallInfo fcinfo, bool many, bool absolute) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kReadAccess);
+	/* PGMQ's WHERE msg_id = NULL (or = ANY (NULL)) matches nothing. */
+	if (!guc_strict_input && PG_ARGISNULL(1)) {
+		pg::BeginSetResultUnsafe(fcinfo, false);
+		return (Datum)0;
+	}
 	Datum ids;
 	if (many)
-		ids = PointerGetDatum(ArrayArgUnsafe(fcinfo, 1, "msg_ids"));
+		ids = PointerGetDatum(ArrayOrNullArgUnsafe(fcinfo, 1, "msg_ids"));
 	else {
 		pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
 		ids = PG_GETARG_DATUM(1);
 	}
-	TimestampTz vt = absolute
-						 ? TimestampArgUnsafe(fcinfo, 2, "vt")
-						 : pg::PlusSecondsUnsafe(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, 2, "vt"));
+	TimestampTz vt = absolute ? TimestampArgUnsafe(fcinfo, 2, "vt")
+							  : pg::PlusSecondsUnsafe(GetCurrentTimestamp(), SecondsArgUnsafe(fcinfo, 2, "vt"));
 	return SetVt(fcinfo, &queue, ids, many, vt);
 }
 
@@ -159,8 +173,10 @@ PGMQ_FUNCTION(pgmq_set_vt_text) {
 	TimestampTz vt;
 	if (LooksLikeInteger(vt_text)) {
 		int32 seconds = DatumGetInt32(DirectFunctionCall1(int4in, CStringGetDatum(vt_text)));
-		if (seconds < 0)
+		if (seconds < 0 && guc_strict_input)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("vt must not be negative")));
+		/* A negative vt means now, as in PGMQ. */
+		seconds = Max(seconds, 0);
 		vt = pg::PlusSecondsUnsafe(GetCurrentTimestamp(), seconds);
 	} else {
 		/* 'infinity' and '-infinity' are stored as they are, as by the timestamptz overloads. */

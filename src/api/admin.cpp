@@ -145,11 +145,16 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	 */
 	appendStringInfo(&sql, "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s (archived_at); ", quote_identifier(archived_index),
 					 a);
-	/* Keeps the read hint right under plain-SQL changes (api/hint_trigger.cpp). */
+	/*
+	 * Keeps the read hint right under plain-SQL changes (api/hint_trigger.cpp). It goes with the
+	 * extension: a plain DROP EXTENSION pgmq drops it (it calls an extension function) and leaves
+	 * the queue tables, as PGMQ's DROP EXTENSION does, instead of failing with 2BP01.
+	 */
 	appendStringInfo(&sql,
 					 "CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR TRUNCATE ON pgmq.%s "
-					 "FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); ",
-					 q);
+					 "FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); "
+					 "ALTER TRIGGER pgmq_read_hint_guard ON pgmq.%s DEPENDS ON EXTENSION pgmq; ",
+					 q, q);
 	pg::ExecuteSqlUnsafe(sql.data, false);
 	if (unlogged)
 		KeepMsgIdSequenceLoggedUnsafe(q);

@@ -23,21 +23,57 @@ NonNegativeSecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argn
 	return seconds;
 }
 
+namespace {
+
+/* TimeNotNullUnsafe raises 23502, PGMQ's not-null violation of column vt, for a NULL vt or delay (strict: 22004). */
+void
+TimeNotNullUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
+	if (guc_strict_input)
+		pg::ArgNotNullUnsafe(fcinfo, argno, argname);
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION), errmsg("%s must not be NULL", argname),
+						errdetail("A message's vt cannot be NULL.")));
+}
+
+} // namespace
+
+int32
+SecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
+	if (guc_strict_input)
+		return NonNegativeSecondsArgUnsafe(fcinfo, argno, argname);
+	TimeNotNullUnsafe(fcinfo, argno, argname);
+	return Max(PG_GETARG_INT32(argno), 0);
+}
+
 TimestampTz
 TimestampArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
-	pg::ArgNotNullUnsafe(fcinfo, argno, argname);
+	TimeNotNullUnsafe(fcinfo, argno, argname);
 	return PG_GETARG_TIMESTAMPTZ(argno);
 }
 
 int32
 QtyArgUnsafe(FunctionCallInfo fcinfo, int argno) {
-	pg::ArgNotNullUnsafe(fcinfo, argno, "qty");
-	int32 qty = PG_GETARG_INT32(argno);
-	if (qty < 1 || qty > guc_max_read_qty)
+	if (guc_strict_input)
+		pg::ArgNotNullUnsafe(fcinfo, argno, "qty");
+	int32 qty = PG_ARGISNULL(argno) ? kAllRows : PG_GETARG_INT32(argno);
+	if (guc_strict_input && qty < 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("qty must be at least 1, got %d", qty),
+						errhint("pgmq.strict_input is on.")));
+	if (qty < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE), errmsg("qty must not be negative, got %d", qty)));
+	if (guc_max_read_qty > 0 && qty > guc_max_read_qty)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("qty must be between 1 and %d, got %d", guc_max_read_qty, qty),
+						errmsg("qty must be at most %d, got %s", guc_max_read_qty,
+							   PG_ARGISNULL(argno) ? "NULL (every message)" : psprintf("%d", qty)),
 						errhint("The upper limit is set by pgmq.max_read_qty.")));
 	return qty;
+}
+
+void
+RaisePgmqError(const char *message) {
+	ereport(ERROR, (errcode(guc_strict_input ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_RAISE_EXCEPTION),
+					errmsg("%s", message)));
 }
 
 TimestampTz
@@ -46,7 +82,7 @@ VisibleAtArgUnsafe(FunctionCallInfo fcinfo, int delay_arg, Delay delay) {
 	case Delay::kNone:
 		break;
 	case Delay::kSeconds:
-		return pg::PlusSecondsUnsafe(GetCurrentTimestamp(), NonNegativeSecondsArgUnsafe(fcinfo, delay_arg, "delay"));
+		return pg::PlusSecondsUnsafe(GetCurrentTimestamp(), SecondsArgUnsafe(fcinfo, delay_arg, "delay"));
 	case Delay::kTimestamp:
 		return TimestampArgUnsafe(fcinfo, delay_arg, "delay");
 	}
@@ -63,6 +99,18 @@ ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
 	if (array_contains_nulls(ids))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain NULL elements", argname)));
 	return ids;
+}
+
+ArrayType *
+ArrayOrNullArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
+	if (guc_strict_input)
+		return ArrayArgUnsafe(fcinfo, argno, argname);
+	pg::ArgNotNullUnsafe(fcinfo, argno, argname);
+	ArrayType *array = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a one-dimensional array", argname)));
+	return array;
 }
 
 } // namespace pgmq::api

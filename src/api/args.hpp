@@ -1,8 +1,10 @@
 /*
  * args.hpp: argument checks shared by the SQL-callable functions.
  *
- * Shell code. Each helper raises a clear error with a proper SQLSTATE:
- * 22004 for a NULL argument, 22023 for a value out of range.
+ * Shell code. By default (pgmq.strict_input off) they accept what PGMQ
+ * accepts and raise PGMQ's SQLSTATE where PGMQ raises (P0001 where it uses
+ * RAISE EXCEPTION), with a clearer message. With pgmq.strict_input on, each
+ * raises 22004 for a NULL argument, 22023 for a value out of range.
  */
 #pragma once
 
@@ -19,23 +21,47 @@ namespace pgmq::api {
 /* NonNegativeSecondsArgUnsafe reads int argument argno: not NULL, >= 0. */
 int32 NonNegativeSecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
 
-/* TimestampArgUnsafe reads a timestamptz argument that must not be NULL; 'infinity' and '-infinity' are values. */
+/*
+ * SecondsArgUnsafe reads a vt or delay in seconds: a negative value is 0 (visible now, as in PGMQ); NULL
+ * is 23502, the not-null violation PGMQ's statement raises. Strict: NonNegativeSecondsArgUnsafe.
+ */
+int32 SecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/*
+ * TimestampArgUnsafe reads a timestamptz vt or delay, not NULL (23502; strict: 22004); 'infinity' and
+ * '-infinity' are values.
+ */
 TimestampTz TimestampArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
 
-/* QtyArgUnsafe reads qty: not NULL, between 1 and pgmq.max_read_qty. */
+/* kAllRows is the qty of a NULL qty: PGMQ's LIMIT NULL, every visible message. */
+constexpr int32 kAllRows = PG_INT32_MAX;
+
+/*
+ * QtyArgUnsafe reads qty: as PGMQ's LIMIT, NULL reads every visible message (kAllRows), 0 nothing and a
+ * negative qty is 2201W. Strict: not NULL, at least 1. Above pgmq.max_read_qty (when set) is 22023.
+ */
 int32 QtyArgUnsafe(FunctionCallInfo fcinfo, int argno);
+
+/* RaisePgmqError raises what PGMQ raises with RAISE EXCEPTION (P0001); strict: 22023. */
+pg_attribute_noreturn() void RaisePgmqError(const char *message);
 
 /* Delay is what a send's delay argument is: absent, a number of seconds, or a timestamptz. */
 enum class Delay { kNone, kSeconds, kTimestamp };
 
 /*
  * VisibleAtArgUnsafe computes new messages' vt from the delay argument at delay_arg: clock time
- * (plus the seconds, which must not be negative); a timestamptz is taken as given ('infinity':
- * never visible), as in PGMQ.
+ * (plus the seconds, SecondsArgUnsafe); a timestamptz is taken as given ('infinity': never
+ * visible), as in PGMQ.
  */
 TimestampTz VisibleAtArgUnsafe(FunctionCallInfo fcinfo, int delay_arg, Delay delay);
 
 /* ArrayArgUnsafe reads an array argument (bigint[], jsonb[]): not NULL, one dimension (or empty), no NULL elements. */
 ArrayType *ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/*
+ * ArrayOrNullArgUnsafe is ArrayArgUnsafe where NULL elements are allowed (PGMQ's unnest takes them):
+ * strict, it is ArrayArgUnsafe. NULL is still 22004: callers that take a NULL array check it first.
+ */
+ArrayType *ArrayOrNullArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 } // namespace pgmq::api

@@ -8,6 +8,7 @@
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
+#include "guc.hpp"
 #include "pg/read_path.hpp"
 #include "pg/results.hpp"
 
@@ -23,7 +24,7 @@ namespace {
 void
 ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, pg::Queue *queue, pg::ReadRequest *request) {
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, queue, pg::kReadAccess);
-	request->vt = NonNegativeSecondsArgUnsafe(fcinfo, 1, "vt");
+	request->vt = SecondsArgUnsafe(fcinfo, 1, "vt");
 	request->qty = QtyArgUnsafe(fcinfo, 2);
 	request->conditional = (Datum)0;
 	if (cond_arg >= 0 && !PG_ARGISNULL(cond_arg)) {
@@ -40,12 +41,20 @@ ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, pg::Queue *queue, pg::Read
 /* PollArgsUnsafe checks max_poll_seconds and poll_interval_ms (at argno, argno + 1) of a read with poll. */
 void
 PollArgsUnsafe(FunctionCallInfo fcinfo, int argno, pg::ReadRequest *request) {
-	request->poll_seconds = NonNegativeSecondsArgUnsafe(fcinfo, argno, "max_poll_seconds");
+	/* NULLs stay errors: PGMQ's loop would never end. Strict: negative values and intervals below 1 too. */
+	if (guc_strict_input)
+		request->poll_seconds = NonNegativeSecondsArgUnsafe(fcinfo, argno, "max_poll_seconds");
+	else {
+		pg::ArgNotNullUnsafe(fcinfo, argno, "max_poll_seconds");
+		request->poll_seconds = Max(PG_GETARG_INT32(argno), 0);
+	}
 	pg::ArgNotNullUnsafe(fcinfo, argno + 1, "poll_interval_ms");
 	request->poll_interval_ms = PG_GETARG_INT32(argno + 1);
-	if (request->poll_interval_ms < 1)
+	if (request->poll_interval_ms < 1 && guc_strict_input)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("poll_interval_ms must be at least 1, got %d", request->poll_interval_ms)));
+	/* PGMQ busy-loops on an interval of 0 or less: wait 1 ms instead. */
+	request->poll_interval_ms = Max(request->poll_interval_ms, 1);
 }
 
 /* ReadGrouped implements the grouped reads: (queue_name, vt, qty [, max_poll_seconds, poll_interval_ms]). */

@@ -4,12 +4,14 @@
  * Each overload is its own C entry point; all funnel into Send/SendBatch,
  * which check the arguments and hand the messages to the send path
  * (pg/send_path.hpp). enqueued_at is the transaction time (column default
- * now()), vt is clock time plus the delay, as in PGMQ. A NULL or negative
- * delay is rejected; a timestamptz delay is stored as given, as in PGMQ
- * ('infinity': never visible).
+ * now()), vt is clock time plus the delay, as in PGMQ. As in PGMQ, a NULL
+ * message is stored as NULL, a negative delay means now and a timestamptz
+ * delay is stored as given ('infinity': never visible); a NULL delay is
+ * 23502. With pgmq.strict_input on, NULL messages and negative delays are errors.
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
+#include "guc.hpp"
 #include "pg/results.hpp"
 #include "pg/send_path.hpp"
 
@@ -40,21 +42,28 @@ Datum
 Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kSendAccess);
-	pg::ArgNotNullUnsafe(fcinfo, 1, "msg");
+	if (guc_strict_input)
+		pg::ArgNotNullUnsafe(fcinfo, 1, "msg");
 	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
 	TimestampTz vt = VisibleAtArgUnsafe(fcinfo, delay_arg, delay);
-	Datum message = PG_GETARG_DATUM(1);
+	/* (Datum)0: a NULL message (pg/send_path.hpp). */
+	Datum message = PG_ARGISNULL(1) ? (Datum)0 : PG_GETARG_DATUM(1);
 	Datum header = has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0;
 	ReturnSentIds(fcinfo, &queue, vt, 1, &message, has_headers ? &header : nullptr);
 	return (Datum)0;
 }
 
-/* ArrayElements returns the elements of a jsonb[] without NULLs (checked by ArrayArgUnsafe). */
+/* ArrayElements returns the elements of a jsonb[], (Datum)0 for a NULL element (pg/send_path.hpp). */
 Datum *
 ArrayElements(ArrayType *array) {
 	Datum *elements;
+	bool *nulls;
 	int count;
-	deconstruct_array(array, JSONBOID, -1, false, TYPALIGN_INT, &elements, nullptr, &count);
+	deconstruct_array(array, JSONBOID, -1, false, TYPALIGN_INT, &elements, &nulls, &count);
+	for (int i = 0; i < count; i++) {
+		if (nulls[i])
+			elements[i] = (Datum)0;
+	}
 	return elements;
 }
 
@@ -63,18 +72,20 @@ Datum
 SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	pg::Queue queue;
 	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kSendAccess);
-	ArrayType *msgs = ArrayArgUnsafe(fcinfo, 1, "msgs");
+	/* PGMQ 1.11+ raises (P0001) for NULL and empty msgs and for headers of another length. */
+	if (!guc_strict_input && PG_ARGISNULL(1))
+		RaisePgmqError("msgs must not be NULL or empty");
+	ArrayType *msgs = ArrayOrNullArgUnsafe(fcinfo, 1, "msgs");
 	int count = ArrayGetNItems(ARR_NDIM(msgs), ARR_DIMS(msgs));
 	if (count == 0)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("msgs must not be empty")));
+		RaisePgmqError(guc_strict_input ? "msgs must not be empty" : "msgs must not be NULL or empty");
 	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
-	ArrayType *header_array = has_headers ? ArrayArgUnsafe(fcinfo, headers_arg, "headers") : nullptr;
+	ArrayType *header_array = has_headers ? ArrayOrNullArgUnsafe(fcinfo, headers_arg, "headers") : nullptr;
 	if (has_headers) {
 		int header_count = ArrayGetNItems(ARR_NDIM(header_array), ARR_DIMS(header_array));
 		if (header_count != count)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("headers array length (%d) must match msgs array length (%d)", header_count, count)));
+			RaisePgmqError(
+				psprintf("headers array length (%d) must match msgs array length (%d)", header_count, count));
 	}
 	TimestampTz vt = VisibleAtArgUnsafe(fcinfo, delay_arg, delay);
 	Datum *messages = ArrayElements(msgs);

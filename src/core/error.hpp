@@ -20,6 +20,7 @@ enum class ErrorKind {
 	kProgramLimitExceeded,      /* 54000 */
 	kInvalidTextRepresentation, /* 22P02 */
 	kOutOfMemory,               /* 53200 */
+	kRaiseException,            /* P0001: where PGMQ raises with RAISE EXCEPTION */
 	kInternal,                  /* XX000: a bug in pgmq, never a user mistake */
 };
 

@@ -77,9 +77,11 @@ FillNewMessage(TupleTableSlot *slot, int64 id, TimestampTz now, TimestampTz vt, 
 	values[ColumnIndex(kQueueLastReadAt)] = (Datum)0;
 	nulls[ColumnIndex(kQueueLastReadAt)] = true;
 	values[ColumnIndex(kQueueVt)] = TimestampTzGetDatum(vt);
+	/* (Datum)0: a NULL message or header (send_path.hpp). */
 	values[ColumnIndex(kQueueMessage)] = message;
+	nulls[ColumnIndex(kQueueMessage)] = message == (Datum)0;
 	values[ColumnIndex(kQueueHeaders)] = header != nullptr ? *header : (Datum)0;
-	nulls[ColumnIndex(kQueueHeaders)] = header == nullptr;
+	nulls[ColumnIndex(kQueueHeaders)] = header == nullptr || *header == (Datum)0;
 	ExecStoreVirtualTuple(slot);
 }
 

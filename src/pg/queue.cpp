@@ -4,6 +4,7 @@
 #include "pg/queue.hpp"
 
 #include "boundary.hpp"
+#include "guc.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -25,7 +26,7 @@ void
 QueueFromTextUnsafe(text *name, Queue *out) {
 	const char *data = VARDATA_ANY(name);
 	std::size_t length = VARSIZE_ANY_EXHDR(name);
-	CallCpp(core::NormalizeQueueName, data, length, &out->name);
+	CallCpp(core::NormalizeQueueName, data, length, &out->name, guc_strict_input);
 	snprintf(out->queue_table, NAMEDATALEN, "q_%s", out->name.text);
 	snprintf(out->archive_table, NAMEDATALEN, "a_%s", out->name.text);
 	out->queue_relid = InvalidOid;
@@ -143,6 +144,20 @@ CheckQueueAdminUnsafe(Queue *queue) {
 
 void
 ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, QueueAccess access) {
+	if (!guc_strict_input && !PG_ARGISNULL(argno)) {
+		/*
+		 * PGMQ checks the length only when creating a queue: to every other function a longer name
+		 * with valid characters is a queue that does not exist (42P01).
+		 */
+		text *name = PG_GETARG_TEXT_PP(argno);
+		std::size_t length = VARSIZE_ANY_EXHDR(name);
+		if (length > core::kMaxQueueNameLength) {
+			CallCpp(core::CheckQueueNameCharacters, VARDATA_ANY(name), length);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE), errmsg("queue \"%s\" does not exist", text_to_cstring(name)),
+					 errdetail("A queue name has at most %zu characters.", core::kMaxQueueNameLength)));
+		}
+	}
 	QueueFromArgUnsafe(fcinfo, argno, out);
 	LookupQueueUnsafe(out, false, access);
 }

@@ -96,7 +96,10 @@ void CheckQueueAdminUnsafe(Queue *queue);
 /* PgmqNamespaceUnsafe returns the OID of schema pgmq. */
 Oid PgmqNamespaceUnsafe();
 
-/* ResolveQueueArgUnsafe is QueueFromArgUnsafe plus LookupQueueUnsafe with access for an existing queue. */
+/*
+ * ResolveQueueArgUnsafe is QueueFromArgUnsafe plus LookupQueueUnsafe with access for an existing queue;
+ * a name longer than 47 characters is 42P01 there, as in PGMQ (strict: 22023).
+ */
 void ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, QueueAccess access);
 
 /* ArgNotNullUnsafe raises 22004 naming the argument when argument argno is NULL. */

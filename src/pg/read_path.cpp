@@ -26,6 +26,8 @@ namespace pgmq::pg {
 
 namespace {
 
+constexpr int32 kMaxGroupedBatch = 65536; /* most messages one grouped read returns */
+
 /* A read whose first message lies more than this many msg_ids above the hint probes (see readhint.hpp). */
 constexpr int64 kProbeGap = 64;
 
@@ -292,7 +294,8 @@ ReadGroupedOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadReq
 	bool policy = QueueHasPolicyUnsafe(queue, &max_deliveries);
 	if (!policy)
 		max_deliveries = PG_INT32_MAX;
-	int32 qty = request->qty;
+	/* The batch is held in arrays of qty entries: a grouped read takes at most kMaxGroupedBatch (README). */
+	int32 qty = Min(request->qty, kMaxGroupedBatch);
 	ConnectSpiUnsafe();
 	GroupSearch search;
 	search.queue = queue;
@@ -329,6 +332,9 @@ ReadGroupedOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadReq
  */
 uint64
 ReadOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+	/* qty 0 reads nothing (PGMQ's LIMIT 0); read_with_poll then waits until max_poll_seconds pass. */
+	if (request->qty == 0)
+		return 0;
 	if (request->group != GroupMode::kNone)
 		return ReadGroupedOnceUnsafe(fcinfo, queue, request);
 	DirectRead read;
@@ -404,6 +410,8 @@ ReadMessagesUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadReques
 
 uint64
 PopMessagesUnsafe(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
+	if (qty == 0)
+		return 0;
 	TimestampTz now = GetCurrentTimestamp();
 	ReadHintTicket ticket;
 	int64 start = ReadHintStart(queue->queue_relid, now, &ticket);

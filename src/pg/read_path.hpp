@@ -48,7 +48,7 @@ enum class GroupMode {
 struct ReadRequest {
 	GroupMode group;        /* FIFO groups: kNone for read and read_with_poll */
 	int32 vt;               /* seconds the messages stay hidden, >= 0 */
-	int32 qty;              /* at most this many messages, 1 .. pgmq.max_read_qty */
+	int32 qty;              /* at most this many messages, >= 0 (PG_INT32_MAX: every visible one) */
 	Datum conditional;      /* jsonb the messages must contain; 0 when absent or '{}' */
 	int32 poll_seconds;     /* read_with_poll: wait this long for messages; -1 for a plain read */
 	int32 poll_interval_ms; /* read_with_poll: read again at least this often, >= 1 */

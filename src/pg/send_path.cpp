@@ -18,10 +18,16 @@ namespace pgmq::pg {
 
 namespace {
 
-/* JsonbArray makes a jsonb[] of count values. */
+/* JsonbArray makes a jsonb[] of count values, NULL where a value is (Datum)0. */
 Datum
 JsonbArray(const Datum *values, int count) {
-	return PointerGetDatum(construct_array(const_cast<Datum *>(values), count, JSONBOID, -1, false, TYPALIGN_INT));
+	bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * count));
+	for (int i = 0; i < count; i++)
+		nulls[i] = values[i] == (Datum)0;
+	int dims[1] = {count};
+	int lbs[1] = {1};
+	return PointerGetDatum(
+		construct_md_array(const_cast<Datum *>(values), nulls, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
 }
 
 /*
@@ -36,8 +42,12 @@ InsertThroughStatementUnsafe(const Queue *queue, TimestampTz vt, int count, cons
 	Datum values[3] = {TimestampTzGetDatum(vt), (Datum)0, (Datum)0};
 	char nulls[3] = {' ', ' ', headers != nullptr ? ' ' : 'n'};
 	values[1] = batch ? JsonbArray(messages, count) : messages[0];
+	if (values[1] == (Datum)0)
+		nulls[1] = 'n';
 	if (headers != nullptr)
 		values[2] = batch ? JsonbArray(headers, count) : headers[0];
+	if (values[2] == (Datum)0)
+		nulls[2] = 'n';
 	ConnectSpiUnsafe();
 	/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
 	ReadHintSetOwnSend(true);

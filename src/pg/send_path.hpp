@@ -23,8 +23,9 @@ extern "C" {
 namespace pgmq::pg {
 
 /*
- * SendMessagesUnsafe stores count (at least 1) messages, jsonb Datums, in the
- * queue, with the headers headers[i] (all NULL when headers is NULL) and
+ * SendMessagesUnsafe stores count (at least 1) messages, jsonb Datums ((Datum)0
+ * stores a NULL message), in the queue, with the headers headers[i] (all NULL
+ * when headers is NULL; (Datum)0 is a NULL header) and
  * visibility time vt; enqueued_at is the transaction's start, as the column
  * default now(). The queue must have been looked up with kSendAccess. Sets
  * *ids to the new msg_ids, in order, in the caller's memory context; returns

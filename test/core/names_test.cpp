@@ -30,14 +30,14 @@ int failures = 0;
 
 /* Accepts normalises name (exactly its bytes, no terminating NUL needed) and expects it to give folded. */
 void
-Accepts(const std::string &name, const char *folded) {
+Accepts(const std::string &name, const char *folded, bool strict = true) {
 	/* A copy in a buffer of exactly name.size() bytes, so reading past it is an ASan error. */
 	char *exact = new char[name.size()];
 	std::memcpy(exact, name.data(), name.size());
 	QueueName out;
 	std::memset(&out, 0x7f, sizeof(out));
 	try {
-		NormalizeQueueName(exact, name.size(), &out);
+		NormalizeQueueName(exact, name.size(), &out, strict);
 		EXPECT(out.length == name.size());
 		EXPECT(out.text[out.length] == '\0');
 		EXPECT(std::strcmp(out.text, folded) == 0);
@@ -48,18 +48,18 @@ Accepts(const std::string &name, const char *folded) {
 	delete[] exact;
 }
 
-/* Rejects expects name to be refused with 22023 and a message containing what. */
+/* Rejects expects name to be refused with 22023 (PGMQ's rules, not strict: P0001) and a message containing what. */
 void
-Rejects(const std::string &name, const char *what) {
+Rejects(const std::string &name, const char *what, bool strict = true) {
 	char *exact = new char[name.size()];
 	std::memcpy(exact, name.data(), name.size());
 	QueueName out;
 	bool thrown = false;
 	try {
-		NormalizeQueueName(exact, name.size(), &out);
+		NormalizeQueueName(exact, name.size(), &out, strict);
 	} catch (const Error &e) {
 		thrown = true;
-		EXPECT(e.kind() == ErrorKind::kInvalidParameterValue);
+		EXPECT(e.kind() == (strict ? ErrorKind::kInvalidParameterValue : ErrorKind::kRaiseException));
 		if (std::strstr(e.what(), what) == nullptr) {
 			std::fprintf(stderr, "message for a %zu-byte name: \"%s\", expected \"%s\" in it\n", name.size(), e.what(),
 						 what);
@@ -82,7 +82,8 @@ TestValid() {
 	Accepts("-", "-");
 	Accepts("_", "_");
 	Accepts("0", "0");
-	Accepts("--", "--");
+	Rejects("--", "$, ;, --, or '"); /* PGMQ refuses it: so does strict */
+	Accepts("-_-", "-_-");
 	Accepts(std::string(kMaxQueueNameLength, 'Q'), std::string(kMaxQueueNameLength, 'q').c_str());
 	/* 47 leaves room for "archived_at_idx_" + name under NAMEDATALEN - 1 = 63 bytes. */
 	EXPECT(std::strlen("archived_at_idx_") + kMaxQueueNameLength <= 63);
@@ -113,12 +114,40 @@ TestInvalid() {
 	}
 }
 
+/* TestPgmqRules covers PGMQ's rules (not strict): everything printable but $ ; -- ' up to 47 characters. */
+void
+TestPgmqRules() {
+	Accepts("", "", false);
+	Accepts("Bad Name.x", "bad name.x", false);
+	Accepts("a-b", "a-b", false);
+	Accepts("a\"b", "a\"b", false);
+	Accepts(std::string(kMaxQueueNameLength, 'X'), std::string(kMaxQueueNameLength, 'x').c_str(), false);
+	Rejects("a;b", "$, ;, --, or '", false);
+	Rejects("a'b", "$, ;, --, or '", false);
+	Rejects("a$b", "$, ;, --, or '", false);
+	Rejects("a--b", "$, ;, --, or '", false);
+	Rejects(std::string(kMaxQueueNameLength + 1, 'a'), "too long, maximum length is 47 characters", false);
+	Rejects(std::string(100000, ';'), "$, ;, --, or '", false); /* PGMQ's character check comes first */
+	Rejects("na\xc3\xafve", "only printable ASCII", false);
+	Rejects(std::string("a\0b", 3), "only printable ASCII", false);
+	Rejects("a\tb", "only printable ASCII", false);
+	pgmq::core::CheckQueueNameCharacters(std::string(100, 'a').data(), 100); /* any length */
+	bool thrown = false;
+	try {
+		pgmq::core::CheckQueueNameCharacters("a;b", 3);
+	} catch (const Error &e) {
+		thrown = e.kind() == ErrorKind::kRaiseException;
+	}
+	EXPECT(thrown);
+}
+
 } // namespace
 
 int
 main() {
 	TestValid();
 	TestInvalid();
+	TestPgmqRules();
 	if (failures > 0) {
 		std::fprintf(stderr, "%d failures\n", failures);
 		return 1;

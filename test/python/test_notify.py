@@ -136,10 +136,17 @@ def test_other_queues_do_not_notify_this_channel(connect, queue):
 
 
 def test_enable_on_missing_queue(conn):
+    # PGMQ raises P0001 for both; with pgmq.strict_input on they are 42P01 and 22023
+    with pytest.raises(errors.RaiseException):
+        conn.execute("SELECT pgmq.enable_notify_insert('no_such_queue_n', 0)")
+    with pytest.raises(errors.RaiseException):
+        conn.execute("SELECT pgmq.enable_notify_insert('no_such_queue_n', -1)")
+    conn.execute("SET pgmq.strict_input = on")
     with pytest.raises(errors.UndefinedTable):
         conn.execute("SELECT pgmq.enable_notify_insert('no_such_queue_n', 0)")
     with pytest.raises(errors.InvalidParameterValue):
         conn.execute("SELECT pgmq.enable_notify_insert('no_such_queue_n', -1)")
+    conn.execute("RESET pgmq.strict_input")
 
 
 def test_mixed_case_name_uses_folded_channel(connect):

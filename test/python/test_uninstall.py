@@ -1,9 +1,12 @@
 """test_uninstall.py: what DROP EXTENSION pgmq does with queues present (README, Uninstalling).
 
-Queue tables are not extension members, but each has a trigger calling an extension function:
-a plain DROP EXTENSION fails while a queue exists; after clear_policy and drop_queue of every
-queue it succeeds; CASCADE drops only those triggers and leaves the queue tables (and schema
-pgmq, which CREATE EXTENSION made but does not own) behind; DROP SCHEMA pgmq CASCADE removes all.
+Queue tables are not extension members (as in PGMQ since 1.6). Their read hint trigger calls an
+extension function but goes with the extension (ALTER TRIGGER ... DEPENDS ON EXTENSION), so a
+plain DROP EXTENSION drops it and leaves the queue tables, with their messages (and schema pgmq,
+which CREATE EXTENSION made but does not own), as PGMQ's does. As on PGMQ, a queue with insert
+notifications (its trigger calls pgmq.notify_queue_listeners) makes a plain DROP EXTENSION fail
+(2BP01) until disable_notify_insert, or CASCADE drops that trigger too; after drop_queue of every
+queue nothing is left; DROP SCHEMA pgmq CASCADE removes all.
 """
 import psycopg
 import pytest
@@ -38,9 +41,19 @@ def _has(conn, query):
     return conn.execute(query).fetchone()[0]
 
 
-def test_drop_extension_with_queues_fails(db):
+def test_drop_extension_with_notify_fails_as_on_pgmq(db):
     with pytest.raises(errors.DependentObjectsStillExist):
         db.execute("DROP EXTENSION pgmq")
+
+
+def test_drop_extension_leaves_queue_tables(db):
+    db.execute("SELECT pgmq.disable_notify_insert('jobs')")
+    db.execute("DROP EXTENSION pgmq")
+    assert _has(db, "SELECT count(*) FROM pg_extension WHERE extname = 'pgmq'") == 0
+    assert _pgmq_relations(db) == ["a_dead_jobs", "a_jobs", "q_dead_jobs", "q_jobs"]
+    assert _has(db, "SELECT count(*) FROM pgmq.q_jobs") == 1
+    assert _has(db, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == 0
+    db.execute("INSERT INTO pgmq.q_jobs (vt, message) VALUES (now(), '{}')")  # a plain table now
 
 
 def test_drop_queues_then_extension(db):

@@ -82,7 +82,7 @@ CATALOG = {
         SELECT pg_describe_object(d.classid, d.objid, d.objsubid), d.deptype,
                pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid)
           FROM pg_depend AS d
-         WHERE d.deptype IN ('n', 'a') AND d.classid IN ('pg_proc'::regclass, 'pg_trigger'::regclass,
+         WHERE d.deptype IN ('n', 'a', 'x') AND d.classid IN ('pg_proc'::regclass, 'pg_trigger'::regclass,
                                                           'pg_rewrite'::regclass)
            AND pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid) ~ 'pgmq'""",
 }
