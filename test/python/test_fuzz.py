@@ -10,7 +10,7 @@ failed call rolled back to the savepoint). The test fails on
 
   * a lost connection or a restarted server (a crash),
   * SQLSTATE class XX (internal error) or 58 (system error),
-  * a statement timeout, except for read_with_poll asked to wait that long (a hang),
+  * a statement timeout, except for a *_with_poll read asked to wait that long (a hang),
   * a WARNING about leaked resources,
   * a failed call that changed anything: the fingerprint of schema pgmq (its relations, columns,
     triggers, constraints, indexes, functions, privileges and the rows of every table, but not
@@ -278,7 +278,7 @@ class Fuzz:
             if state[:2] in ("XX", "58") or e.sqlstate is None:
                 self.findings.append(f"{state} {shown}: {e.diag.message_primary}")
             elif state == "57014":
-                if name == "read_with_poll" and self.waits_longer_than_timeout(argnames, args):
+                if name.endswith("_with_poll") and self.waits_longer_than_timeout(argnames, args):
                     self.expected_poll_timeouts += 1
                 else:
                     self.findings.append(f"statement timeout (hang) {shown}")
@@ -338,7 +338,7 @@ class Fuzz:
     def summary(self):
         lines = [f"fuzz seed {SEED}: {self.calls} calls, {self.successes} succeeded, "
                  f"{self.calls - self.successes} failed, {self.crashes} lost connections, "
-                 f"{self.expected_poll_timeouts} read_with_poll waits cut by the statement timeout",
+                 f"{self.expected_poll_timeouts} *_with_poll waits cut by the statement timeout",
                  "errors by SQLSTATE: " + ", ".join(f"{s} {n}" for s, n in sorted(self.sqlstates.items()))]
         for key in sorted(self.outcomes):
             outcome = self.outcomes[key]
