@@ -478,6 +478,44 @@ COMMENT ON FUNCTION pgmq.archive(text,bigint) IS 'Moves a message to the queue''
 CREATE FUNCTION pgmq.archive(queue_name text, msg_ids bigint[]) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_archive_batch' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgmq.archive(text,bigint[]) IS 'Moves messages to the queue''s archive a_<name>; returns the msg_ids that existed.';
+CREATE FUNCTION pgmq.archive(queue_name text, msg_id bigint, result jsonb) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgmq_archive_result' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.archive(text,bigint,jsonb) IS 'Moves a message to the archive with result in its headers (x-pgmq-result); false if it did not exist.';
+
+-- Not in PGMQ: where messages are now, by primary key (and the invalid queue's index, see set_policy).
+CREATE FUNCTION pgmq.status(queue_name text, msg_ids bigint[])
+    RETURNS TABLE (msg_id bigint, state text, read_ct integer, enqueued_at timestamp with time zone,
+                   vt timestamp with time zone, last_read_at timestamp with time zone, result jsonb,
+                   last_error jsonb, invalid_queue text, reason text)
+    AS 'MODULE_PATHNAME', 'pgmq_status' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.status(text,bigint[]) IS 'One row per msg_id, in their order: queued, delayed, in_flight, archived, invalid or unknown, with its counters, result, last error and invalid queue.';
+CREATE FUNCTION pgmq.status(
+    queue_name text, msg_id bigint, OUT state text, OUT read_ct integer, OUT enqueued_at timestamp with time zone,
+    OUT vt timestamp with time zone, OUT last_read_at timestamp with time zone, OUT result jsonb,
+    OUT last_error jsonb, OUT invalid_queue text, OUT reason text
+) RETURNS record LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+BEGIN
+    IF msg_id IS NULL THEN
+        RAISE EXCEPTION 'msg_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT s.state, s.read_ct, s.enqueued_at, s.vt, s.last_read_at, s.result, s.last_error, s.invalid_queue,
+           s.reason
+      INTO state, read_ct, enqueued_at, vt, last_read_at, result, last_error, invalid_queue, reason
+      FROM pgmq.status(queue_name, ARRAY[msg_id]) AS s;
+END
+$$;
+COMMENT ON FUNCTION pgmq.status(text,bigint) IS 'Where a message is now: queued, delayed, in_flight, archived, invalid or unknown, with its counters, result, last error and invalid queue.';
+
+-- Not in PGMQ: a consumer gives back messages it holds (read, vt ahead), after a delay or the queue's backoff.
+CREATE FUNCTION pgmq.nack(queue_name text, msg_id bigint, delay_seconds integer DEFAULT NULL, error jsonb DEFAULT NULL)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgmq_nack' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.nack(text,bigint,integer,jsonb) IS 'Releases a message in flight: visible again after delay_seconds (NULL: the backoff policy), error kept in x-pgmq-last-error; false if it was not in flight.';
+CREATE FUNCTION pgmq.nack(queue_name text, msg_ids bigint[], delay_seconds integer DEFAULT NULL, error jsonb DEFAULT NULL)
+    RETURNS SETOF bigint
+    AS 'MODULE_PATHNAME', 'pgmq_nack_batch' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.nack(text,bigint[],integer,jsonb) IS 'Releases messages in flight, as nack(queue_name, msg_id, ...) does; returns the msg_ids released.';
 
 CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id bigint, vt integer) RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_set_vt' LANGUAGE C VOLATILE;
@@ -666,7 +704,10 @@ CREATE TABLE pgmq.queue_policy (
     retention_seconds integer CHECK (retention_seconds > 0),
     retention_action text NOT NULL DEFAULT 'archive' CHECK (retention_action IN ('archive', 'delete')),
     updated_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(),
-    CHECK (invalid_queue::text IS DISTINCT FROM queue_name::text)
+    CHECK (invalid_queue::text IS DISTINCT FROM queue_name::text),
+    backoff_base_seconds integer CHECK (backoff_base_seconds > 0),
+    backoff_max_seconds integer CHECK (backoff_max_seconds > 0),
+    backoff_jitter boolean NOT NULL DEFAULT false
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.queue_policy', '');
 
@@ -712,7 +753,10 @@ CREATE FUNCTION pgmq.set_policy(
     max_deliveries integer DEFAULT NULL,
     deadline_seconds integer DEFAULT NULL,
     retention_seconds integer DEFAULT NULL,
-    retention_action text DEFAULT 'archive'
+    retention_action text DEFAULT 'archive',
+    backoff_base_seconds integer DEFAULT NULL,
+    backoff_max_seconds integer DEFAULT NULL,
+    backoff_jitter boolean DEFAULT false
 ) RETURNS pgmq.queue_policy LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -741,6 +785,21 @@ BEGIN
     IF retention_action IS NULL OR retention_action NOT IN ('archive', 'delete') THEN
         RAISE EXCEPTION 'retention_action must be ''archive'' or ''delete'', got %',
             coalesce(quote_literal(retention_action), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF backoff_base_seconds IS NOT NULL AND backoff_base_seconds < 1 THEN
+        RAISE EXCEPTION 'backoff_base_seconds must be greater than zero, got %', backoff_base_seconds
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF backoff_max_seconds IS NOT NULL AND backoff_max_seconds < 1 THEN
+        RAISE EXCEPTION 'backoff_max_seconds must be greater than zero, got %', backoff_max_seconds
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF backoff_jitter IS NULL THEN
+        RAISE EXCEPTION 'backoff_jitter must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF backoff_base_seconds IS NULL AND (backoff_max_seconds IS NOT NULL OR backoff_jitter) THEN
+        RAISE EXCEPTION 'backoff_max_seconds and backoff_jitter need backoff_base_seconds'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF invalid_queue IS NOT NULL THEN
@@ -778,6 +837,18 @@ BEGIN
                       AND a.attname = 'first_visible_at' AND NOT a.attisdropped) THEN
         EXECUTE format('ALTER TABLE pgmq.%I ADD COLUMN first_visible_at timestamp with time zone', 'q_' || qname);
     END IF;
+    -- status() finds the messages moved to the invalid queue through this index (its owner may build it).
+    IF iname IS NOT NULL AND to_regclass(format('pgmq.%I', 'invalid_msg_idx_' || iname)) IS NULL THEN
+        IF pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class AS c
+                         WHERE c.oid = format('pgmq.%I', 'q_' || iname)::regclass), 'USAGE') THEN
+            EXECUTE format('CREATE INDEX %I ON pgmq.%I (((headers -> %L) ->> %L), ((headers -> %L) ->> %L))',
+                           'invalid_msg_idx_' || iname, 'q_' || iname,
+                           'x-pgmq-invalid', 'msg_id', 'x-pgmq-invalid', 'queue');
+        ELSE
+            RAISE NOTICE 'invalid queue "%" has no index of moved messages: status() scans it', iname
+                USING HINT = 'Its owner creates the index by setting this policy again.';
+        END IF;
+    END IF;
     -- Deadline and retention candidates are found through enqueued_at.
     IF (deadline_seconds IS NOT NULL OR retention_seconds IS NOT NULL)
        AND to_regclass(format('pgmq.%I', 'enqueued_at_idx_' || qname)) IS NULL THEN
@@ -785,17 +856,21 @@ BEGIN
                        'enqueued_at_idx_' || qname, 'q_' || qname);
     END IF;
     INSERT INTO pgmq.queue_policy AS p (queue_name, invalid_queue, max_deliveries, deadline_seconds,
-                                        retention_seconds, retention_action, updated_at)
-        VALUES (qname, iname, max_deliveries, deadline_seconds, retention_seconds, retention_action, now())
+                                        retention_seconds, retention_action, updated_at,
+                                        backoff_base_seconds, backoff_max_seconds, backoff_jitter)
+        VALUES (qname, iname, max_deliveries, deadline_seconds, retention_seconds, retention_action, now(),
+                backoff_base_seconds, backoff_max_seconds, backoff_jitter)
         ON CONFLICT ON CONSTRAINT queue_policy_pkey DO UPDATE
         SET invalid_queue = EXCLUDED.invalid_queue, max_deliveries = EXCLUDED.max_deliveries,
             deadline_seconds = EXCLUDED.deadline_seconds, retention_seconds = EXCLUDED.retention_seconds,
-            retention_action = EXCLUDED.retention_action, updated_at = EXCLUDED.updated_at
+            retention_action = EXCLUDED.retention_action, updated_at = EXCLUDED.updated_at,
+            backoff_base_seconds = EXCLUDED.backoff_base_seconds,
+            backoff_max_seconds = EXCLUDED.backoff_max_seconds, backoff_jitter = EXCLUDED.backoff_jitter
         RETURNING p.* INTO result;
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline and retention.';
+COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text,integer,integer,boolean) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline, retention and nack backoff.';
 
 CREATE FUNCTION pgmq.clear_policy(queue_name text) RETURNS boolean
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -823,6 +898,7 @@ BEGIN
     IF NOT FOUND THEN
         result.queue_name := qname;
         result.retention_action := 'archive';
+        result.backoff_jitter := false;
     END IF;
     RETURN result;
 END
@@ -831,7 +907,7 @@ COMMENT ON FUNCTION pgmq.policy(text) IS 'A queue''s policy; NULL limits when it
 
 CREATE VIEW pgmq.policies AS
     SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
-           updated_at
+           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter
       FROM pgmq.queue_policy ORDER BY queue_name;
 
 -- Per database: the background worker's process and when it last finished a pass (shared memory).
