@@ -910,6 +910,108 @@ CREATE VIEW pgmq.policies AS
            updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter
       FROM pgmq.queue_policy ORDER BY queue_name;
 
+-- Whether some queue's policy names this queue as its invalid queue (callers need no privilege on
+-- pgmq.queue_policy).
+CREATE FUNCTION pgmq._is_invalid_queue(queue_name text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (SELECT 1 FROM pgmq.queue_policy AS p
+                    WHERE p.invalid_queue OPERATOR(pg_catalog.=) $1
+                      AND p.queue_name OPERATOR(pg_catalog.<>) $1)
+$$;
+COMMENT ON FUNCTION pgmq._is_invalid_queue(text) IS 'Internal: whether some queue''s policy names this queue as its invalid queue.';
+
+-- Moves messages of an invalid queue back, oldest first, in the caller's transaction.
+CREATE FUNCTION pgmq.redrive(invalid_queue text, target_queue text DEFAULT NULL, max_messages integer DEFAULT NULL)
+    RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    iname text;
+    tname text;
+    target text;
+    ids bigint[];
+    all_ids bigint[];
+    all_targets text[];
+    moved_now bigint;
+    total bigint := 0;
+    redriven_at timestamp with time zone := pg_catalog.clock_timestamp();
+BEGIN
+    -- As _existing_queue, without reading pgmq.meta (redrive is for the invalid queue's consumers too).
+    IF invalid_queue IS NULL THEN
+        RAISE EXCEPTION 'invalid_queue must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    iname := substr(pgmq.format_table_name(invalid_queue, 'q'), 3);
+    IF pgmq._queue_table(iname) IS NULL THEN
+        RAISE EXCEPTION 'queue "%" does not exist', iname USING ERRCODE = 'undefined_table';
+    END IF;
+    IF max_messages IS NOT NULL AND max_messages < 1 THEN
+        RAISE EXCEPTION 'max_messages must be greater than zero, got %', max_messages
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF target_queue IS NOT NULL THEN
+        tname := substr(pgmq.format_table_name(target_queue, 'q'), 3);
+        IF pgmq._queue_table(tname) IS NULL THEN
+            RAISE EXCEPTION 'queue "%" does not exist', tname USING ERRCODE = 'undefined_table';
+        END IF;
+        IF tname = iname THEN
+            RAISE EXCEPTION 'cannot redrive queue "%" into itself', iname USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    IF NOT pgmq._is_invalid_queue(iname) THEN
+        RAISE EXCEPTION 'queue "%" is not the invalid queue of any queue', iname
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'redrive moves messages out of a queue named by some queue''s set_policy(invalid_queue => ...).';
+    END IF;
+    -- Privileges before any lock: the messages leave the invalid queue and enter their targets.
+    IF NOT pg_catalog.has_table_privilege(pg_catalog.format('pgmq.%I', 'q_' || iname)::regclass, 'SELECT, DELETE') THEN
+        RAISE EXCEPTION 'permission denied for invalid queue "%"', iname
+            USING ERRCODE = 'insufficient_privilege', DETAIL = 'redrive needs SELECT and DELETE on its table.';
+    END IF;
+    IF tname IS NOT NULL AND NOT pg_catalog.has_table_privilege(pg_catalog.format('pgmq.%I', 'q_' || tname)::regclass, 'INSERT') THEN
+        RAISE EXCEPTION 'permission denied for queue "%"', tname
+            USING ERRCODE = 'insufficient_privilege', DETAIL = 'redrive needs INSERT on the target queue''s table.';
+    END IF;
+    -- The batch: the oldest messages whose target exists (without target_queue: the queue each came from).
+    -- Not locked: the DELETE below moves those still there (a concurrent redrive or consumer may take some).
+    EXECUTE pg_catalog.format(
+        'SELECT pg_catalog.array_agg(b.msg_id ORDER BY b.msg_id), pg_catalog.array_agg(b.target ORDER BY b.msg_id) '
+        'FROM (SELECT v.msg_id, COALESCE($1, (v.headers OPERATOR(pg_catalog.->) %1$L) OPERATOR(pg_catalog.->>) %2$L) AS target '
+        'FROM pgmq.%3$I AS v WHERE pgmq._queue_table(COALESCE($1, (v.headers OPERATOR(pg_catalog.->) %1$L) '
+        'OPERATOR(pg_catalog.->>) %2$L)) IS NOT NULL ORDER BY v.msg_id LIMIT $2) AS b',
+        'x-pgmq-invalid', 'queue', 'q_' || iname) INTO all_ids, all_targets USING tname, max_messages;
+    FOR target IN SELECT DISTINCT u.t FROM pg_catalog.unnest(all_targets) AS u(t) ORDER BY 1 LOOP
+        IF NOT pg_catalog.has_table_privilege(pg_catalog.format('pgmq.%I', 'q_' || target)::regclass, 'INSERT') THEN
+            RAISE EXCEPTION 'permission denied for queue "%"', target
+                USING ERRCODE = 'insufficient_privilege', DETAIL = 'redrive needs INSERT on the target queue''s table.';
+        END IF;
+        ids := ARRAY(SELECT u.i FROM ROWS FROM (pg_catalog.unnest(all_ids), pg_catalog.unnest(all_targets)) AS u(i, t) WHERE u.t = target ORDER BY u.i);
+        -- Back into the queue it came from it gets its msg_id again; elsewhere a new one.
+        EXECUTE pg_catalog.format(
+            'WITH moved AS (DELETE FROM pgmq.%1$I AS v WHERE v.msg_id OPERATOR(pg_catalog.=) ANY ($1) RETURNING v.*), '
+            'h AS (SELECT m.*, CASE WHEN pg_catalog.jsonb_typeof(m.headers) OPERATOR(pg_catalog.=) %3$L THEN m.headers '
+            'WHEN m.headers IS NULL THEN %4$L::jsonb ELSE pg_catalog.jsonb_build_object(%5$L, m.headers) END AS obj, '
+            'CASE WHEN (m.headers OPERATOR(pg_catalog.->) %6$L) OPERATOR(pg_catalog.->>) %7$L OPERATOR(pg_catalog.=) $2 '
+            'THEN ((m.headers OPERATOR(pg_catalog.->) %6$L) OPERATOR(pg_catalog.->>) %8$L)::bigint END AS origin_id FROM moved AS m), '
+            'back AS (INSERT INTO pgmq.%2$I (msg_id, read_ct, enqueued_at, vt, message, headers) OVERRIDING SYSTEM VALUE '
+            'SELECT h.origin_id, 0, $3, $3, h.message, %9$s FROM h WHERE h.origin_id IS NOT NULL ORDER BY h.msg_id RETURNING 1), '
+            'elsewhere AS (INSERT INTO pgmq.%2$I (read_ct, enqueued_at, vt, message, headers) '
+            'SELECT 0, $3, $3, h.message, %9$s FROM h WHERE h.origin_id IS NULL ORDER BY h.msg_id RETURNING 1) '
+            'SELECT (SELECT pg_catalog.count(*) FROM back) OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM elsewhere)',
+            'q_' || iname, 'q_' || target, 'object', '{}', 'x-pgmq-headers', 'x-pgmq-invalid', 'queue', 'msg_id',
+            pg_catalog.format(
+                '(h.obj OPERATOR(pg_catalog.-) %1$L) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(%2$L, '
+                'COALESCE(h.obj OPERATOR(pg_catalog.->) %2$L, %3$L::jsonb) OPERATOR(pg_catalog.||) '
+                'pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(%4$L, %5$L, %6$L, h.msg_id, %7$L, $3, '
+                '%8$L, h.enqueued_at, %9$L, h.read_ct, %10$L, h.obj OPERATOR(pg_catalog.->) %1$L)))',
+                'x-pgmq-invalid', 'x-pgmq-redriven', '[]', 'from', iname, 'msg_id', 'at', 'enqueued_at', 'read_ct',
+                'invalid'))
+            INTO moved_now USING ids, target, redriven_at;
+        total := total + moved_now;
+    END LOOP;
+    RETURN total;
+END
+$$;
+COMMENT ON FUNCTION pgmq.redrive(text,text,integer) IS 'Moves up to max_messages messages of an invalid queue, oldest first, back to the queue each came from (or to target_queue), visible at once with read_ct 0; returns how many.';
+
 -- Per database: the background worker's process and when it last finished a pass (shared memory).
 CREATE FUNCTION pgmq.worker_status(
     OUT database name, OUT pid integer, OUT last_run_at timestamp with time zone, OUT passes bigint,
