@@ -910,14 +910,10 @@ CREATE VIEW pgmq.policies AS
            updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter
       FROM pgmq.queue_policy ORDER BY queue_name;
 
--- Whether some queue's policy names this queue as its invalid queue (callers need no privilege on
--- pgmq.queue_policy).
+-- Whether some queue's policy names this queue as its invalid queue, from the read path's policy cache
+-- (callers need no privilege on pgmq.queue_policy).
 CREATE FUNCTION pgmq._is_invalid_queue(queue_name text) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT EXISTS (SELECT 1 FROM pgmq.queue_policy AS p
-                    WHERE p.invalid_queue OPERATOR(pg_catalog.=) $1
-                      AND p.queue_name OPERATOR(pg_catalog.<>) $1)
-$$;
+    AS 'MODULE_PATHNAME', 'pgmq_is_invalid_queue' LANGUAGE C STABLE;
 COMMENT ON FUNCTION pgmq._is_invalid_queue(text) IS 'Internal: whether some queue''s policy names this queue as its invalid queue.';
 
 -- Moves messages of an invalid queue back, oldest first, in the caller's transaction.

@@ -173,6 +173,22 @@ QueueInvalidQueueUnsafe(const Queue *queue, char *name) {
 	return true;
 }
 
+bool
+IsSomeInvalidQueueUnsafe(const Queue *queue) {
+	if (policy_cache == nullptr || cache_generation != policy_generation)
+		LoadPolicyCacheUnsafe();
+	HASH_SEQ_STATUS scan;
+	hash_seq_init(&scan, policy_cache);
+	CachedPolicy *entry;
+	while ((entry = static_cast<CachedPolicy *>(hash_seq_search(&scan))) != nullptr) {
+		if (strcmp(entry->invalid_queue, queue->name.text) == 0 && strcmp(entry->queue, queue->name.text) != 0) {
+			hash_seq_term(&scan);
+			return true;
+		}
+	}
+	return false;
+}
+
 void
 PolicyRegisterCallbacks() {
 	CacheRegisterRelcacheCallback(PolicyRelcacheCallback, (Datum)0);

@@ -42,6 +42,9 @@ bool QueueBackoffUnsafe(const Queue *queue, Backoff *backoff);
  * (kMaxQueueNameLength + 1 bytes). */
 bool QueueInvalidQueueUnsafe(const Queue *queue, char *name);
 
+/* IsSomeInvalidQueueUnsafe says whether another queue's policy names the queue as its invalid queue. */
+bool IsSomeInvalidQueueUnsafe(const Queue *queue);
+
 /* PolicyRegisterCallbacks installs the relcache callback; called once from _PG_init. */
 void PolicyRegisterCallbacks();
 
