@@ -537,6 +537,44 @@ COMMENT ON FUNCTION pgmq.archive(text,bigint) IS 'Moves a message to the queue''
 CREATE FUNCTION pgmq.archive(queue_name text, msg_ids bigint[]) RETURNS SETOF bigint
     AS 'MODULE_PATHNAME', 'pgmq_archive_batch' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgmq.archive(text,bigint[]) IS 'Moves messages to the queue''s archive a_<name>; returns the msg_ids that existed.';
+CREATE FUNCTION pgmq.archive(queue_name text, msg_id bigint, result jsonb) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgmq_archive_result' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.archive(text,bigint,jsonb) IS 'Moves a message to the archive with result in its headers (x-pgmq-result); false if it did not exist.';
+
+-- Not in PGMQ: where messages are now, by primary key (and the invalid queue's index, see set_policy).
+CREATE FUNCTION pgmq.status(queue_name text, msg_ids bigint[])
+    RETURNS TABLE (msg_id bigint, state text, read_ct integer, enqueued_at timestamp with time zone,
+                   vt timestamp with time zone, last_read_at timestamp with time zone, result jsonb,
+                   last_error jsonb, invalid_queue text, reason text)
+    AS 'MODULE_PATHNAME', 'pgmq_status' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.status(text,bigint[]) IS 'One row per msg_id, in their order: queued, delayed, in_flight, archived, invalid or unknown, with its counters, result, last error and invalid queue.';
+CREATE FUNCTION pgmq.status(
+    queue_name text, msg_id bigint, OUT state text, OUT read_ct integer, OUT enqueued_at timestamp with time zone,
+    OUT vt timestamp with time zone, OUT last_read_at timestamp with time zone, OUT result jsonb,
+    OUT last_error jsonb, OUT invalid_queue text, OUT reason text
+) RETURNS record LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+BEGIN
+    IF msg_id IS NULL THEN
+        RAISE EXCEPTION 'msg_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT s.state, s.read_ct, s.enqueued_at, s.vt, s.last_read_at, s.result, s.last_error, s.invalid_queue,
+           s.reason
+      INTO state, read_ct, enqueued_at, vt, last_read_at, result, last_error, invalid_queue, reason
+      FROM pgmq.status(queue_name, ARRAY[msg_id]) AS s;
+END
+$$;
+COMMENT ON FUNCTION pgmq.status(text,bigint) IS 'Where a message is now: queued, delayed, in_flight, archived, invalid or unknown, with its counters, result, last error and invalid queue.';
+
+-- Not in PGMQ: a consumer gives back messages it holds (read, vt ahead), after a delay or the queue's backoff.
+CREATE FUNCTION pgmq.nack(queue_name text, msg_id bigint, delay_seconds integer DEFAULT NULL, error jsonb DEFAULT NULL)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgmq_nack' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.nack(text,bigint,integer,jsonb) IS 'Releases a message in flight: visible again after delay_seconds (NULL: the backoff policy), error kept in x-pgmq-last-error; false if it was not in flight.';
+CREATE FUNCTION pgmq.nack(queue_name text, msg_ids bigint[], delay_seconds integer DEFAULT NULL, error jsonb DEFAULT NULL)
+    RETURNS SETOF bigint
+    AS 'MODULE_PATHNAME', 'pgmq_nack_batch' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq.nack(text,bigint[],integer,jsonb) IS 'Releases messages in flight, as nack(queue_name, msg_id, ...) does; returns the msg_ids released.';
 
 CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id bigint, vt integer) RETURNS SETOF pgmq.message_record
     AS 'MODULE_PATHNAME', 'pgmq_set_vt' LANGUAGE C VOLATILE;
@@ -732,7 +770,10 @@ CREATE TABLE pgmq.queue_policy (
     retention_seconds integer CHECK (retention_seconds > 0),
     retention_action text NOT NULL DEFAULT 'archive' CHECK (retention_action IN ('archive', 'delete')),
     updated_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(),
-    CHECK (invalid_queue::text IS DISTINCT FROM queue_name::text)
+    CHECK (invalid_queue::text IS DISTINCT FROM queue_name::text),
+    backoff_base_seconds integer CHECK (backoff_base_seconds > 0),
+    backoff_max_seconds integer CHECK (backoff_max_seconds > 0),
+    backoff_jitter boolean NOT NULL DEFAULT false
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.queue_policy', '');
 
@@ -778,7 +819,10 @@ CREATE FUNCTION pgmq.set_policy(
     max_deliveries integer DEFAULT NULL,
     deadline_seconds integer DEFAULT NULL,
     retention_seconds integer DEFAULT NULL,
-    retention_action text DEFAULT 'archive'
+    retention_action text DEFAULT 'archive',
+    backoff_base_seconds integer DEFAULT NULL,
+    backoff_max_seconds integer DEFAULT NULL,
+    backoff_jitter boolean DEFAULT false
 ) RETURNS pgmq.queue_policy LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -807,6 +851,21 @@ BEGIN
     IF retention_action IS NULL OR retention_action NOT IN ('archive', 'delete') THEN
         RAISE EXCEPTION 'retention_action must be ''archive'' or ''delete'', got %',
             coalesce(quote_literal(retention_action), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF backoff_base_seconds IS NOT NULL AND backoff_base_seconds < 1 THEN
+        RAISE EXCEPTION 'backoff_base_seconds must be greater than zero, got %', backoff_base_seconds
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF backoff_max_seconds IS NOT NULL AND backoff_max_seconds < 1 THEN
+        RAISE EXCEPTION 'backoff_max_seconds must be greater than zero, got %', backoff_max_seconds
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF backoff_jitter IS NULL THEN
+        RAISE EXCEPTION 'backoff_jitter must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF backoff_base_seconds IS NULL AND (backoff_max_seconds IS NOT NULL OR backoff_jitter) THEN
+        RAISE EXCEPTION 'backoff_max_seconds and backoff_jitter need backoff_base_seconds'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF invalid_queue IS NOT NULL THEN
@@ -844,6 +903,18 @@ BEGIN
                       AND a.attname = 'first_visible_at' AND NOT a.attisdropped) THEN
         EXECUTE format('ALTER TABLE pgmq.%I ADD COLUMN first_visible_at timestamp with time zone', 'q_' || qname);
     END IF;
+    -- status() finds the messages moved to the invalid queue through this index (its owner may build it).
+    IF iname IS NOT NULL AND to_regclass(format('pgmq.%I', 'invalid_msg_idx_' || iname)) IS NULL THEN
+        IF pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class AS c
+                         WHERE c.oid = format('pgmq.%I', 'q_' || iname)::regclass), 'USAGE') THEN
+            EXECUTE format('CREATE INDEX %I ON pgmq.%I (((headers -> %L) ->> %L), ((headers -> %L) ->> %L))',
+                           'invalid_msg_idx_' || iname, 'q_' || iname,
+                           'x-pgmq-invalid', 'msg_id', 'x-pgmq-invalid', 'queue');
+        ELSE
+            RAISE NOTICE 'invalid queue "%" has no index of moved messages: status() scans it', iname
+                USING HINT = 'Its owner creates the index by setting this policy again.';
+        END IF;
+    END IF;
     -- Deadline and retention candidates are found through enqueued_at.
     IF (deadline_seconds IS NOT NULL OR retention_seconds IS NOT NULL)
        AND to_regclass(format('pgmq.%I', 'enqueued_at_idx_' || qname)) IS NULL THEN
@@ -851,17 +922,21 @@ BEGIN
                        'enqueued_at_idx_' || qname, 'q_' || qname);
     END IF;
     INSERT INTO pgmq.queue_policy AS p (queue_name, invalid_queue, max_deliveries, deadline_seconds,
-                                        retention_seconds, retention_action, updated_at)
-        VALUES (qname, iname, max_deliveries, deadline_seconds, retention_seconds, retention_action, now())
+                                        retention_seconds, retention_action, updated_at,
+                                        backoff_base_seconds, backoff_max_seconds, backoff_jitter)
+        VALUES (qname, iname, max_deliveries, deadline_seconds, retention_seconds, retention_action, now(),
+                backoff_base_seconds, backoff_max_seconds, backoff_jitter)
         ON CONFLICT ON CONSTRAINT queue_policy_pkey DO UPDATE
         SET invalid_queue = EXCLUDED.invalid_queue, max_deliveries = EXCLUDED.max_deliveries,
             deadline_seconds = EXCLUDED.deadline_seconds, retention_seconds = EXCLUDED.retention_seconds,
-            retention_action = EXCLUDED.retention_action, updated_at = EXCLUDED.updated_at
+            retention_action = EXCLUDED.retention_action, updated_at = EXCLUDED.updated_at,
+            backoff_base_seconds = EXCLUDED.backoff_base_seconds,
+            backoff_max_seconds = EXCLUDED.backoff_max_seconds, backoff_jitter = EXCLUDED.backoff_jitter
         RETURNING p.* INTO result;
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline and retention.';
+COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text,integer,integer,boolean) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline, retention and nack backoff.';
 
 CREATE FUNCTION pgmq.clear_policy(queue_name text) RETURNS boolean
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -889,6 +964,7 @@ BEGIN
     IF NOT FOUND THEN
         result.queue_name := qname;
         result.retention_action := 'archive';
+        result.backoff_jitter := false;
     END IF;
     RETURN result;
 END
@@ -897,8 +973,106 @@ COMMENT ON FUNCTION pgmq.policy(text) IS 'A queue''s policy; NULL limits when it
 
 CREATE VIEW pgmq.policies AS
     SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
-           updated_at
+           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter
       FROM pgmq.queue_policy ORDER BY queue_name;
+
+-- Whether some queue's policy names this queue as its invalid queue, from the read path's policy cache
+-- (callers need no privilege on pgmq.queue_policy).
+CREATE FUNCTION pgmq._is_invalid_queue(queue_name text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgmq_is_invalid_queue' LANGUAGE C STABLE;
+COMMENT ON FUNCTION pgmq._is_invalid_queue(text) IS 'Internal: whether some queue''s policy names this queue as its invalid queue.';
+
+-- Moves messages of an invalid queue back, oldest first, in the caller's transaction.
+CREATE FUNCTION pgmq.redrive(invalid_queue text, target_queue text DEFAULT NULL, max_messages integer DEFAULT NULL)
+    RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    iname text;
+    tname text;
+    target text;
+    ids bigint[];
+    all_ids bigint[];
+    all_targets text[];
+    moved_now bigint;
+    total bigint := 0;
+    redriven_at timestamp with time zone := pg_catalog.clock_timestamp();
+BEGIN
+    -- As _existing_queue, without reading pgmq.meta (redrive is for the invalid queue's consumers too).
+    IF invalid_queue IS NULL THEN
+        RAISE EXCEPTION 'invalid_queue must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    iname := substr(pgmq.format_table_name(invalid_queue, 'q'), 3);
+    IF pgmq._queue_table(iname) IS NULL THEN
+        RAISE EXCEPTION 'queue "%" does not exist', iname USING ERRCODE = 'undefined_table';
+    END IF;
+    IF max_messages IS NOT NULL AND max_messages < 1 THEN
+        RAISE EXCEPTION 'max_messages must be greater than zero, got %', max_messages
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF target_queue IS NOT NULL THEN
+        tname := substr(pgmq.format_table_name(target_queue, 'q'), 3);
+        IF pgmq._queue_table(tname) IS NULL THEN
+            RAISE EXCEPTION 'queue "%" does not exist', tname USING ERRCODE = 'undefined_table';
+        END IF;
+        IF tname = iname THEN
+            RAISE EXCEPTION 'cannot redrive queue "%" into itself', iname USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    IF NOT pgmq._is_invalid_queue(iname) THEN
+        RAISE EXCEPTION 'queue "%" is not the invalid queue of any queue', iname
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'redrive moves messages out of a queue named by some queue''s set_policy(invalid_queue => ...).';
+    END IF;
+    -- Privileges before any lock: the messages leave the invalid queue and enter their targets.
+    IF NOT pg_catalog.has_table_privilege(pg_catalog.format('pgmq.%I', 'q_' || iname)::regclass, 'SELECT, DELETE') THEN
+        RAISE EXCEPTION 'permission denied for invalid queue "%"', iname
+            USING ERRCODE = 'insufficient_privilege', DETAIL = 'redrive needs SELECT and DELETE on its table.';
+    END IF;
+    IF tname IS NOT NULL AND NOT pg_catalog.has_table_privilege(pg_catalog.format('pgmq.%I', 'q_' || tname)::regclass, 'INSERT') THEN
+        RAISE EXCEPTION 'permission denied for queue "%"', tname
+            USING ERRCODE = 'insufficient_privilege', DETAIL = 'redrive needs INSERT on the target queue''s table.';
+    END IF;
+    -- The batch: the oldest messages whose target exists (without target_queue: the queue each came from).
+    -- Not locked: the DELETE below moves those still there (a concurrent redrive or consumer may take some).
+    EXECUTE pg_catalog.format(
+        'SELECT pg_catalog.array_agg(b.msg_id ORDER BY b.msg_id), pg_catalog.array_agg(b.target ORDER BY b.msg_id) '
+        'FROM (SELECT v.msg_id, COALESCE($1, (v.headers OPERATOR(pg_catalog.->) %1$L) OPERATOR(pg_catalog.->>) %2$L) AS target '
+        'FROM pgmq.%3$I AS v WHERE pgmq._queue_table(COALESCE($1, (v.headers OPERATOR(pg_catalog.->) %1$L) '
+        'OPERATOR(pg_catalog.->>) %2$L)) IS NOT NULL ORDER BY v.msg_id LIMIT $2) AS b',
+        'x-pgmq-invalid', 'queue', 'q_' || iname) INTO all_ids, all_targets USING tname, max_messages;
+    FOR target IN SELECT DISTINCT u.t FROM pg_catalog.unnest(all_targets) AS u(t) ORDER BY 1 LOOP
+        IF NOT pg_catalog.has_table_privilege(pg_catalog.format('pgmq.%I', 'q_' || target)::regclass, 'INSERT') THEN
+            RAISE EXCEPTION 'permission denied for queue "%"', target
+                USING ERRCODE = 'insufficient_privilege', DETAIL = 'redrive needs INSERT on the target queue''s table.';
+        END IF;
+        ids := ARRAY(SELECT u.i FROM ROWS FROM (pg_catalog.unnest(all_ids), pg_catalog.unnest(all_targets)) AS u(i, t) WHERE u.t = target ORDER BY u.i);
+        -- Back into the queue it came from it gets its msg_id again; elsewhere a new one.
+        EXECUTE pg_catalog.format(
+            'WITH moved AS (DELETE FROM pgmq.%1$I AS v WHERE v.msg_id OPERATOR(pg_catalog.=) ANY ($1) RETURNING v.*), '
+            'h AS (SELECT m.*, CASE WHEN pg_catalog.jsonb_typeof(m.headers) OPERATOR(pg_catalog.=) %3$L THEN m.headers '
+            'WHEN m.headers IS NULL THEN %4$L::jsonb ELSE pg_catalog.jsonb_build_object(%5$L, m.headers) END AS obj, '
+            'CASE WHEN (m.headers OPERATOR(pg_catalog.->) %6$L) OPERATOR(pg_catalog.->>) %7$L OPERATOR(pg_catalog.=) $2 '
+            'THEN ((m.headers OPERATOR(pg_catalog.->) %6$L) OPERATOR(pg_catalog.->>) %8$L)::bigint END AS origin_id FROM moved AS m), '
+            'back AS (INSERT INTO pgmq.%2$I (msg_id, read_ct, enqueued_at, vt, message, headers) OVERRIDING SYSTEM VALUE '
+            'SELECT h.origin_id, 0, $3, $3, h.message, %9$s FROM h WHERE h.origin_id IS NOT NULL ORDER BY h.msg_id RETURNING 1), '
+            'elsewhere AS (INSERT INTO pgmq.%2$I (read_ct, enqueued_at, vt, message, headers) '
+            'SELECT 0, $3, $3, h.message, %9$s FROM h WHERE h.origin_id IS NULL ORDER BY h.msg_id RETURNING 1) '
+            'SELECT (SELECT pg_catalog.count(*) FROM back) OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM elsewhere)',
+            'q_' || iname, 'q_' || target, 'object', '{}', 'x-pgmq-headers', 'x-pgmq-invalid', 'queue', 'msg_id',
+            pg_catalog.format(
+                '(h.obj OPERATOR(pg_catalog.-) %1$L) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(%2$L, '
+                'COALESCE(h.obj OPERATOR(pg_catalog.->) %2$L, %3$L::jsonb) OPERATOR(pg_catalog.||) '
+                'pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(%4$L, %5$L, %6$L, h.msg_id, %7$L, $3, '
+                '%8$L, h.enqueued_at, %9$L, h.read_ct, %10$L, h.obj OPERATOR(pg_catalog.->) %1$L)))',
+                'x-pgmq-invalid', 'x-pgmq-redriven', '[]', 'from', iname, 'msg_id', 'at', 'enqueued_at', 'read_ct',
+                'invalid'))
+            INTO moved_now USING ids, target, redriven_at;
+        total := total + moved_now;
+    END LOOP;
+    RETURN total;
+END
+$$;
+COMMENT ON FUNCTION pgmq.redrive(text,text,integer) IS 'Moves up to max_messages messages of an invalid queue, oldest first, back to the queue each came from (or to target_queue), visible at once with read_ct 0; returns how many.';
 
 -- Per database: the background worker's process and when it last finished a pass (shared memory).
 CREATE FUNCTION pgmq.worker_status(

@@ -69,3 +69,31 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Nack backoff (new in 2.0.0): three columns of pgmq.queue_policy, shown by pgmq.policies; set_policy
+-- takes three more arguments (the replay below creates it with them).
+ALTER TABLE pgmq.queue_policy
+    ADD COLUMN backoff_base_seconds integer CHECK (backoff_base_seconds > 0),
+    ADD COLUMN backoff_max_seconds integer CHECK (backoff_max_seconds > 0),
+    ADD COLUMN backoff_jitter boolean NOT NULL DEFAULT false;
+DROP FUNCTION pgmq.set_policy(text, text, integer, integer, integer, text);
+CREATE OR REPLACE VIEW pgmq.policies AS
+    SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
+           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter
+      FROM pgmq.queue_policy ORDER BY queue_name;
+
+-- status() finds messages moved to an invalid queue through an index that set_policy creates on it.
+DO $$
+DECLARE
+    iname text;
+BEGIN
+    FOR iname IN SELECT DISTINCT p.invalid_queue::text FROM pgmq.queue_policy AS p
+                  WHERE p.invalid_queue IS NOT NULL
+                    AND pg_catalog.to_regclass(pg_catalog.format('pgmq.%I', 'q_' OPERATOR(pg_catalog.||) p.invalid_queue)) IS NOT NULL
+                    AND pg_catalog.to_regclass(pg_catalog.format('pgmq.%I', 'invalid_msg_idx_' OPERATOR(pg_catalog.||) p.invalid_queue)) IS NULL LOOP
+        EXECUTE pg_catalog.format('CREATE INDEX %I ON pgmq.%I (((headers -> %L) ->> %L), ((headers -> %L) ->> %L))',
+                                  'invalid_msg_idx_' OPERATOR(pg_catalog.||) iname, 'q_' OPERATOR(pg_catalog.||) iname,
+                                  'x-pgmq-invalid', 'msg_id', 'x-pgmq-invalid', 'queue');
+    END LOOP;
+END
+$$;

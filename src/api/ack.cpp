@@ -18,6 +18,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 }
 
@@ -97,6 +98,37 @@ SetVtTyped(FunctionCallInfo fcinfo, bool many, bool absolute) {
 	return SetVt(fcinfo, &queue, ids, many, vt);
 }
 
+/*
+ * Nack serves both nack overloads: msg_id (bigint) or msg_ids (bigint[]), delay_seconds (NULL: the
+ * backoff policy; negative: 22023), error (NULL: none). Arguments are checked before the queue is locked.
+ */
+Datum
+Nack(FunctionCallInfo fcinfo, bool many) {
+	Datum ids;
+	if (many)
+		ids = PointerGetDatum(ArrayArgUnsafe(fcinfo, 1, "msg_ids"));
+	else {
+		pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
+		Datum element = PG_GETARG_DATUM(1);
+		ids = PointerGetDatum(construct_array(&element, 1, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
+	int32 delay = -1;
+	if (!PG_ARGISNULL(2))
+		delay = NonNegativeSecondsArgUnsafe(fcinfo, 2, "delay_seconds");
+	Jsonb *error = PG_ARGISNULL(3) ? nullptr : PG_GETARG_JSONB_P(3);
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kReadAccess);
+	if (many)
+		pg::BeginSetResultUnsafe(fcinfo, true);
+	int64 *nacked;
+	uint64 n = pg::NackMessagesUnsafe(&queue, ids, delay, error, &nacked);
+	if (!many)
+		PG_RETURN_BOOL(n > 0);
+	for (uint64 i = 0; i < n; i++)
+		pg::PutInt8Unsafe(fcinfo, nacked[i]);
+	return (Datum)0;
+}
+
 /* LooksLikeInteger says whether s is optional blanks, an optional sign, digits, optional blanks. */
 bool
 LooksLikeInteger(const char *s) {
@@ -126,6 +158,22 @@ PGMQ_FUNCTION(pgmq_archive) {
 }
 PGMQ_FUNCTION(pgmq_archive_batch) {
 	return AckMany(fcinfo, pg::Ack::kArchive);
+}
+
+PGMQ_FUNCTION(pgmq_nack) {
+	return Nack(fcinfo, false);
+}
+PGMQ_FUNCTION(pgmq_nack_batch) {
+	return Nack(fcinfo, true);
+}
+
+/* pgmq_archive_result serves archive(queue_name, msg_id, result): result (not NULL) kept in x-pgmq-result. */
+PGMQ_FUNCTION(pgmq_archive_result) {
+	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
+	pg::ArgNotNullUnsafe(fcinfo, 2, "result");
+	pg::Queue queue;
+	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kDeleteAccess);
+	PG_RETURN_BOOL(pg::ArchiveWithResultUnsafe(&queue, PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2)));
 }
 
 PGMQ_FUNCTION(pgmq_set_vt) {

@@ -8,6 +8,7 @@
 #include "guc.hpp"
 #include "pg/maintenance.hpp"
 #include "pg/plans.hpp"
+#include "pg/policy_cache.hpp"
 #include "pg/results.hpp"
 #include "worker/status.hpp"
 
@@ -163,6 +164,16 @@ PGMQ_FUNCTION(pgmq_worker_status) {
 }
 
 /* pgmq_policy_changed is the statement trigger on pgmq.queue_policy: every backend drops its policy cache. */
+/*
+ * pgmq_is_invalid_queue serves pgmq._is_invalid_queue(queue_name): whether another queue's policy names
+ * it as its invalid queue, from the policy cache (no privilege on pgmq.queue_policy needed, as for reads).
+ */
+PGMQ_FUNCTION(pgmq_is_invalid_queue) {
+	pg::Queue queue;
+	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
+	PG_RETURN_BOOL(pg::IsSomeInvalidQueueUnsafe(&queue));
+}
+
 PGMQ_FUNCTION(pgmq_policy_changed) {
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),

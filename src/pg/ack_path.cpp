@@ -5,6 +5,7 @@
 
 #include "pg/direct.hpp"
 #include "pg/plans.hpp"
+#include "pg/policy_cache.hpp"
 #include "pg/readhint.hpp"
 #include "pg/results.hpp"
 
@@ -112,6 +113,53 @@ SetVtUnsafe(FunctionCallInfo fcinfo, const Queue *queue, Datum ids, bool many, T
 	PutSpiMessagesUnsafe(fcinfo, n);
 	FinishSpiUnsafe();
 	return n;
+}
+
+uint64
+NackMessagesUnsafe(const Queue *queue, Datum ids, int32 delay_seconds, Jsonb *error, int64 **nacked) {
+	Datum values[7] = {ids,
+					   TimestampTzGetDatum(GetCurrentTimestamp()),
+					   Int32GetDatum(delay_seconds),
+					   0,
+					   0,
+					   BoolGetDatum(false),
+					   PointerGetDatum(error)};
+	char nulls[8] = "  nnn n";
+	if (delay_seconds >= 0)
+		nulls[2] = ' ';
+	if (error != nullptr)
+		nulls[6] = ' ';
+	ReadHintNoteVtChange(queue->queue_relid);
+	ConnectSpiUnsafe();
+	Backoff backoff;
+	if (delay_seconds < 0 && QueueBackoffUnsafe(queue, &backoff)) {
+		values[3] = Int32GetDatum(backoff.base_seconds);
+		nulls[3] = ' ';
+		if (backoff.max_seconds > 0) {
+			values[4] = Int32GetDatum(backoff.max_seconds);
+			nulls[4] = ' ';
+		}
+		values[5] = BoolGetDatum(backoff.jitter);
+		nulls[5] = ' ';
+	}
+	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, Statement::kNack), values, nulls, false);
+	*nacked = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
+	for (uint64 i = 0; i < n; i++) {
+		bool isnull;
+		(*nacked)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	FinishSpiUnsafe();
+	return n;
+}
+
+bool
+ArchiveWithResultUnsafe(const Queue *queue, int64 id, Jsonb *result) {
+	ArchiveRelidUnsafe(queue);
+	Datum values[2] = {Int64GetDatum(id), PointerGetDatum(result)};
+	ConnectSpiUnsafe();
+	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, Statement::kArchiveResult), values, nullptr, false);
+	FinishSpiUnsafe();
+	return n > 0;
 }
 
 } // namespace pgmq::pg

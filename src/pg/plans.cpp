@@ -42,7 +42,7 @@ enum class StatementTables {
 struct StatementInfo {
 	const char *text;
 	int nargs;
-	Oid argtypes[6];
+	Oid argtypes[7];
 	StatementTables tables;
 	bool generic;  /* kept with the generic plan: planned once, never again per call */
 	bool per_call; /* planned for each call, never kept (see PreparedPlanUnsafe) */
@@ -58,6 +58,20 @@ struct StatementInfo {
 	"pg_catalog.unnest($3::timestamptz[])) AS r(id, reason, due_at)), "                                                \
 	"moved AS (DELETE FROM pgmq.%1$s AS q USING r WHERE q.msg_id = r.id RETURNING q.msg_id, q.read_ct, "               \
 	"q.enqueued_at, q.last_read_at, q.vt, q.message, q.headers, r.reason, r.due_at) "
+
+/* The headers as a JSON object; headers that are not an object are kept under x-pgmq-headers. */
+#define PGMQ_OBJECT_HEADERS                                                                                            \
+	"CASE WHEN pg_catalog.jsonb_typeof(headers) = 'object' THEN headers WHEN headers IS NULL THEN '{}'::jsonb "        \
+	"ELSE pg_catalog.jsonb_build_object('x-pgmq-headers', headers) END"
+
+/*
+ * A nack's delay in seconds: $3, else the backoff $4 * 2^(read_ct - 1) capped at $5 (NULL: about 68 years),
+ * times a uniform random factor with $6 (full jitter); no backoff ($4 NULL): 0.
+ */
+#define PGMQ_NACK_DELAY                                                                                                \
+	"COALESCE($3::float8, CASE WHEN $4 IS NULL THEN 0::float8 ELSE LEAST(COALESCE($5, 2147483647)::float8, "           \
+	"$4::float8 * pg_catalog.power(2::float8, LEAST(GREATEST(read_ct - 1, 0), 62)::float8)) * "                        \
+	"CASE WHEN $6 THEN pg_catalog.random() ELSE 1::float8 END END)"
 
 /* The headers merged with what happened; headers that are not an object are kept under x-pgmq-headers. */
 #define PGMQ_MOVED_HEADERS                                                                                             \
@@ -135,6 +149,44 @@ const StatementInfo kStatements[] = {
 	 {INT8ARRAYOID},
 	 StatementTables::kQueue,
 	 true},
+	/* kNack: only messages in flight (read, vt ahead); the error, if any, in x-pgmq-last-error. */
+	{"UPDATE pgmq.%1$s SET vt = $2 + pg_catalog.make_interval(secs => " PGMQ_NACK_DELAY "), headers = CASE WHEN $7 "
+	 "IS NULL THEN headers ELSE (" PGMQ_OBJECT_HEADERS ") || pg_catalog.jsonb_build_object('x-pgmq-last-error', $7) "
+	 "END WHERE msg_id = ANY ($1) AND read_ct > 0 AND vt > $2 RETURNING msg_id",
+	 7,
+	 {INT8ARRAYOID, TIMESTAMPTZOID, INT4OID, INT4OID, INT4OID, BOOLOID, JSONBOID},
+	 StatementTables::kQueue,
+	 true},
+	/* kArchiveResult: archive with the result in x-pgmq-result. */
+	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS
+	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT msg_id, read_ct, enqueued_at, last_read_at, vt, "
+	 "message, (" PGMQ_OBJECT_HEADERS ") || pg_catalog.jsonb_build_object('x-pgmq-result', $2) FROM moved "
+	 "RETURNING msg_id",
+	 2,
+	 {INT8OID, JSONBOID},
+	 StatementTables::kQueue,
+	 true},
+	/* kStatus: by primary key in the queue table, else in the archive; in the order of $1. */
+	{"SELECT i.id, CASE WHEN q.msg_id IS NOT NULL THEN CASE WHEN q.vt <= $2 THEN 'queued' WHEN q.read_ct = 0 THEN "
+	 "'delayed' ELSE 'in_flight' END WHEN a.msg_id IS NOT NULL THEN 'archived' END, COALESCE(q.read_ct, a.read_ct), "
+	 "COALESCE(q.enqueued_at, a.enqueued_at), CASE WHEN q.msg_id IS NOT NULL THEN q.vt ELSE a.vt END, "
+	 "COALESCE(q.last_read_at, a.last_read_at), a.headers -> 'x-pgmq-result', "
+	 "COALESCE(q.headers, a.headers) -> 'x-pgmq-last-error', NULL::text, a.headers -> 'x-pgmq-invalid' ->> 'reason' "
+	 "FROM ROWS FROM (pg_catalog.unnest($1::bigint[])) WITH ORDINALITY AS i(id, n) LEFT JOIN pgmq.%1$s AS q ON "
+	 "q.msg_id = i.id LEFT JOIN pgmq.%2$s AS a ON q.msg_id IS NULL AND a.msg_id = i.id ORDER BY i.n",
+	 2,
+	 {INT8ARRAYOID, TIMESTAMPTZOID},
+	 StatementTables::kQueue,
+	 true},
+	/* kStatusInvalid: through the invalid queue's index on x-pgmq-invalid's msg_id and queue (set_policy's). */
+	{"SELECT i.id, v.read_ct, v.enqueued_at, v.vt, v.last_read_at, v.headers -> 'x-pgmq-last-error', "
+	 "v.headers -> 'x-pgmq-invalid' ->> 'reason' FROM pg_catalog.unnest($1::bigint[]) AS i(id) CROSS JOIN LATERAL "
+	 "(SELECT * FROM pgmq.%2$s AS v WHERE (v.headers -> 'x-pgmq-invalid') ->> 'msg_id' = i.id::text AND "
+	 "(v.headers -> 'x-pgmq-invalid') ->> 'queue' = $2 ORDER BY v.msg_id DESC LIMIT 1) AS v "
+	 "ORDER BY i.id /* messages moved out of pgmq.%1$s */",
+	 2,
+	 {INT8ARRAYOID, TEXTOID},
+	 StatementTables::kQueueDestination},
 	/* kMetrics */
 	{"SELECT count(*), count(*) FILTER (WHERE vt <= $1), max(enqueued_at), min(enqueued_at), "
 	 "pg_catalog.pg_sequence_last_value(pg_catalog.pg_get_serial_sequence($2::regclass::text, 'msg_id')::regclass) "

@@ -35,18 +35,22 @@ namespace pgmq::pg {
 
 enum class Statement {
 	/* On a queue's tables (queue and archive): the message paths. */
-	kSend,         /* $1 vt timestamptz, $2 message jsonb, $3 headers jsonb -> msg_id */
-	kSendBatch,    /* $1 vt, $2 messages jsonb[], $3 headers jsonb[] -> msg_id */
-	kRead,         /* $1 qty int4, $2 now, $3 new vt, $4 lowest msg_id to look at -> message_record */
-	kReadWhere,    /* $1 qty, $2 now, $3 new vt, $4 conditional jsonb, $5 lowest msg_id */
-	kPop,          /* $1 qty, $2 now, $3 lowest msg_id -> message_record */
-	kSetVt,        /* $1 msg_id int8, $2 vt -> message_record */
-	kSetVtBatch,   /* $1 msg_ids int8[], $2 vt -> message_record */
-	kDelete,       /* $1 msg_id -> msg_id */
-	kDeleteBatch,  /* $1 msg_ids -> msg_id */
-	kArchive,      /* $1 msg_id -> msg_id */
-	kArchiveBatch, /* $1 msg_ids -> msg_id */
-	kMetrics,      /* $1 now, $2 queue oid -> count, visible count, max and min enqueued_at, last msg_id */
+	kSend,          /* $1 vt timestamptz, $2 message jsonb, $3 headers jsonb -> msg_id */
+	kSendBatch,     /* $1 vt, $2 messages jsonb[], $3 headers jsonb[] -> msg_id */
+	kRead,          /* $1 qty int4, $2 now, $3 new vt, $4 lowest msg_id to look at -> message_record */
+	kReadWhere,     /* $1 qty, $2 now, $3 new vt, $4 conditional jsonb, $5 lowest msg_id */
+	kPop,           /* $1 qty, $2 now, $3 lowest msg_id -> message_record */
+	kSetVt,         /* $1 msg_id int8, $2 vt -> message_record */
+	kSetVtBatch,    /* $1 msg_ids int8[], $2 vt -> message_record */
+	kDelete,        /* $1 msg_id -> msg_id */
+	kDeleteBatch,   /* $1 msg_ids -> msg_id */
+	kArchive,       /* $1 msg_id -> msg_id */
+	kArchiveBatch,  /* $1 msg_ids -> msg_id */
+	kNack,          /* $1 msg_ids, $2 now, $3 delay int4, $4..$6 backoff base, max, jitter, $7 error -> msg_id */
+	kArchiveResult, /* $1 msg_id, $2 result jsonb -> msg_id */
+	kStatus,        /* $1 msg_ids, $2 now -> id, state (NULL: in neither table), the status columns */
+	kStatusInvalid, /* $1 msg_ids, $2 queue name; in the invalid queue -> id, read_ct, times, last_error, reason */
+	kMetrics,       /* $1 now, $2 queue oid -> count, visible count, max and min enqueued_at, last msg_id */
 	/* Queues with a policy (pg/policy_cache.hpp): skip messages read $4 (pop: $3) times, remember first visibility. */
 	kReadPolicy,      /* $1 qty, $2 now, $3 new vt, $4 max_deliveries int4, $5 lowest msg_id */
 	kReadWherePolicy, /* as kReadPolicy but $5 conditional, $6 lowest msg_id */

@@ -26,6 +26,10 @@ namespace {
 struct CachedPolicy {
 	char queue[core::kMaxQueueNameLength + 1]; /* key, must be first */
 	int32 max_deliveries;
+	int32 backoff_base; /* seconds, 0: no backoff */
+	int32 backoff_max;  /* seconds, 0: no cap */
+	bool backoff_jitter;
+	char invalid_queue[core::kMaxQueueNameLength + 1]; /* "" when none */
 };
 
 HTAB *policy_cache = nullptr;
@@ -68,6 +72,11 @@ LoadPolicyCacheUnsafe() {
 	AttrNumber limit_attno = get_attnum(relid, "max_deliveries");
 	if (name_attno == InvalidAttrNumber || limit_attno == InvalidAttrNumber)
 		elog(ERROR, "pgmq: pgmq.queue_policy lacks queue_name or max_deliveries");
+	/* Missing (InvalidAttrNumber) only between a new library and an older extension version. */
+	AttrNumber base_attno = get_attnum(relid, "backoff_base_seconds");
+	AttrNumber max_attno = get_attnum(relid, "backoff_max_seconds");
+	AttrNumber jitter_attno = get_attnum(relid, "backoff_jitter");
+	AttrNumber invalid_attno = get_attnum(relid, "invalid_queue");
 
 	HASHCTL ctl;
 	memset(&ctl, 0, sizeof(ctl));
@@ -91,6 +100,29 @@ LoadPolicyCacheUnsafe() {
 		text_to_cstring_buffer(DatumGetTextPP(name), key, sizeof(key));
 		CachedPolicy *entry = static_cast<CachedPolicy *>(hash_search(table, key, HASH_ENTER, nullptr));
 		entry->max_deliveries = limit_null ? PG_INT32_MAX : DatumGetInt32(limit);
+		entry->backoff_base = 0;
+		entry->backoff_max = 0;
+		entry->backoff_jitter = false;
+		bool isnull;
+		Datum value;
+		if (base_attno != InvalidAttrNumber) {
+			value = heap_getattr(tuple, base_attno, desc, &isnull);
+			entry->backoff_base = isnull ? 0 : DatumGetInt32(value);
+		}
+		if (max_attno != InvalidAttrNumber) {
+			value = heap_getattr(tuple, max_attno, desc, &isnull);
+			entry->backoff_max = isnull ? 0 : DatumGetInt32(value);
+		}
+		entry->invalid_queue[0] = '\0';
+		if (invalid_attno != InvalidAttrNumber) {
+			value = heap_getattr(tuple, invalid_attno, desc, &isnull);
+			if (!isnull)
+				text_to_cstring_buffer(DatumGetTextPP(value), entry->invalid_queue, sizeof(entry->invalid_queue));
+		}
+		if (jitter_attno != InvalidAttrNumber) {
+			value = heap_getattr(tuple, jitter_attno, desc, &isnull);
+			entry->backoff_jitter = !isnull && DatumGetBool(value);
+		}
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
@@ -99,20 +131,62 @@ LoadPolicyCacheUnsafe() {
 	cache_generation = generation;
 }
 
-} // namespace
-
-bool
-QueueHasPolicyUnsafe(const Queue *queue, int32 *max_deliveries) {
+/* CachedPolicyUnsafe is the queue's cached policy, nullptr when it has none. */
+const CachedPolicy *
+CachedPolicyUnsafe(const Queue *queue) {
 	if (policy_cache == nullptr || cache_generation != policy_generation)
 		LoadPolicyCacheUnsafe();
 	char key[core::kMaxQueueNameLength + 1];
 	memset(key, 0, sizeof(key));
 	memcpy(key, queue->name.text, queue->name.length);
-	CachedPolicy *entry = static_cast<CachedPolicy *>(hash_search(policy_cache, key, HASH_FIND, nullptr));
+	return static_cast<CachedPolicy *>(hash_search(policy_cache, key, HASH_FIND, nullptr));
+}
+
+} // namespace
+
+bool
+QueueHasPolicyUnsafe(const Queue *queue, int32 *max_deliveries) {
+	const CachedPolicy *entry = CachedPolicyUnsafe(queue);
 	if (entry == nullptr)
 		return false;
 	*max_deliveries = entry->max_deliveries;
 	return true;
+}
+
+bool
+QueueBackoffUnsafe(const Queue *queue, Backoff *backoff) {
+	const CachedPolicy *entry = CachedPolicyUnsafe(queue);
+	if (entry == nullptr || entry->backoff_base <= 0)
+		return false;
+	backoff->base_seconds = entry->backoff_base;
+	backoff->max_seconds = entry->backoff_max;
+	backoff->jitter = entry->backoff_jitter;
+	return true;
+}
+
+bool
+QueueInvalidQueueUnsafe(const Queue *queue, char *name) {
+	const CachedPolicy *entry = CachedPolicyUnsafe(queue);
+	if (entry == nullptr || entry->invalid_queue[0] == '\0')
+		return false;
+	strlcpy(name, entry->invalid_queue, core::kMaxQueueNameLength + 1);
+	return true;
+}
+
+bool
+IsSomeInvalidQueueUnsafe(const Queue *queue) {
+	if (policy_cache == nullptr || cache_generation != policy_generation)
+		LoadPolicyCacheUnsafe();
+	HASH_SEQ_STATUS scan;
+	hash_seq_init(&scan, policy_cache);
+	CachedPolicy *entry;
+	while ((entry = static_cast<CachedPolicy *>(hash_seq_search(&scan))) != nullptr) {
+		if (strcmp(entry->invalid_queue, queue->name.text) == 0 && strcmp(entry->queue, queue->name.text) != 0) {
+			hash_seq_term(&scan);
+			return true;
+		}
+	}
+	return false;
 }
 
 void
