@@ -43,7 +43,7 @@ SELECT pg_temp.try($$SELECT pgmq.nack('nack_q', NULL::bigint)$$) AS null_id;
 SELECT pg_temp.try($$SELECT * FROM pgmq.nack('nack_q', NULL::bigint[])$$) AS null_ids;
 SELECT pg_temp.try($$SELECT * FROM pgmq.nack('nack_q', ARRAY[2, NULL]::bigint[])$$) AS null_element;
 SELECT pg_temp.try($$SELECT * FROM pgmq.nack('nack_q', ARRAY[[2]]::bigint[])$$) AS two_dimensions;
-SELECT pg_temp.try($$SELECT pgmq.nack('bad name', 2)$$) AS bad_name;
+SELECT pg_temp.try($$SELECT pgmq.nack('bad;name', 2)$$) AS bad_name;
 SELECT count(*) AS unchanged FROM pgmq.q_nack_q q JOIN snap s USING (msg_id)
  WHERE q.vt = s.vt AND q.headers IS NOT DISTINCT FROM s.headers AND q.read_ct = s.read_ct;
 

@@ -32,7 +32,7 @@ SELECT pg_temp.try($$SELECT pgmq.redrive('rd_missing')$$) AS unknown_queue;
 SELECT pg_temp.try($$SELECT pgmq.redrive('rd_dlq', 'rd_missing')$$) AS unknown_target;
 SELECT pg_temp.try($$SELECT pgmq.redrive('rd_dlq', 'rd_dlq')$$) AS into_itself;
 SELECT pg_temp.try($$SELECT pgmq.redrive(NULL)$$) AS null_queue;
-SELECT pg_temp.try($$SELECT pgmq.redrive('bad name')$$) AS bad_name;
+SELECT pg_temp.try($$SELECT pgmq.redrive('bad;name')$$) AS bad_name;
 SELECT pg_temp.try($$SELECT pgmq.redrive('rd_dlq', max_messages => 0)$$) AS zero_max;
 SELECT pg_temp.try($$SELECT pgmq.redrive('rd_dlq', max_messages => -1)$$) AS negative_max;
 SELECT count(*) AS still_invalid FROM pgmq.q_rd_dlq;

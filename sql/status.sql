@@ -51,7 +51,7 @@ SELECT pg_temp.try($$SELECT pgmq.status(NULL, 1)$$) AS null_queue;
 SELECT pg_temp.try($$SELECT pgmq.status('st_q', NULL::bigint)$$) AS null_id;
 SELECT pg_temp.try($$SELECT * FROM pgmq.status('st_q', NULL::bigint[])$$) AS null_ids;
 SELECT pg_temp.try($$SELECT * FROM pgmq.status('st_q', ARRAY[1, NULL]::bigint[])$$) AS null_element;
-SELECT pg_temp.try($$SELECT * FROM pgmq.status('bad name', ARRAY[1]::bigint[])$$) AS bad_name;
+SELECT pg_temp.try($$SELECT * FROM pgmq.status('bad;name', ARRAY[1]::bigint[])$$) AS bad_name;
 
 -- Privileges: SELECT on the queue table (and its archive).
 CREATE ROLE st_reader;
