@@ -4,6 +4,10 @@
 
 \echo Use "CREATE EXTENSION pgmq" to load this file. \quit
 
+-- Release 1.0.0 as shipped, but for one security fix made after the release: every SQL and
+-- PL/pgSQL function pins search_path (pg_catalog, pg_temp), so that CREATE EXTENSION pgmq
+-- VERSION '1.0.0' cannot install functions a better-matching object in public could hijack.
+
 ------------------------------------------------------------------------------
 -- Tables and types
 ------------------------------------------------------------------------------
@@ -67,7 +71,7 @@ CREATE FUNCTION pgmq.format_table_name(queue_name text, prefix text) RETURNS tex
     AS 'MODULE_PATHNAME', 'pgmq_format_table_name' LANGUAGE C IMMUTABLE;
 
 CREATE FUNCTION pgmq.acquire_queue_lock(queue_name text) RETURNS void
-    LANGUAGE sql AS $$
+    LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_catalog.pg_advisory_xact_lock(
         pg_catalog.hashtext('pgmq.queue_' || substr(pgmq.format_table_name(queue_name, 'q'), 3)))
 $$;
@@ -90,7 +94,7 @@ CREATE FUNCTION pgmq.create_partitioned(
     partition_interval text DEFAULT '10000',
     retention_interval text DEFAULT '100000',
     premake integer DEFAULT 4
-) RETURNS void LANGUAGE plpgsql AS $$
+) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'partitioned queues are not supported by this pgmq'
         USING ERRCODE = 'feature_not_supported',
@@ -103,7 +107,7 @@ CREATE FUNCTION pgmq.convert_archive_partitioned(
     partition_interval text DEFAULT '10000',
     retention_interval text DEFAULT '100000',
     leading_partition integer DEFAULT 10
-) RETURNS void LANGUAGE plpgsql AS $$
+) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'partitioned archives are not supported by this pgmq'
         USING ERRCODE = 'feature_not_supported';
@@ -120,7 +124,7 @@ CREATE FUNCTION pgmq.purge_queue(queue_name text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'pgmq_purge_queue' LANGUAGE C VOLATILE;
 
 CREATE FUNCTION pgmq.detach_archive(queue_name text) RETURNS void
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM pgmq.validate_queue_name(queue_name);
     RAISE WARNING 'detach_archive(queue_name) is deprecated and is a no-op: archive tables are not extension members';
@@ -128,7 +132,7 @@ END
 $$;
 
 CREATE FUNCTION pgmq.list_queues() RETURNS SETOF pgmq.queue_record
-    LANGUAGE sql STABLE AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT queue_name, is_partitioned, is_unlogged, created_at FROM pgmq.meta ORDER BY queue_name
 $$;
 
@@ -136,7 +140,7 @@ CREATE FUNCTION pgmq.metrics(queue_name text) RETURNS pgmq.metrics_result
     AS 'MODULE_PATHNAME', 'pgmq_metrics' LANGUAGE C VOLATILE;
 
 CREATE FUNCTION pgmq.metrics_all() RETURNS SETOF pgmq.metrics_result
-    LANGUAGE sql VOLATILE AS $$
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT m.* FROM pgmq.meta AS q, LATERAL pgmq.metrics(q.queue_name) AS m ORDER BY q.queue_name
 $$;
 
@@ -225,7 +229,7 @@ CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id text, vt text) RETURNS SETOF
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION pgmq.notify_queue_listeners() RETURNS trigger
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     interval_ms integer;
 BEGIN
@@ -253,7 +257,7 @@ END
 $$;
 
 CREATE FUNCTION pgmq.disable_notify_insert(queue_name text) RETURNS void
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     qtable text := pgmq.format_table_name(disable_notify_insert.queue_name, 'q');
@@ -266,7 +270,7 @@ END
 $$;
 
 CREATE FUNCTION pgmq.enable_notify_insert(queue_name text, throttle_interval_ms integer DEFAULT 250)
-    RETURNS void LANGUAGE plpgsql AS $$
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     qtable text := pgmq.format_table_name(enable_notify_insert.queue_name, 'q');
@@ -291,7 +295,7 @@ END
 $$;
 
 CREATE FUNCTION pgmq.update_notify_insert(queue_name text, throttle_interval_ms integer)
-    RETURNS void LANGUAGE plpgsql AS $$
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     qtable text := pgmq.format_table_name(update_notify_insert.queue_name, 'q');
@@ -321,7 +325,7 @@ $$;
 
 CREATE FUNCTION pgmq.list_notify_insert_throttles()
     RETURNS TABLE (queue_name text, throttle_interval_ms integer, last_notified_at timestamp with time zone)
-    LANGUAGE sql STABLE AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT t.queue_name, t.throttle_interval_ms, t.last_notified_at
       FROM pgmq.notify_insert_throttle AS t ORDER BY t.queue_name
 $$;
@@ -366,7 +370,7 @@ CREATE TRIGGER queue_policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
 REVOKE ALL ON FUNCTION pgmq._policy_changed() FROM PUBLIC;
 
 CREATE FUNCTION pgmq._existing_queue(queue_name text) RETURNS text
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     qname text;
 BEGIN
@@ -389,7 +393,7 @@ CREATE FUNCTION pgmq.set_policy(
     deadline_seconds integer DEFAULT NULL,
     retention_seconds integer DEFAULT NULL,
     retention_action text DEFAULT 'archive'
-) RETURNS pgmq.queue_policy LANGUAGE plpgsql AS $$
+) RETURNS pgmq.queue_policy LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     qname text;
@@ -461,7 +465,7 @@ END
 $$;
 
 CREATE FUNCTION pgmq.clear_policy(queue_name text) RETURNS boolean
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     qname text := pgmq._existing_queue(queue_name);
@@ -474,7 +478,7 @@ $$;
 
 -- The queue's policy; a queue without one gets a row of NULL limits.
 CREATE FUNCTION pgmq.policy(queue_name text) RETURNS pgmq.queue_policy
-    LANGUAGE plpgsql STABLE AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     qname text := pgmq._existing_queue(queue_name);
@@ -511,7 +515,7 @@ CREATE FUNCTION pgmq.policy_metrics() RETURNS TABLE (
     total_moved bigint,
     last_moved_at timestamp with time zone,
     worker_last_run_at timestamp with time zone
-) LANGUAGE sql VOLATILE AS $$
+) LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(p.queue_name, s.queue_name)::text, p.invalid_queue::text,
            coalesce(s.moved_deadline, 0), coalesce(s.moved_max_deliveries, 0), coalesce(s.removed_retention, 0),
            coalesce(s.moved_deadline + s.moved_max_deliveries + s.removed_retention, 0), s.last_moved_at,
