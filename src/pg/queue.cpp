@@ -81,12 +81,23 @@ LookupQueueUnsafe(Queue *queue, bool missing_ok) {
 	return OidIsValid(queue->queue_relid);
 }
 
-void
-CheckTableAccessUnsafe(Oid relid, QueueAccess access) {
+namespace {
+
+/*
+ * CheckRelationUnsafe is CheckTableAccessUnsafe reading pg_class once: it returns false, checking
+ * nothing, for a relation that is gone or is no table (see IsTable); else checks access (42501) and
+ * returns true.
+ */
+bool
+CheckRelationUnsafe(Oid relid, QueueAccess access) {
 	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tuple))
-		return;
+		return false;
 	Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+	if (form->relkind != RELKIND_RELATION && form->relkind != RELKIND_PARTITIONED_TABLE) {
+		ReleaseSysCache(tuple);
+		return false;
+	}
 	Oid owner = form->relowner;
 	char *relname = pstrdup(NameStr(form->relname));
 	ReleaseSysCache(tuple);
@@ -104,18 +115,37 @@ CheckTableAccessUnsafe(Oid relid, QueueAccess access) {
 	}
 	if (!is_missing && lacking != 0)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname);
+	return !is_missing;
+}
+
+} // namespace
+
+void
+CheckTableAccessUnsafe(Oid relid, QueueAccess access) {
+	(void)CheckRelationUnsafe(relid, access);
 }
 
 namespace {
 
+/* AccessCheck is what CheckAccessCallback was given and learnt: the relation it last looked at. */
+struct AccessCheck {
+	const QueueAccess *access;
+	Oid relid;
+	bool is_table;
+};
+
 /*
  * CheckAccessCallback is the RangeVarGetRelidExtended callback of LookupQueueUnsafe: it runs before
- * each attempt to lock, and checks the access whenever the name resolves to another table than before.
+ * each attempt to lock, and checks the access whenever the name resolves to another relation than
+ * before, noting whether it is a table.
  */
 void
 CheckAccessCallback(const RangeVar *, Oid relid, Oid old_relid, void *arg) {
-	if (OidIsValid(relid) && relid != old_relid && IsTable(relid))
-		CheckTableAccessUnsafe(relid, *static_cast<const QueueAccess *>(arg));
+	AccessCheck *check = static_cast<AccessCheck *>(arg);
+	if (OidIsValid(relid) && relid != old_relid) {
+		check->relid = relid;
+		check->is_table = CheckRelationUnsafe(relid, *check->access);
+	}
 }
 
 } // namespace
@@ -123,10 +153,12 @@ CheckAccessCallback(const RangeVar *, Oid relid, Oid old_relid, void *arg) {
 bool
 LookupQueueUnsafe(Queue *queue, bool missing_ok, QueueAccess access) {
 	RangeVar *relation = makeRangeVar(pstrdup("pgmq"), queue->queue_table, -1);
+	AccessCheck check = {&access, InvalidOid, false};
 	queue->queue_relid =
 		RangeVarGetRelidExtended(relation, access.lockmode, RVR_MISSING_OK | (access.skip_locked ? RVR_SKIP_LOCKED : 0),
-								 CheckAccessCallback, &access);
-	if (OidIsValid(queue->queue_relid) && !IsTable(queue->queue_relid))
+								 CheckAccessCallback, &check);
+	bool is_table = queue->queue_relid == check.relid ? check.is_table : IsTable(queue->queue_relid);
+	if (OidIsValid(queue->queue_relid) && !is_table)
 		queue->queue_relid = InvalidOid;
 	if (!OidIsValid(queue->queue_relid) && !missing_ok)
 		MissingQueueUnsafe(queue);
