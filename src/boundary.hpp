@@ -21,6 +21,13 @@
  *
  * So no C++ exception ever reaches a PostgreSQL frame, and no ereport ever
  * skips a C++ destructor.
+ *
+ * HAZARD NAMES. The layer is the mark, not the name: every shell function
+ * may ereport (almost all of them touch a catalog, a table or palloc), and
+ * no core function can. Names therefore carry no "Unsafe" suffix; a shell
+ * function that must not raise (a callback run where an ERROR would PANIC)
+ * says so in its comment, and a core function called from shell without
+ * CallCpp must be noexcept.
  */
 #pragma once
 

@@ -30,25 +30,25 @@ namespace {
 Datum
 AckOne(FunctionCallInfo fcinfo, pg::Ack ack) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kDeleteAccess);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kDeleteAccess);
 	/* PGMQ's WHERE msg_id = NULL matches nothing. */
 	if (!guc_strict_input && PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
-	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
+	pg::ArgNotNull(fcinfo, 1, "msg_id");
 	int64 id = PG_GETARG_INT64(1);
 	int64 *acked;
-	PG_RETURN_BOOL(pg::AckMessagesUnsafe(&queue, ack, &id, 1, &acked) > 0);
+	PG_RETURN_BOOL(pg::AckMessages(&queue, ack, &id, 1, &acked) > 0);
 }
 
 /* AckMany runs an array delete or archive and returns the ids that existed. */
 Datum
 AckMany(FunctionCallInfo fcinfo, pg::Ack ack) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kDeleteAccess);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kDeleteAccess);
 	/* PGMQ's msg_id = ANY (NULL) matches nothing, and NULL elements match nothing. */
 	bool none = !guc_strict_input && PG_ARGISNULL(1);
-	ArrayType *array = none ? nullptr : ArrayOrNullArgUnsafe(fcinfo, 1, "msg_ids");
-	pg::BeginSetResultUnsafe(fcinfo, true);
+	ArrayType *array = none ? nullptr : ArrayOrNullArg(fcinfo, 1, "msg_ids");
+	pg::BeginSetResult(fcinfo, true);
 	int total = none ? 0 : ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
 	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * Max(total, 1)));
 	int count = 0;
@@ -62,17 +62,17 @@ AckMany(FunctionCallInfo fcinfo, pg::Ack ack) {
 		}
 	}
 	int64 *acked;
-	uint64 n = pg::AckMessagesUnsafe(&queue, ack, ids, count, &acked);
+	uint64 n = pg::AckMessages(&queue, ack, ids, count, &acked);
 	for (uint64 i = 0; i < n; i++)
-		pg::PutInt8Unsafe(fcinfo, acked[i]);
+		pg::PutInt8(fcinfo, acked[i]);
 	return (Datum)0;
 }
 
 /* SetVt updates vt of the message(s) in ids (a bigint or bigint[] Datum) to the given time. */
 Datum
 SetVt(FunctionCallInfo fcinfo, const pg::Queue *queue, Datum ids, bool many, TimestampTz vt) {
-	pg::BeginSetResultUnsafe(fcinfo, false);
-	pg::SetVtUnsafe(fcinfo, queue, ids, many, vt);
+	pg::BeginSetResult(fcinfo, false);
+	pg::SetVisibility(fcinfo, queue, ids, many, vt);
 	return (Datum)0;
 }
 
@@ -80,21 +80,21 @@ SetVt(FunctionCallInfo fcinfo, const pg::Queue *queue, Datum ids, bool many, Tim
 Datum
 SetVtTyped(FunctionCallInfo fcinfo, bool many, bool absolute) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kReadAccess);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kReadAccess);
 	/* PGMQ's WHERE msg_id = NULL (or = ANY (NULL)) matches nothing. */
 	if (!guc_strict_input && PG_ARGISNULL(1)) {
-		pg::BeginSetResultUnsafe(fcinfo, false);
+		pg::BeginSetResult(fcinfo, false);
 		return (Datum)0;
 	}
 	Datum ids;
 	if (many)
-		ids = PointerGetDatum(ArrayOrNullArgUnsafe(fcinfo, 1, "msg_ids"));
+		ids = PointerGetDatum(ArrayOrNullArg(fcinfo, 1, "msg_ids"));
 	else {
-		pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
+		pg::ArgNotNull(fcinfo, 1, "msg_id");
 		ids = PG_GETARG_DATUM(1);
 	}
-	TimestampTz vt = absolute ? TimestampArgUnsafe(fcinfo, 2, "vt")
-							  : pg::PlusSecondsUnsafe(GetCurrentTimestamp(), SecondsArgUnsafe(fcinfo, 2, "vt"));
+	TimestampTz vt =
+		absolute ? TimestampArg(fcinfo, 2, "vt") : pg::PlusSeconds(GetCurrentTimestamp(), SecondsArg(fcinfo, 2, "vt"));
 	return SetVt(fcinfo, &queue, ids, many, vt);
 }
 
@@ -106,26 +106,26 @@ Datum
 Nack(FunctionCallInfo fcinfo, bool many) {
 	Datum ids;
 	if (many)
-		ids = PointerGetDatum(ArrayArgUnsafe(fcinfo, 1, "msg_ids"));
+		ids = PointerGetDatum(ArrayArg(fcinfo, 1, "msg_ids"));
 	else {
-		pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
+		pg::ArgNotNull(fcinfo, 1, "msg_id");
 		Datum element = PG_GETARG_DATUM(1);
 		ids = PointerGetDatum(construct_array(&element, 1, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	}
 	int32 delay = -1;
 	if (!PG_ARGISNULL(2))
-		delay = NonNegativeSecondsArgUnsafe(fcinfo, 2, "delay_seconds");
+		delay = NonNegativeSecondsArg(fcinfo, 2, "delay_seconds");
 	Jsonb *error = PG_ARGISNULL(3) ? nullptr : PG_GETARG_JSONB_P(3);
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kReadAccess);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kReadAccess);
 	if (many)
-		pg::BeginSetResultUnsafe(fcinfo, true);
+		pg::BeginSetResult(fcinfo, true);
 	int64 *nacked;
-	uint64 n = pg::NackMessagesUnsafe(&queue, ids, delay, error, &nacked);
+	uint64 n = pg::NackMessages(&queue, ids, delay, error, &nacked);
 	if (!many)
 		PG_RETURN_BOOL(n > 0);
 	for (uint64 i = 0; i < n; i++)
-		pg::PutInt8Unsafe(fcinfo, nacked[i]);
+		pg::PutInt8(fcinfo, nacked[i]);
 	return (Datum)0;
 }
 
@@ -169,11 +169,11 @@ PGMQ_FUNCTION(pgmq_nack_batch) {
 
 /* pgmq_archive_result serves archive(queue_name, msg_id, result): result (not NULL) kept in x-pgmq-result. */
 PGMQ_FUNCTION(pgmq_archive_result) {
-	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
-	pg::ArgNotNullUnsafe(fcinfo, 2, "result");
+	pg::ArgNotNull(fcinfo, 1, "msg_id");
+	pg::ArgNotNull(fcinfo, 2, "result");
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kDeleteAccess);
-	PG_RETURN_BOOL(pg::ArchiveWithResultUnsafe(&queue, PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2)));
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kDeleteAccess);
+	PG_RETURN_BOOL(pg::ArchiveWithResult(&queue, PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2)));
 }
 
 PGMQ_FUNCTION(pgmq_set_vt) {
@@ -197,9 +197,9 @@ PGMQ_FUNCTION(pgmq_set_vt_batch_at) {
  */
 PGMQ_FUNCTION(pgmq_set_vt_text) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kReadAccess);
-	pg::ArgNotNullUnsafe(fcinfo, 1, "msg_id");
-	pg::ArgNotNullUnsafe(fcinfo, 2, "vt");
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kReadAccess);
+	pg::ArgNotNull(fcinfo, 1, "msg_id");
+	pg::ArgNotNull(fcinfo, 2, "vt");
 	char *id_text = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char *vt_text = text_to_cstring(PG_GETARG_TEXT_PP(2));
 
@@ -225,7 +225,7 @@ PGMQ_FUNCTION(pgmq_set_vt_text) {
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("vt must not be negative")));
 		/* A negative vt means now, as in PGMQ. */
 		seconds = Max(seconds, 0);
-		vt = pg::PlusSecondsUnsafe(GetCurrentTimestamp(), seconds);
+		vt = pg::PlusSeconds(GetCurrentTimestamp(), seconds);
 	} else {
 		/* 'infinity' and '-infinity' are stored as they are, as by the timestamptz overloads. */
 		vt = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(vt_text),

@@ -35,37 +35,37 @@ namespace pgmq::api {
 namespace {
 
 /*
- * LockQueueNameUnsafe takes the transaction-level advisory lock PGMQ uses for a queue name, once the
- * caller may administer the queue (CheckQueueAdminUnsafe, 42501): otherwise anyone could hold it and
+ * LockQueueName takes the transaction-level advisory lock PGMQ uses for a queue name, once the
+ * caller may administer the queue (CheckQueueAdmin, 42501): otherwise anyone could hold it and
  * stall the owner's create and drop. Fills queue_relid as it is once the lock is held.
  */
 void
-LockQueueNameUnsafe(pg::Queue *queue) {
-	pg::CheckQueueAdminUnsafe(queue);
+LockQueueName(pg::Queue *queue) {
+	pg::CheckQueueAdmin(queue);
 	char key[NAMEDATALEN + 16];
 	snprintf(key, sizeof(key), "pgmq.queue_%s", queue->name.text);
 	Datum hash = DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID, PointerGetDatum(cstring_to_text(key)));
 	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(static_cast<int64>(DatumGetInt32(hash))));
 	/* Whoever held the lock may have just created or dropped the queue: see its catalog changes, check again. */
 	AcceptInvalidationMessages();
-	pg::CheckQueueAdminUnsafe(queue);
+	pg::CheckQueueAdmin(queue);
 }
 
-/* ExecuteWithNameUnsafe runs statement (on pgmq's own tables) with $1 = the queue name, $2 = extra if any. */
+/* ExecuteWithName runs statement (on pgmq's own tables) with $1 = the queue name, $2 = extra if any. */
 uint64
-ExecuteWithNameUnsafe(pg::Statement statement, const pg::Queue *queue, Datum extra) {
+ExecuteWithName(pg::Statement statement, const pg::Queue *queue, Datum extra) {
 	Datum values[2] = {PointerGetDatum(cstring_to_text(queue->name.text)), extra};
-	return pg::ExecuteStatementUnsafe(nullptr, statement, values, nullptr, false);
+	return pg::ExecuteStatement(nullptr, statement, values, nullptr, false);
 }
 
-/* MetaRowExistsUnsafe says whether pgmq.meta has a row for the queue. */
+/* MetaRowExists says whether pgmq.meta has a row for the queue. */
 bool
-MetaRowExistsUnsafe(const pg::Queue *queue) {
-	return ExecuteWithNameUnsafe(pg::Statement::kMetaExists, queue, 0) > 0;
+MetaRowExists(const pg::Queue *queue) {
+	return ExecuteWithName(pg::Statement::kMetaExists, queue, 0) > 0;
 }
 
 /*
- * KeepMsgIdSequenceLoggedUnsafe makes the msg_id identity sequence of an unlogged queue
+ * KeepMsgIdSequenceLogged makes the msg_id identity sequence of an unlogged queue
  * table (quoted name q) a logged sequence. PostgreSQL 15 makes the identity sequence of an
  * unlogged table unlogged too, so crash recovery would reset it to 1 together with the
  * emptied table: new messages would get msg_ids that the logged archive (a primary key) or
@@ -73,31 +73,31 @@ MetaRowExistsUnsafe(const pg::Queue *queue) {
  * message. A logged sequence keeps counting up through a crash.
  */
 void
-KeepMsgIdSequenceLoggedUnsafe(const char *q) {
+KeepMsgIdSequenceLogged(const char *q) {
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT pg_catalog.pg_get_serial_sequence(%s, 'msg_id')",
 					 quote_literal_cstr(psprintf("pgmq.%s", q)));
-	pg::ExecuteSqlUnsafe(sql.data, false);
+	pg::ExecuteSql(sql.data, false);
 	char *sequence = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : nullptr;
 	if (sequence == nullptr)
 		elog(ERROR, "pgmq: no msg_id sequence for pgmq.%s", q);
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "ALTER SEQUENCE %s SET LOGGED", sequence);
-	pg::ExecuteSqlUnsafe(sql.data, false);
+	pg::ExecuteSql(sql.data, false);
 }
 
 /* CreateQueue creates the queue's tables, indexes and meta row unless they all exist. */
 Datum
 CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	pg::Queue queue;
-	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
-	LockQueueNameUnsafe(&queue);
-	pg::ConnectSpiUnsafe();
-	bool queue_exists = pg::LookupQueueUnsafe(&queue, true);
-	bool archive_exists = OidIsValid(get_relname_relid(queue.archive_table, pg::PgmqNamespaceUnsafe()));
-	if (queue_exists && archive_exists && MetaRowExistsUnsafe(&queue)) {
-		pg::FinishSpiUnsafe();
+	pg::QueueFromArg(fcinfo, 0, &queue);
+	LockQueueName(&queue);
+	pg::ConnectSpi();
+	bool queue_exists = pg::LookupQueue(&queue, true);
+	bool archive_exists = OidIsValid(get_relname_relid(queue.archive_table, pg::PgmqNamespace()));
+	if (queue_exists && archive_exists && MetaRowExists(&queue)) {
+		pg::FinishSpi();
 		ereport(NOTICE, (errmsg("queue \"%s\" already exists, skipping", queue.name.text)));
 		PG_RETURN_VOID();
 	}
@@ -155,21 +155,21 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 					 "FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); "
 					 "ALTER TRIGGER pgmq_read_hint_guard ON pgmq.%s DEPENDS ON EXTENSION pgmq; ",
 					 q, q);
-	pg::ExecuteSqlUnsafe(sql.data, false);
+	pg::ExecuteSql(sql.data, false);
 	if (unlogged)
-		KeepMsgIdSequenceLoggedUnsafe(q);
-	ExecuteWithNameUnsafe(pg::Statement::kMetaInsert, &queue, BoolGetDatum(unlogged));
+		KeepMsgIdSequenceLogged(q);
+	ExecuteWithName(pg::Statement::kMetaInsert, &queue, BoolGetDatum(unlogged));
 	/* A new table may reuse the OID of a dropped one: start without a read hint. */
-	if (pg::LookupQueueUnsafe(&queue, true))
+	if (pg::LookupQueue(&queue, true))
 		pg::ReadHintForget(queue.queue_relid);
-	pg::FinishSpiUnsafe();
+	pg::FinishSpi();
 	PG_RETURN_VOID();
 }
 
-/* RefuseDropOfInvalidQueueUnsafe raises 2BP01 when another queue's policy sends overdue messages to queue. */
+/* RefuseDropOfInvalidQueue raises 2BP01 when another queue's policy sends overdue messages to queue. */
 void
-RefuseDropOfInvalidQueueUnsafe(const pg::Queue *queue) {
-	if (ExecuteWithNameUnsafe(pg::Statement::kInvalidQueueFor, queue, 0) == 0)
+RefuseDropOfInvalidQueue(const pg::Queue *queue) {
+	if (ExecuteWithName(pg::Statement::kInvalidQueueFor, queue, 0) == 0)
 		return;
 	char *user = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	ereport(ERROR,
@@ -182,24 +182,24 @@ RefuseDropOfInvalidQueueUnsafe(const pg::Queue *queue) {
 bool
 DropQueue(FunctionCallInfo fcinfo) {
 	pg::Queue queue;
-	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
-	LockQueueNameUnsafe(&queue);
-	pg::ConnectSpiUnsafe();
-	bool queue_exists = pg::LookupQueueUnsafe(&queue, true);
-	bool meta_exists = MetaRowExistsUnsafe(&queue);
+	pg::QueueFromArg(fcinfo, 0, &queue);
+	LockQueueName(&queue);
+	pg::ConnectSpi();
+	bool queue_exists = pg::LookupQueue(&queue, true);
+	bool meta_exists = MetaRowExists(&queue);
 	if (!queue_exists && !meta_exists) {
-		pg::FinishSpiUnsafe();
+		pg::FinishSpi();
 		ereport(NOTICE, (errmsg("queue \"%s\" does not exist", queue.name.text)));
 		return false;
 	}
-	RefuseDropOfInvalidQueueUnsafe(&queue);
+	RefuseDropOfInvalidQueue(&queue);
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "DROP TABLE IF EXISTS pgmq.%s, pgmq.%s", quote_identifier(queue.queue_table),
 					 quote_identifier(queue.archive_table));
-	pg::ExecuteSqlUnsafe(sql.data, false);
-	ExecuteWithNameUnsafe(pg::Statement::kMetaDelete, &queue, 0);
-	pg::FinishSpiUnsafe();
+	pg::ExecuteSql(sql.data, false);
+	ExecuteWithName(pg::Statement::kMetaDelete, &queue, 0);
+	pg::FinishSpi();
 	pg::ForgetQueuePlans(&queue);
 	if (queue_exists)
 		pg::ReadHintForget(queue.queue_relid);
@@ -207,12 +207,12 @@ DropQueue(FunctionCallInfo fcinfo) {
 }
 
 /*
- * AgeSecondsUnsafe is extract(epoch from now - t)::int, rounded as PostgreSQL's numeric-to-int
+ * AgeSeconds is extract(epoch from now - t)::int, rounded as PostgreSQL's numeric-to-int
  * cast rounds, with its errors: 22008 for an infinite t, 22003 for an age beyond an integer
  * (enqueued_at is a plain column: SQL can store any timestamp there).
  */
 int32
-AgeSecondsUnsafe(TimestampTz now, TimestampTz t) {
+AgeSeconds(TimestampTz now, TimestampTz t) {
 	int64 micros;
 	if (TIMESTAMP_NOT_FINITE(t))
 		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("cannot subtract infinite timestamps")));
@@ -252,34 +252,34 @@ PGMQ_FUNCTION(pgmq_drop_queue_partitioned) {
 /* pgmq_purge_queue deletes every message of the queue (not the archive) and returns how many there were. */
 PGMQ_FUNCTION(pgmq_purge_queue) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kPurgeAccess);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kPurgeAccess);
 	const char *q = quote_identifier(queue.queue_table);
-	pg::ConnectSpiUnsafe();
+	pg::ConnectSpi();
 	StringInfoData sql;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT count(*) FROM pgmq.%s", q);
-	pg::ExecuteSqlUnsafe(sql.data, false);
+	pg::ExecuteSql(sql.data, false);
 	bool isnull;
 	int64 count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "TRUNCATE pgmq.%s", q);
-	pg::ExecuteSqlUnsafe(sql.data, false);
-	pg::FinishSpiUnsafe();
+	pg::ExecuteSql(sql.data, false);
+	pg::FinishSpi();
 	PG_RETURN_INT64(count);
 }
 
 /* pgmq_metrics implements metrics(queue_name) with PGMQ's columns. */
 PGMQ_FUNCTION(pgmq_metrics) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kMetricsAccess);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kMetricsAccess);
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "pgmq: metrics must return a composite type");
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	Datum args[2] = {TimestampTzGetDatum(now), ObjectIdGetDatum(queue.queue_relid)};
 
-	pg::ConnectSpiUnsafe();
-	pg::ExecuteStatementUnsafe(&queue, pg::Statement::kMetrics, args, nullptr, true);
+	pg::ConnectSpi();
+	pg::ExecuteStatement(&queue, pg::Statement::kMetrics, args, nullptr, true);
 	HeapTuple row = SPI_tuptable->vals[0];
 	TupleDesc row_desc = SPI_tuptable->tupdesc;
 	bool isnull[5];
@@ -291,13 +291,13 @@ PGMQ_FUNCTION(pgmq_metrics) {
 	bool nulls[8] = {false, false, isnull[2], isnull[3], false, false, false, true};
 	values[0] = PointerGetDatum(cstring_to_text(queue.name.text));
 	values[1] = got[0];
-	values[2] = isnull[2] ? (Datum)0 : Int32GetDatum(AgeSecondsUnsafe(now, DatumGetTimestampTz(got[2])));
-	values[3] = isnull[3] ? (Datum)0 : Int32GetDatum(AgeSecondsUnsafe(now, DatumGetTimestampTz(got[3])));
+	values[2] = isnull[2] ? (Datum)0 : Int32GetDatum(AgeSeconds(now, DatumGetTimestampTz(got[2])));
+	values[3] = isnull[3] ? (Datum)0 : Int32GetDatum(AgeSeconds(now, DatumGetTimestampTz(got[3])));
 	values[4] = isnull[4] ? Int64GetDatum(0) : got[4];
 	values[5] = TimestampTzGetDatum(now);
 	values[6] = got[1];
 	values[7] = (Datum)0;
-	pg::FinishSpiUnsafe();
+	pg::FinishSpi();
 	/* SPI memory is gone now, but every by-reference value above was built outside it. */
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
@@ -314,7 +314,7 @@ PGMQ_FUNCTION(pgmq_metrics) {
  */
 PGMQ_FUNCTION(pgmq_create_fifo_index) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kIndexAccess);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kIndexAccess);
 	char index[NAMEDATALEN];
 	snprintf(index, sizeof(index), "%s_group_idx", queue.queue_table);
 	StringInfoData sql;
@@ -323,31 +323,31 @@ PGMQ_FUNCTION(pgmq_create_fifo_index) {
 					 "CREATE INDEX IF NOT EXISTS %s ON pgmq.%s "
 					 "((COALESCE(headers ->> 'x-pgmq-group', '_default_fifo_group')), msg_id)",
 					 quote_identifier(index), quote_identifier(queue.queue_table));
-	pg::ConnectSpiUnsafe();
-	pg::ExecuteSqlUnsafe(sql.data, false);
-	pg::FinishSpiUnsafe();
+	pg::ConnectSpi();
+	pg::ExecuteSql(sql.data, false);
+	pg::FinishSpi();
 	PG_RETURN_VOID();
 }
 
 PGMQ_FUNCTION(pgmq_acquire_queue_lock) {
 	pg::Queue queue;
-	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
-	LockQueueNameUnsafe(&queue);
+	pg::QueueFromArg(fcinfo, 0, &queue);
+	LockQueueName(&queue);
 	PG_RETURN_VOID();
 }
 
 /* pgmq_validate_queue_name raises an error unless queue_name is a valid queue name. */
 PGMQ_FUNCTION(pgmq_validate_queue_name) {
 	pg::Queue queue;
-	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
+	pg::QueueFromArg(fcinfo, 0, &queue);
 	PG_RETURN_VOID();
 }
 
 /* pgmq_format_table_name returns <prefix>_<normalised name>, e.g. format_table_name('Jobs', 'q') = 'q_jobs'. */
 PGMQ_FUNCTION(pgmq_format_table_name) {
 	pg::Queue queue;
-	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
-	pg::ArgNotNullUnsafe(fcinfo, 1, "prefix");
+	pg::QueueFromArg(fcinfo, 0, &queue);
+	pg::ArgNotNull(fcinfo, 1, "prefix");
 	char *prefix = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char *lower = asc_tolower(prefix, strlen(prefix));
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s_%s", lower, queue.name.text)));

@@ -14,8 +14,8 @@ extern "C" {
 namespace pgmq::api {
 
 int32
-NonNegativeSecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
-	pg::ArgNotNullUnsafe(fcinfo, argno, argname);
+NonNegativeSecondsArg(FunctionCallInfo fcinfo, int argno, const char *argname) {
+	pg::ArgNotNull(fcinfo, argno, argname);
 	int32 seconds = PG_GETARG_INT32(argno);
 	if (seconds < 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must not be negative", argname),
@@ -25,11 +25,11 @@ NonNegativeSecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argn
 
 namespace {
 
-/* TimeNotNullUnsafe raises 23502, PGMQ's not-null violation of column vt, for a NULL vt or delay (strict: 22004). */
+/* TimeNotNull raises 23502, PGMQ's not-null violation of column vt, for a NULL vt or delay (strict: 22004). */
 void
-TimeNotNullUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
+TimeNotNull(FunctionCallInfo fcinfo, int argno, const char *argname) {
 	if (guc_strict_input)
-		pg::ArgNotNullUnsafe(fcinfo, argno, argname);
+		pg::ArgNotNull(fcinfo, argno, argname);
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION), errmsg("%s must not be NULL", argname),
 						errdetail("A message's vt cannot be NULL.")));
@@ -38,23 +38,23 @@ TimeNotNullUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
 } // namespace
 
 int32
-SecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
+SecondsArg(FunctionCallInfo fcinfo, int argno, const char *argname) {
 	if (guc_strict_input)
-		return NonNegativeSecondsArgUnsafe(fcinfo, argno, argname);
-	TimeNotNullUnsafe(fcinfo, argno, argname);
+		return NonNegativeSecondsArg(fcinfo, argno, argname);
+	TimeNotNull(fcinfo, argno, argname);
 	return Max(PG_GETARG_INT32(argno), 0);
 }
 
 TimestampTz
-TimestampArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
-	TimeNotNullUnsafe(fcinfo, argno, argname);
+TimestampArg(FunctionCallInfo fcinfo, int argno, const char *argname) {
+	TimeNotNull(fcinfo, argno, argname);
 	return PG_GETARG_TIMESTAMPTZ(argno);
 }
 
 int32
-QtyArgUnsafe(FunctionCallInfo fcinfo, int argno) {
+QtyArg(FunctionCallInfo fcinfo, int argno) {
 	if (guc_strict_input)
-		pg::ArgNotNullUnsafe(fcinfo, argno, "qty");
+		pg::ArgNotNull(fcinfo, argno, "qty");
 	int32 qty = PG_ARGISNULL(argno) ? kAllRows : PG_GETARG_INT32(argno);
 	if (guc_strict_input && qty < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("qty must be at least 1, got %d", qty),
@@ -77,21 +77,21 @@ RaisePgmqError(const char *message) {
 }
 
 TimestampTz
-VisibleAtArgUnsafe(FunctionCallInfo fcinfo, int delay_arg, Delay delay) {
+VisibleAtArg(FunctionCallInfo fcinfo, int delay_arg, Delay delay) {
 	switch (delay) {
 	case Delay::kNone:
 		break;
 	case Delay::kSeconds:
-		return pg::PlusSecondsUnsafe(GetCurrentTimestamp(), SecondsArgUnsafe(fcinfo, delay_arg, "delay"));
+		return pg::PlusSeconds(GetCurrentTimestamp(), SecondsArg(fcinfo, delay_arg, "delay"));
 	case Delay::kTimestamp:
-		return TimestampArgUnsafe(fcinfo, delay_arg, "delay");
+		return TimestampArg(fcinfo, delay_arg, "delay");
 	}
 	return GetCurrentTimestamp();
 }
 
 ArrayType *
-ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
-	pg::ArgNotNullUnsafe(fcinfo, argno, argname);
+ArrayArg(FunctionCallInfo fcinfo, int argno, const char *argname) {
+	pg::ArgNotNull(fcinfo, argno, argname);
 	ArrayType *ids = PG_GETARG_ARRAYTYPE_P(argno);
 	if (ARR_NDIM(ids) > 1)
 		ereport(ERROR,
@@ -102,10 +102,10 @@ ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
 }
 
 ArrayType *
-ArrayOrNullArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
+ArrayOrNullArg(FunctionCallInfo fcinfo, int argno, const char *argname) {
 	if (guc_strict_input)
-		return ArrayArgUnsafe(fcinfo, argno, argname);
-	pg::ArgNotNullUnsafe(fcinfo, argno, argname);
+		return ArrayArg(fcinfo, argno, argname);
+	pg::ArgNotNull(fcinfo, argno, argname);
 	ArrayType *array = PG_GETARG_ARRAYTYPE_P(argno);
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,

@@ -18,29 +18,29 @@ extern "C" {
 
 namespace pgmq::api {
 
-/* NonNegativeSecondsArgUnsafe reads int argument argno: not NULL, >= 0. */
-int32 NonNegativeSecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+/* NonNegativeSecondsArg reads int argument argno: not NULL, >= 0. */
+int32 NonNegativeSecondsArg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 /*
- * SecondsArgUnsafe reads a vt or delay in seconds: a negative value is 0 (visible now, as in PGMQ); NULL
- * is 23502, the not-null violation PGMQ's statement raises. Strict: NonNegativeSecondsArgUnsafe.
+ * SecondsArg reads a vt or delay in seconds: a negative value is 0 (visible now, as in PGMQ); NULL
+ * is 23502, the not-null violation PGMQ's statement raises. Strict: NonNegativeSecondsArg.
  */
-int32 SecondsArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+int32 SecondsArg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 /*
- * TimestampArgUnsafe reads a timestamptz vt or delay, not NULL (23502; strict: 22004); 'infinity' and
+ * TimestampArg reads a timestamptz vt or delay, not NULL (23502; strict: 22004); 'infinity' and
  * '-infinity' are values.
  */
-TimestampTz TimestampArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+TimestampTz TimestampArg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 /* kAllRows is the qty of a NULL qty: PGMQ's LIMIT NULL, every visible message. */
 constexpr int32 kAllRows = PG_INT32_MAX;
 
 /*
- * QtyArgUnsafe reads qty: as PGMQ's LIMIT, NULL reads every visible message (kAllRows), 0 nothing and a
+ * QtyArg reads qty: as PGMQ's LIMIT, NULL reads every visible message (kAllRows), 0 nothing and a
  * negative qty is 2201W. Strict: not NULL, at least 1. Above pgmq.max_read_qty (when set) is 22023.
  */
-int32 QtyArgUnsafe(FunctionCallInfo fcinfo, int argno);
+int32 QtyArg(FunctionCallInfo fcinfo, int argno);
 
 /* RaisePgmqError raises what PGMQ raises with RAISE EXCEPTION (P0001); strict: 22023. */
 pg_attribute_noreturn() void RaisePgmqError(const char *message);
@@ -49,19 +49,19 @@ pg_attribute_noreturn() void RaisePgmqError(const char *message);
 enum class Delay { kNone, kSeconds, kTimestamp };
 
 /*
- * VisibleAtArgUnsafe computes new messages' vt from the delay argument at delay_arg: clock time
- * (plus the seconds, SecondsArgUnsafe); a timestamptz is taken as given ('infinity': never
+ * VisibleAtArg computes new messages' vt from the delay argument at delay_arg: clock time
+ * (plus the seconds, SecondsArg); a timestamptz is taken as given ('infinity': never
  * visible), as in PGMQ.
  */
-TimestampTz VisibleAtArgUnsafe(FunctionCallInfo fcinfo, int delay_arg, Delay delay);
+TimestampTz VisibleAtArg(FunctionCallInfo fcinfo, int delay_arg, Delay delay);
 
-/* ArrayArgUnsafe reads an array argument (bigint[], jsonb[]): not NULL, one dimension (or empty), no NULL elements. */
-ArrayType *ArrayArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+/* ArrayArg reads an array argument (bigint[], jsonb[]): not NULL, one dimension (or empty), no NULL elements. */
+ArrayType *ArrayArg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 /*
- * ArrayOrNullArgUnsafe is ArrayArgUnsafe where NULL elements are allowed (PGMQ's unnest takes them):
- * strict, it is ArrayArgUnsafe. NULL is still 22004: callers that take a NULL array check it first.
+ * ArrayOrNullArg is ArrayArg where NULL elements are allowed (PGMQ's unnest takes them):
+ * strict, it is ArrayArg. NULL is still 22004: callers that take a NULL array check it first.
  */
-ArrayType *ArrayOrNullArgUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+ArrayType *ArrayOrNullArg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 } // namespace pgmq::api

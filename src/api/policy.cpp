@@ -44,14 +44,14 @@ PutMoveRow(FunctionCallInfo fcinfo, const pg::QueuePolicy *policy, core::Overdue
 }
 
 /*
- * MaintainQueueUnsafe runs batches for one queue until one comes back short,
+ * MaintainQueue runs batches for one queue until one comes back short,
  * inside an internal subtransaction: an error is reported as a WARNING, the
  * queue's work is rolled back and the caller goes on with the next queue. A
  * cancel (pg_cancel_backend, statement_timeout) is not the queue's fault: it
  * is raised again and ends the whole call, as a cancel must.
  */
 void
-MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
+MaintainQueue(FunctionCallInfo fcinfo, const char *queue_name) {
 	MemoryContext call_cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	/* Read after PG_END_TRY only when the subtransaction committed, i.e. when nothing longjmp'ed. */
@@ -62,11 +62,11 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
 	MemoryContextSwitchTo(call_cxt);
 	PG_TRY();
 	{
-		if (pg::LoadQueuePolicyUnsafe(queue_name, &policy, true)) {
+		if (pg::LoadQueuePolicy(queue_name, &policy, true)) {
 			for (;;) {
 				CHECK_FOR_INTERRUPTS();
 				pg::MoveCounts batch = {0, 0, 0, 0};
-				pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &batch);
+				pg::MaintainBatch(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &batch);
 				counts.deadline += batch.deadline;
 				counts.max_deliveries += batch.max_deliveries;
 				counts.retention += batch.retention;
@@ -110,25 +110,25 @@ MaintainQueueUnsafe(FunctionCallInfo fcinfo, const char *queue_name) {
  * privileges the caller has (all of them for a superuser), with the worker's code (pg/maintenance.hpp).
  */
 PGMQ_FUNCTION(pgmq_run_maintenance) {
-	pg::BeginSetResultUnsafe(fcinfo, false);
+	pg::BeginSetResult(fcinfo, false);
 	MemoryContext call_cxt = CurrentMemoryContext;
-	pg::ConnectSpiUnsafe();
+	pg::ConnectSpi();
 	char **names;
-	int n = pg::PolicyQueueNamesUnsafe(call_cxt, &names);
+	int n = pg::PolicyQueueNames(call_cxt, &names);
 	for (int i = 0; i < n; i++)
-		MaintainQueueUnsafe(fcinfo, names[i]);
-	pg::FinishSpiUnsafe();
+		MaintainQueue(fcinfo, names[i]);
+	pg::FinishSpi();
 	return (Datum)0;
 }
 
 namespace {
 
 /*
- * VisibleDatabaseUnsafe says whether the caller may see the worker row of an existing database: one it
+ * VisibleDatabase says whether the caller may see the worker row of an existing database: one it
  * may connect to, or any database for members of pg_read_all_stats (who see pg_stat_activity's details).
  */
 bool
-VisibleDatabaseUnsafe(Oid database, bool read_all_stats) {
+VisibleDatabase(Oid database, bool read_all_stats) {
 	return read_all_stats || pg_database_aclcheck(database, GetUserId(), ACL_CONNECT) == ACLCHECK_OK;
 }
 
@@ -139,7 +139,7 @@ VisibleDatabaseUnsafe(Oid database, bool read_all_stats) {
  * databases the caller may connect to (every database for members of pg_read_all_stats).
  */
 PGMQ_FUNCTION(pgmq_worker_status) {
-	pg::BeginSetResultUnsafe(fcinfo, false);
+	pg::BeginSetResult(fcinfo, false);
 	int capacity = worker::StatusSlotCount();
 	if (capacity == 0)
 		return (Datum)0;
@@ -150,7 +150,7 @@ PGMQ_FUNCTION(pgmq_worker_status) {
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	for (int i = 0; i < n; i++) {
 		char *name = get_database_name(slots[i].database);
-		if (name == nullptr || !VisibleDatabaseUnsafe(slots[i].database, read_all_stats))
+		if (name == nullptr || !VisibleDatabase(slots[i].database, read_all_stats))
 			continue;
 		NameData dbname;
 		namestrcpy(&dbname, name);
@@ -170,8 +170,8 @@ PGMQ_FUNCTION(pgmq_worker_status) {
  */
 PGMQ_FUNCTION(pgmq_is_invalid_queue) {
 	pg::Queue queue;
-	pg::QueueFromArgUnsafe(fcinfo, 0, &queue);
-	PG_RETURN_BOOL(pg::IsSomeInvalidQueueUnsafe(&queue));
+	pg::QueueFromArg(fcinfo, 0, &queue);
+	PG_RETURN_BOOL(pg::IsSomeInvalidQueue(&queue));
 }
 
 PGMQ_FUNCTION(pgmq_policy_changed) {

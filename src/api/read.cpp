@@ -20,12 +20,12 @@ namespace pgmq::api {
 
 namespace {
 
-/* ReadArgsUnsafe checks queue_name, vt, qty and (at cond_arg) the conditional filter of a plain read. */
+/* ReadArgs checks queue_name, vt, qty and (at cond_arg) the conditional filter of a plain read. */
 void
-ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, pg::Queue *queue, pg::ReadRequest *request) {
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, queue, pg::kReadAccess);
-	request->vt = SecondsArgUnsafe(fcinfo, 1, "vt");
-	request->qty = QtyArgUnsafe(fcinfo, 2);
+ReadArgs(FunctionCallInfo fcinfo, int cond_arg, pg::Queue *queue, pg::ReadRequest *request) {
+	pg::ResolveQueueArg(fcinfo, 0, queue, pg::kReadAccess);
+	request->vt = SecondsArg(fcinfo, 1, "vt");
+	request->qty = QtyArg(fcinfo, 2);
 	request->conditional = (Datum)0;
 	if (cond_arg >= 0 && !PG_ARGISNULL(cond_arg)) {
 		Jsonb *cond = PG_GETARG_JSONB_P(cond_arg);
@@ -38,17 +38,17 @@ ReadArgsUnsafe(FunctionCallInfo fcinfo, int cond_arg, pg::Queue *queue, pg::Read
 	request->poll_interval_ms = 0;
 }
 
-/* PollArgsUnsafe checks max_poll_seconds and poll_interval_ms (at argno, argno + 1) of a read with poll. */
+/* PollArgs checks max_poll_seconds and poll_interval_ms (at argno, argno + 1) of a read with poll. */
 void
-PollArgsUnsafe(FunctionCallInfo fcinfo, int argno, pg::ReadRequest *request) {
+PollArgs(FunctionCallInfo fcinfo, int argno, pg::ReadRequest *request) {
 	/* NULLs stay errors: PGMQ's loop would never end. Strict: negative values and intervals below 1 too. */
 	if (guc_strict_input)
-		request->poll_seconds = NonNegativeSecondsArgUnsafe(fcinfo, argno, "max_poll_seconds");
+		request->poll_seconds = NonNegativeSecondsArg(fcinfo, argno, "max_poll_seconds");
 	else {
-		pg::ArgNotNullUnsafe(fcinfo, argno, "max_poll_seconds");
+		pg::ArgNotNull(fcinfo, argno, "max_poll_seconds");
 		request->poll_seconds = Max(PG_GETARG_INT32(argno), 0);
 	}
-	pg::ArgNotNullUnsafe(fcinfo, argno + 1, "poll_interval_ms");
+	pg::ArgNotNull(fcinfo, argno + 1, "poll_interval_ms");
 	request->poll_interval_ms = PG_GETARG_INT32(argno + 1);
 	if (request->poll_interval_ms < 1 && guc_strict_input)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -62,12 +62,12 @@ Datum
 ReadGrouped(FunctionCallInfo fcinfo, pg::GroupMode mode, bool poll) {
 	pg::Queue queue;
 	pg::ReadRequest request;
-	ReadArgsUnsafe(fcinfo, -1, &queue, &request);
+	ReadArgs(fcinfo, -1, &queue, &request);
 	request.group = mode;
 	if (poll)
-		PollArgsUnsafe(fcinfo, 3, &request);
-	pg::BeginSetResultUnsafe(fcinfo, false);
-	pg::ReadMessagesUnsafe(fcinfo, &queue, &request);
+		PollArgs(fcinfo, 3, &request);
+	pg::BeginSetResult(fcinfo, false);
+	pg::ReadMessages(fcinfo, &queue, &request);
 	return (Datum)0;
 }
 
@@ -77,9 +77,9 @@ ReadGrouped(FunctionCallInfo fcinfo, pg::GroupMode mode, bool poll) {
 PGMQ_FUNCTION(pgmq_read) {
 	pg::Queue queue;
 	pg::ReadRequest request;
-	ReadArgsUnsafe(fcinfo, 3, &queue, &request);
-	pg::BeginSetResultUnsafe(fcinfo, false);
-	pg::ReadMessagesUnsafe(fcinfo, &queue, &request);
+	ReadArgs(fcinfo, 3, &queue, &request);
+	pg::BeginSetResult(fcinfo, false);
+	pg::ReadMessages(fcinfo, &queue, &request);
 	return (Datum)0;
 }
 
@@ -91,20 +91,20 @@ PGMQ_FUNCTION(pgmq_read) {
 PGMQ_FUNCTION(pgmq_read_with_poll) {
 	pg::Queue queue;
 	pg::ReadRequest request;
-	ReadArgsUnsafe(fcinfo, 5, &queue, &request);
-	PollArgsUnsafe(fcinfo, 3, &request);
-	pg::BeginSetResultUnsafe(fcinfo, false);
-	pg::ReadMessagesUnsafe(fcinfo, &queue, &request);
+	ReadArgs(fcinfo, 5, &queue, &request);
+	PollArgs(fcinfo, 3, &request);
+	pg::BeginSetResult(fcinfo, false);
+	pg::ReadMessages(fcinfo, &queue, &request);
 	return (Datum)0;
 }
 
 /* pgmq_pop implements pop(queue_name, qty): delete and return the oldest visible messages. */
 PGMQ_FUNCTION(pgmq_pop) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kPopAccess);
-	int32 qty = QtyArgUnsafe(fcinfo, 1);
-	pg::BeginSetResultUnsafe(fcinfo, false);
-	pg::PopMessagesUnsafe(fcinfo, &queue, qty);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kPopAccess);
+	int32 qty = QtyArg(fcinfo, 1);
+	pg::BeginSetResult(fcinfo, false);
+	pg::PopMessages(fcinfo, &queue, qty);
 	return (Datum)0;
 }
 

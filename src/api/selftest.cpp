@@ -14,7 +14,7 @@ extern "C" {
 }
 
 PGMQ_FUNCTION(pgmq_boundary_selftest) {
-	pgmq::pg::ArgNotNullUnsafe(fcinfo, 0, "kind");
+	pgmq::pg::ArgNotNull(fcinfo, 0, "kind");
 	const char *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	PG_RETURN_INT32(pgmq::CallCpp(pgmq::core::ThrowForTest, kind));
 }

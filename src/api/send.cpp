@@ -30,22 +30,22 @@ namespace {
 void
 ReturnSentIds(FunctionCallInfo fcinfo, const pg::Queue *queue, TimestampTz vt, int count, const Datum *messages,
 			  const Datum *headers) {
-	pg::BeginSetResultUnsafe(fcinfo, true);
+	pg::BeginSetResult(fcinfo, true);
 	int64 *ids;
-	uint64 n = pg::SendMessagesUnsafe(queue, vt, count, messages, headers, &ids);
+	uint64 n = pg::SendMessages(queue, vt, count, messages, headers, &ids);
 	for (uint64 i = 0; i < n; i++)
-		pg::PutInt8Unsafe(fcinfo, ids[i]);
+		pg::PutInt8(fcinfo, ids[i]);
 }
 
 /* Send inserts one message and returns its msg_id as a one-row set. */
 Datum
 Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kSendAccess);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kSendAccess);
 	if (guc_strict_input)
-		pg::ArgNotNullUnsafe(fcinfo, 1, "msg");
+		pg::ArgNotNull(fcinfo, 1, "msg");
 	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
-	TimestampTz vt = VisibleAtArgUnsafe(fcinfo, delay_arg, delay);
+	TimestampTz vt = VisibleAtArg(fcinfo, delay_arg, delay);
 	/* (Datum)0: a NULL message (pg/send_path.hpp). */
 	Datum message = PG_ARGISNULL(1) ? (Datum)0 : PG_GETARG_DATUM(1);
 	Datum header = has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0;
@@ -71,23 +71,23 @@ ArrayElements(ArrayType *array) {
 Datum
 SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kSendAccess);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kSendAccess);
 	/* PGMQ 1.11+ raises (P0001) for NULL and empty msgs and for headers of another length. */
 	if (!guc_strict_input && PG_ARGISNULL(1))
 		RaisePgmqError("msgs must not be NULL or empty");
-	ArrayType *msgs = ArrayOrNullArgUnsafe(fcinfo, 1, "msgs");
+	ArrayType *msgs = ArrayOrNullArg(fcinfo, 1, "msgs");
 	int count = ArrayGetNItems(ARR_NDIM(msgs), ARR_DIMS(msgs));
 	if (count == 0)
 		RaisePgmqError(guc_strict_input ? "msgs must not be empty" : "msgs must not be NULL or empty");
 	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
-	ArrayType *header_array = has_headers ? ArrayOrNullArgUnsafe(fcinfo, headers_arg, "headers") : nullptr;
+	ArrayType *header_array = has_headers ? ArrayOrNullArg(fcinfo, headers_arg, "headers") : nullptr;
 	if (has_headers) {
 		int header_count = ArrayGetNItems(ARR_NDIM(header_array), ARR_DIMS(header_array));
 		if (header_count != count)
 			RaisePgmqError(
 				psprintf("headers array length (%d) must match msgs array length (%d)", header_count, count));
 	}
-	TimestampTz vt = VisibleAtArgUnsafe(fcinfo, delay_arg, delay);
+	TimestampTz vt = VisibleAtArg(fcinfo, delay_arg, delay);
 	Datum *messages = ArrayElements(msgs);
 	Datum *headers = has_headers ? ArrayElements(header_array) : nullptr;
 	ReturnSentIds(fcinfo, &queue, vt, count, messages, headers);

@@ -11,11 +11,11 @@
 namespace pgmq::api {
 
 PGMQ_FUNCTION(pgmq_status) {
-	ArrayType *ids = ArrayArgUnsafe(fcinfo, 1, "msg_ids");
+	ArrayType *ids = ArrayArg(fcinfo, 1, "msg_ids");
 	pg::Queue queue;
-	pg::ResolveQueueArgUnsafe(fcinfo, 0, &queue, pg::kMetricsAccess);
-	pg::BeginSetResultUnsafe(fcinfo, false);
-	pg::StatusUnsafe(fcinfo, &queue, ids);
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kMetricsAccess);
+	pg::BeginSetResult(fcinfo, false);
+	pg::Status(fcinfo, &queue, ids);
 	return (Datum)0;
 }
 

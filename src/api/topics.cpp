@@ -3,7 +3,7 @@
  * send_batch_topic (every PGMQ overload), and _test_routing (behind pgmq.test_routing).
  *
  * Routing is core/routing.hpp's compiled matcher over the cached bindings (pg/topics.hpp).
- * The messages go to each matching queue (each once, in name order) through SendToQueueUnsafe,
+ * The messages go to each matching queue (each once, in name order) through SendToQueue,
  * the one call of the send path here. A binding with a filter (not in PGMQ) passes a message
  * only if, for every key of the filter, the message's headers hold one of the listed values.
  * Errors PGMQ raises with RAISE EXCEPTION keep its SQLSTATE P0001 and its text.
@@ -37,9 +37,9 @@ namespace pgmq::api {
 
 namespace {
 
-/* RaiseTopicProblemUnsafe raises PGMQ's error (P0001) for what is wrong with a routing key or pattern. */
-pg_attribute_noreturn() void RaiseTopicProblemUnsafe(core::TopicProblem problem, const char *what, const char *value,
-													 int chars) {
+/* RaiseTopicProblem raises PGMQ's error (P0001) for what is wrong with a routing key or pattern. */
+pg_attribute_noreturn() void RaiseTopicProblem(core::TopicProblem problem, const char *what, const char *value,
+											   int chars) {
 	switch (problem) {
 	case core::TopicProblem::kNone:
 		break;
@@ -83,24 +83,24 @@ pg_attribute_noreturn() void RaiseTopicProblemUnsafe(core::TopicProblem problem,
 	elog(ERROR, "pgmq: unexpected topic check result");
 }
 
-/* RoutingKeyArgUnsafe reads and checks the routing_key argument (P0001 as in PGMQ); returns it as text. */
+/* RoutingKeyArg reads and checks the routing_key argument (P0001 as in PGMQ); returns it as text. */
 text *
-RoutingKeyArgUnsafe(FunctionCallInfo fcinfo, int argno) {
+RoutingKeyArg(FunctionCallInfo fcinfo, int argno) {
 	if (PG_ARGISNULL(argno))
-		RaiseTopicProblemUnsafe(core::TopicProblem::kEmpty, "routing_key", "", 0);
+		RaiseTopicProblem(core::TopicProblem::kEmpty, "routing_key", "", 0);
 	text *key = PG_GETARG_TEXT_PP(argno);
 	const char *data = VARDATA_ANY(key);
 	int length = VARSIZE_ANY_EXHDR(key);
 	int chars = pg_mbstrlen_with_len(data, length);
 	core::TopicProblem problem = core::CheckRoutingKey(data, length, chars);
 	if (problem != core::TopicProblem::kNone)
-		RaiseTopicProblemUnsafe(problem, "routing_key", text_to_cstring(key), chars);
+		RaiseTopicProblem(problem, "routing_key", text_to_cstring(key), chars);
 	return key;
 }
 
-/* FilterAcceptsUnsafe says whether headers (NULL: none) hold, for every key of filter, one of its listed values. */
+/* FilterAccepts says whether headers (NULL: none) hold, for every key of filter, one of its listed values. */
 bool
-FilterAcceptsUnsafe(Jsonb *filter, Jsonb *headers) {
+FilterAccepts(Jsonb *filter, Jsonb *headers) {
 	if (filter == nullptr)
 		return true;
 	if (!JB_ROOT_IS_OBJECT(filter))
@@ -128,14 +128,14 @@ FilterAcceptsUnsafe(Jsonb *filter, Jsonb *headers) {
 }
 
 /*
- * SendToQueueUnsafe stores count messages (headers NULL: none) with visibility time vt in the
+ * SendToQueue stores count messages (headers NULL: none) with visibility time vt in the
  * queue (looked up and locked with kSendAccess) and writes their msg_ids to ids, in order,
  * through the send path every producer uses.
  */
 void
-SendToQueueUnsafe(const pg::Queue *queue, TimestampTz vt, int count, Datum *messages, Datum *headers, int64 *ids) {
+SendToQueue(const pg::Queue *queue, TimestampTz vt, int count, Datum *messages, Datum *headers, int64 *ids) {
 	int64 *stored;
-	uint64 n = pg::SendMessagesUnsafe(queue, vt, count, messages, headers, &stored);
+	uint64 n = pg::SendMessages(queue, vt, count, messages, headers, &stored);
 	if (n != static_cast<uint64>(count))
 		elog(ERROR, "pgmq: send to queue \"%s\" stored " UINT64_FORMAT " of %d messages", queue->name.text, n, count);
 	memcpy(ids, stored, sizeof(int64) * count);
@@ -150,14 +150,14 @@ struct Target {
 };
 
 /*
- * RouteUnsafe finds the queues the routing key and filters send the count messages to (each
+ * Route finds the queues the routing key and filters send the count messages to (each
  * queue once, in name order), looks them up and locks them for a send (privileges of every target
  * checked before the first lock); sets *targets and returns how many. A queue dropped meanwhile
  * is left out (exists false).
  */
 int
-RouteUnsafe(text *key, int count, Datum *headers, Target **targets) {
-	const pg::TopicCache *cache = pg::TopicCacheUnsafe();
+Route(text *key, int count, Datum *headers, Target **targets) {
+	const pg::TopicCache *cache = pg::CurrentTopicCache();
 	uint32 *matched = static_cast<uint32 *>(palloc(sizeof(uint32) * (cache->binding_count + 1)));
 	uint32 n = CallCpp(core::MatchRoutingKey, cache->router, static_cast<const char *>(VARDATA_ANY(key)),
 					   static_cast<std::size_t>(VARSIZE_ANY_EXHDR(key)), matched);
@@ -177,7 +177,7 @@ RouteUnsafe(text *key, int count, Datum *headers, Target **targets) {
 				header_values[m] = DatumGetJsonbP(headers[m]);
 		}
 		for (int m = 0; m < count; m++)
-			row[m] = row[m] || binding->filter == nullptr || FilterAcceptsUnsafe(binding->filter, header_values[m]);
+			row[m] = row[m] || binding->filter == nullptr || FilterAccepts(binding->filter, header_values[m]);
 	}
 
 	/* Copied out of the cache: sending may run triggers that reload it. */
@@ -190,7 +190,7 @@ RouteUnsafe(text *key, int count, Datum *headers, Target **targets) {
 			any = row[m];
 		if (!any)
 			continue;
-		pg::QueueFromTextUnsafe(cstring_to_text(cache->queues[q]), &out[found].queue);
+		pg::QueueFromText(cstring_to_text(cache->queues[q]), &out[found].queue);
 		out[found].accept = row;
 		out[found].exists = true;
 		found++;
@@ -198,12 +198,12 @@ RouteUnsafe(text *key, int count, Datum *headers, Target **targets) {
 	/* Every privilege before any lock: a role that may not send to one target waits in no lock queue. */
 	if (found > 1) {
 		for (int t = 0; t < found; t++)
-			if (pg::LookupQueueUnsafe(&out[t].queue, true))
-				pg::CheckTableAccessUnsafe(out[t].queue.queue_relid, pg::kSendAccess);
+			if (pg::LookupQueue(&out[t].queue, true))
+				pg::CheckTableAccess(out[t].queue.queue_relid, pg::kSendAccess);
 	}
 	for (int t = 0; t < found; t++) {
 		CHECK_FOR_INTERRUPTS();
-		out[t].exists = pg::LookupQueueUnsafe(&out[t].queue, true, pg::kSendAccess);
+		out[t].exists = pg::LookupQueue(&out[t].queue, true, pg::kSendAccess);
 	}
 	*targets = out;
 	return found;
@@ -212,12 +212,12 @@ RouteUnsafe(text *key, int count, Datum *headers, Target **targets) {
 /* SendTopic routes one message: send_topic(routing_key, msg[, headers], delay). */
 Datum
 SendTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg) {
-	text *key = RoutingKeyArgUnsafe(fcinfo, 0);
+	text *key = RoutingKeyArg(fcinfo, 0);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION), errmsg("msg cannot be NULL")));
 	int32 delay = 0;
 	if (delay_arg >= 0) {
-		pg::ArgNotNullUnsafe(fcinfo, delay_arg, "delay");
+		pg::ArgNotNull(fcinfo, delay_arg, "delay");
 		delay = PG_GETARG_INT32(delay_arg);
 		if (delay < 0)
 			ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION), errmsg("delay cannot be negative, got: %d", delay)));
@@ -227,14 +227,14 @@ SendTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg) {
 	Datum headers = has_headers ? PG_GETARG_DATUM(headers_arg) : (Datum)0;
 
 	Target *targets;
-	int found = RouteUnsafe(key, 1, has_headers ? &headers : nullptr, &targets);
-	TimestampTz vt = pg::PlusSecondsUnsafe(GetCurrentTimestamp(), delay);
+	int found = Route(key, 1, has_headers ? &headers : nullptr, &targets);
+	TimestampTz vt = pg::PlusSeconds(GetCurrentTimestamp(), delay);
 	int sent = 0;
 	for (int t = 0; t < found; t++) {
 		if (!targets[t].exists)
 			continue;
 		int64 id;
-		SendToQueueUnsafe(&targets[t].queue, vt, 1, &message, has_headers ? &headers : nullptr, &id);
+		SendToQueue(&targets[t].queue, vt, 1, &message, has_headers ? &headers : nullptr, &id);
 		sent++;
 	}
 	PG_RETURN_INT32(sent);
@@ -245,15 +245,15 @@ enum class BatchDelay { kNow, kSeconds, kTimestamp };
 /* SendBatchTopic routes an array of messages and returns (queue_name, msg_id) per message stored. */
 Datum
 SendBatchTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, BatchDelay delay_kind) {
-	text *key = RoutingKeyArgUnsafe(fcinfo, 0);
+	text *key = RoutingKeyArg(fcinfo, 0);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION), errmsg("msgs cannot be NULL or empty")));
-	ArrayType *msgs = ArrayArgUnsafe(fcinfo, 1, "msgs");
+	ArrayType *msgs = ArrayArg(fcinfo, 1, "msgs");
 	int count = ArrayGetNItems(ARR_NDIM(msgs), ARR_DIMS(msgs));
 	if (count == 0)
 		ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION), errmsg("msgs cannot be NULL or empty")));
 	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
-	ArrayType *header_array = has_headers ? ArrayArgUnsafe(fcinfo, headers_arg, "headers") : nullptr;
+	ArrayType *header_array = has_headers ? ArrayArg(fcinfo, headers_arg, "headers") : nullptr;
 	if (has_headers) {
 		int header_count = ArrayGetNItems(ARR_NDIM(header_array), ARR_DIMS(header_array));
 		if (header_count != count)
@@ -263,13 +263,13 @@ SendBatchTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, BatchDel
 	}
 	TimestampTz vt = GetCurrentTimestamp();
 	if (delay_kind == BatchDelay::kTimestamp) {
-		vt = TimestampArgUnsafe(fcinfo, delay_arg, "delay");
+		vt = TimestampArg(fcinfo, delay_arg, "delay");
 	} else if (delay_kind == BatchDelay::kSeconds) {
-		pg::ArgNotNullUnsafe(fcinfo, delay_arg, "delay");
+		pg::ArgNotNull(fcinfo, delay_arg, "delay");
 		int32 delay = PG_GETARG_INT32(delay_arg);
 		if (delay < 0)
 			ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION), errmsg("delay cannot be negative, got: %d", delay)));
-		vt = pg::PlusSecondsUnsafe(vt, delay);
+		vt = pg::PlusSeconds(vt, delay);
 	}
 
 	Datum *messages;
@@ -280,10 +280,10 @@ SendBatchTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, BatchDel
 		deconstruct_array(header_array, JSONBOID, -1, false, TYPALIGN_INT, &headers, nullptr, &header_count);
 	}
 
-	pg::BeginSetResultUnsafe(fcinfo, false);
+	pg::BeginSetResult(fcinfo, false);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	Target *targets;
-	int found = RouteUnsafe(key, count, headers, &targets);
+	int found = Route(key, count, headers, &targets);
 	Datum *selected = static_cast<Datum *>(palloc(sizeof(Datum) * count));
 	Datum *selected_headers = has_headers ? static_cast<Datum *>(palloc(sizeof(Datum) * count)) : nullptr;
 	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * count));
@@ -299,7 +299,7 @@ SendBatchTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, BatchDel
 				selected_headers[n] = headers[m];
 			n++;
 		}
-		SendToQueueUnsafe(&targets[t].queue, vt, n, selected, selected_headers, ids);
+		SendToQueue(&targets[t].queue, vt, n, selected, selected_headers, ids);
 		Datum name = CStringGetTextDatum(targets[t].queue.name.text);
 		for (int i = 0; i < n; i++) {
 			Datum values[2] = {name, Int64GetDatum(ids[i])};
@@ -314,21 +314,21 @@ SendBatchTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, BatchDel
 
 /* pgmq_validate_routing_key returns true for a valid routing key, else raises PGMQ's error (P0001). */
 PGMQ_FUNCTION(pgmq_validate_routing_key) {
-	RoutingKeyArgUnsafe(fcinfo, 0);
+	RoutingKeyArg(fcinfo, 0);
 	PG_RETURN_BOOL(true);
 }
 
 /* pgmq_validate_topic_pattern returns true for a valid pattern, else raises PGMQ's error (P0001). */
 PGMQ_FUNCTION(pgmq_validate_topic_pattern) {
 	if (PG_ARGISNULL(0))
-		RaiseTopicProblemUnsafe(core::TopicProblem::kEmpty, "pattern", "", 0);
+		RaiseTopicProblem(core::TopicProblem::kEmpty, "pattern", "", 0);
 	text *pattern = PG_GETARG_TEXT_PP(0);
 	const char *data = VARDATA_ANY(pattern);
 	int length = VARSIZE_ANY_EXHDR(pattern);
 	int chars = pg_mbstrlen_with_len(data, length);
 	core::TopicProblem problem = core::CheckTopicPattern(data, length, chars);
 	if (problem != core::TopicProblem::kNone)
-		RaiseTopicProblemUnsafe(problem, "pattern", text_to_cstring(pattern), chars);
+		RaiseTopicProblem(problem, "pattern", text_to_cstring(pattern), chars);
 	PG_RETURN_BOOL(true);
 }
 
@@ -367,14 +367,14 @@ PGMQ_FUNCTION(pgmq_send_batch_topic_headers_at) {
  * cache, so it checks the SELECT privilege on pgmq.topic_bindings a query of the table would need.
  */
 PGMQ_FUNCTION(pgmq__test_routing) {
-	text *key = RoutingKeyArgUnsafe(fcinfo, 0);
-	Oid relid = pg::TopicBindingsRelidUnsafe();
+	text *key = RoutingKeyArg(fcinfo, 0);
+	Oid relid = pg::TopicBindingsRelid();
 	AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, "topic_bindings");
-	pg::BeginSetResultUnsafe(fcinfo, false);
+	pg::BeginSetResult(fcinfo, false);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	const pg::TopicCache *cache = pg::TopicCacheUnsafe();
+	const pg::TopicCache *cache = pg::CurrentTopicCache();
 	uint32 *matched = static_cast<uint32 *>(palloc(sizeof(uint32) * (cache->binding_count + 1)));
 	uint32 n = CallCpp(core::MatchRoutingKey, cache->router, static_cast<const char *>(VARDATA_ANY(key)),
 					   static_cast<std::size_t>(VARSIZE_ANY_EXHDR(key)), matched);

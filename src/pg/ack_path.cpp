@@ -21,31 +21,31 @@ namespace pgmq::pg {
 namespace {
 
 /*
- * ArchiveRelidUnsafe is the OID of the queue's archive table, InvalidOid when it is missing.
+ * ArchiveRelid is the OID of the queue's archive table, InvalidOid when it is missing.
  * It checks the archive's privileges (42501) before anything locks it.
  */
 Oid
-ArchiveRelidUnsafe(const Queue *queue) {
-	Oid relid = get_relname_relid(queue->archive_table, PgmqNamespaceUnsafe());
+ArchiveRelid(const Queue *queue) {
+	Oid relid = get_relname_relid(queue->archive_table, PgmqNamespace());
 	if (OidIsValid(relid))
-		CheckTableAccessUnsafe(relid, kSendAccess);
+		CheckTableAccess(relid, kSendAccess);
 	return relid;
 }
 
 /*
- * TryDirectAckUnsafe acknowledges ids through the access methods (see
+ * TryDirectAck acknowledges ids through the access methods (see
  * direct.hpp): sorts ids, leaves the ones that existed at their start and
  * returns how many, or -1, having done nothing, to use the statement.
  */
 int
-TryDirectAckUnsafe(const Queue *queue, Ack ack, int64 *ids, int count) {
+TryDirectAck(const Queue *queue, Ack ack, int64 *ids, int count) {
 	Oid archive_relid = InvalidOid;
 	if (ack == Ack::kArchive) {
-		archive_relid = ArchiveRelidUnsafe(queue);
+		archive_relid = ArchiveRelid(queue);
 		if (!OidIsValid(archive_relid))
 			return -1;
 	}
-	return DirectAckUnsafe(queue->queue_relid, archive_relid, ids, count);
+	return DirectAck(queue->queue_relid, archive_relid, ids, count);
 }
 
 /* AckStatement is the statement acknowledging one message (batch: an array of them). */
@@ -57,12 +57,12 @@ AckStatement(Ack ack, bool batch) {
 }
 
 /*
- * AckThroughStatementUnsafe runs the prepared DELETE (or archiving) statement
+ * AckThroughStatement runs the prepared DELETE (or archiving) statement
  * for ids; sets *acked to the returned msg_ids, in the caller's memory
  * context, and returns how many.
  */
 uint64
-AckThroughStatementUnsafe(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked) {
+AckThroughStatement(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked) {
 	bool batch = count != 1;
 	Datum values[1];
 	if (batch) {
@@ -73,50 +73,50 @@ AckThroughStatementUnsafe(const Queue *queue, Ack ack, const int64 *ids, int cou
 			PointerGetDatum(construct_array(elements, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	} else
 		values[0] = Int64GetDatum(ids[0]);
-	ConnectSpiUnsafe();
-	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, AckStatement(ack, batch)), values, nullptr, false);
+	ConnectSpi();
+	uint64 n = ExecutePlan(PreparedPlan(queue, AckStatement(ack, batch)), values, nullptr, false);
 	/* SPI_palloc: in the memory context that was current at SPI_connect, the caller's. */
 	*acked = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
 	for (uint64 i = 0; i < n; i++) {
 		bool isnull;
 		(*acked)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	FinishSpiUnsafe();
+	FinishSpi();
 	return n;
 }
 
 } // namespace
 
 uint64
-AckMessagesUnsafe(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked) {
+AckMessages(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked) {
 	/* An empty array goes to the statement, which checks the archive's privileges itself. */
 	if (count > 0) {
 		int64 *sorted = static_cast<int64 *>(palloc(sizeof(int64) * count));
 		memcpy(sorted, ids, sizeof(int64) * count);
-		int done = TryDirectAckUnsafe(queue, ack, sorted, count);
+		int done = TryDirectAck(queue, ack, sorted, count);
 		if (done >= 0) {
 			*acked = sorted;
 			return static_cast<uint64>(done);
 		}
 		pfree(sorted);
 	}
-	return AckThroughStatementUnsafe(queue, ack, ids, count, acked);
+	return AckThroughStatement(queue, ack, ids, count, acked);
 }
 
 uint64
-SetVtUnsafe(FunctionCallInfo fcinfo, const Queue *queue, Datum ids, bool many, TimestampTz vt) {
+SetVisibility(FunctionCallInfo fcinfo, const Queue *queue, Datum ids, bool many, TimestampTz vt) {
 	Datum values[2] = {ids, TimestampTzGetDatum(vt)};
 	ReadHintNoteVtChange(queue->queue_relid);
-	ConnectSpiUnsafe();
+	ConnectSpi();
 	Statement statement = many ? Statement::kSetVtBatch : Statement::kSetVt;
-	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, statement), values, nullptr, false);
-	PutSpiMessagesUnsafe(fcinfo, n);
-	FinishSpiUnsafe();
+	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
+	PutSpiMessages(fcinfo, n);
+	FinishSpi();
 	return n;
 }
 
 uint64
-NackMessagesUnsafe(const Queue *queue, Datum ids, int32 delay_seconds, Jsonb *error, int64 **nacked) {
+NackMessages(const Queue *queue, Datum ids, int32 delay_seconds, Jsonb *error, int64 **nacked) {
 	Datum values[7] = {ids,
 					   TimestampTzGetDatum(GetCurrentTimestamp()),
 					   Int32GetDatum(delay_seconds),
@@ -130,9 +130,9 @@ NackMessagesUnsafe(const Queue *queue, Datum ids, int32 delay_seconds, Jsonb *er
 	if (error != nullptr)
 		nulls[6] = ' ';
 	ReadHintNoteVtChange(queue->queue_relid);
-	ConnectSpiUnsafe();
+	ConnectSpi();
 	Backoff backoff;
-	if (delay_seconds < 0 && QueueBackoffUnsafe(queue, &backoff)) {
+	if (delay_seconds < 0 && QueueBackoff(queue, &backoff)) {
 		values[3] = Int32GetDatum(backoff.base_seconds);
 		nulls[3] = ' ';
 		if (backoff.max_seconds > 0) {
@@ -142,23 +142,23 @@ NackMessagesUnsafe(const Queue *queue, Datum ids, int32 delay_seconds, Jsonb *er
 		values[5] = BoolGetDatum(backoff.jitter);
 		nulls[5] = ' ';
 	}
-	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, Statement::kNack), values, nulls, false);
+	uint64 n = ExecutePlan(PreparedPlan(queue, Statement::kNack), values, nulls, false);
 	*nacked = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
 	for (uint64 i = 0; i < n; i++) {
 		bool isnull;
 		(*nacked)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	FinishSpiUnsafe();
+	FinishSpi();
 	return n;
 }
 
 bool
-ArchiveWithResultUnsafe(const Queue *queue, int64 id, Jsonb *result) {
-	ArchiveRelidUnsafe(queue);
+ArchiveWithResult(const Queue *queue, int64 id, Jsonb *result) {
+	ArchiveRelid(queue);
 	Datum values[2] = {Int64GetDatum(id), PointerGetDatum(result)};
-	ConnectSpiUnsafe();
-	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, Statement::kArchiveResult), values, nullptr, false);
-	FinishSpiUnsafe();
+	ConnectSpi();
+	uint64 n = ExecutePlan(PreparedPlan(queue, Statement::kArchiveResult), values, nullptr, false);
+	FinishSpi();
 	return n > 0;
 }
 

@@ -1,13 +1,13 @@
 /*
  * ack_path.hpp: what a consumer does with messages it read: delete, archive, set_vt, nack.
  *
- * Shell code. AckMessagesUnsafe deletes messages (or moves them to the
+ * Shell code. AckMessages deletes messages (or moves them to the
  * queue's archive table), whatever their visibility, through the access
  * methods when both tables are as pgmq creates them (direct.hpp), else
- * through the prepared statement. SetVtUnsafe changes visibility times
+ * through the prepared statement. SetVisibility changes visibility times
  * through the prepared statement and has the read hint reset when the
  * transaction commits (readhint.hpp), as a vt may move earlier; so does
- * NackMessagesUnsafe. ArchiveWithResultUnsafe always takes the statement.
+ * NackMessages. ArchiveWithResult always takes the statement.
  */
 #pragma once
 
@@ -27,36 +27,36 @@ namespace pgmq::pg {
 enum class Ack { kDelete, kArchive };
 
 /*
- * AckMessagesUnsafe deletes (kArchive: moves into a_<name>, archived_at =
+ * AckMessages deletes (kArchive: moves into a_<name>, archived_at =
  * now()) the messages ids[0..count) of the queue (looked up with
  * kDeleteAccess), as DELETE ... WHERE msg_id = ANY (ids) would. Sets *acked
  * to the msg_ids that existed, in the caller's memory context; returns how
  * many. Checks the archive's privileges (42501) before anything locks it.
  */
-uint64 AckMessagesUnsafe(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked);
+uint64 AckMessages(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked);
 
 /*
- * SetVtUnsafe sets vt of the message ids (a bigint Datum, or with many a
+ * SetVisibility sets vt of the message ids (a bigint Datum, or with many a
  * bigint[]) of the queue (looked up with kReadAccess) and appends the
  * messages, in msg_id order, to fcinfo's materialized result set (begun by the
  * caller); returns how many.
  */
-uint64 SetVtUnsafe(FunctionCallInfo fcinfo, const Queue *queue, Datum ids, bool many, TimestampTz vt);
+uint64 SetVisibility(FunctionCallInfo fcinfo, const Queue *queue, Datum ids, bool many, TimestampTz vt);
 
 /*
- * NackMessagesUnsafe releases the messages ids (a bigint[] Datum) of the queue (looked up with
+ * NackMessages releases the messages ids (a bigint[] Datum) of the queue (looked up with
  * kReadAccess) that are in flight (read_ct > 0, vt after now): visible again after delay_seconds
  * (negative: the queue's backoff policy, or at once), error (nullptr: none) merged into their headers
  * under x-pgmq-last-error. Sets *nacked to the msg_ids released, in the caller's memory context;
  * returns how many. Has the read hint reset at commit, as set_vt does.
  */
-uint64 NackMessagesUnsafe(const Queue *queue, Datum ids, int32 delay_seconds, Jsonb *error, int64 **nacked);
+uint64 NackMessages(const Queue *queue, Datum ids, int32 delay_seconds, Jsonb *error, int64 **nacked);
 
 /*
- * ArchiveWithResultUnsafe archives message id of the queue (looked up with kDeleteAccess) with result
+ * ArchiveWithResult archives message id of the queue (looked up with kDeleteAccess) with result
  * stored in its headers under x-pgmq-result, through the statement; returns whether it existed.
  * Checks the archive's privileges (42501) before anything locks it.
  */
-bool ArchiveWithResultUnsafe(const Queue *queue, int64 id, Jsonb *result);
+bool ArchiveWithResult(const Queue *queue, int64 id, Jsonb *result);
 
 } // namespace pgmq::pg

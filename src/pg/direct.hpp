@@ -7,11 +7,11 @@
  * it as an INSERT statement costs more in executor start-up and shutdown
  * than the work itself (callgrind: about 55,000 instructions per single send
  * through SPI, most of it ExecutorStart/ExecInitModifyTable/ExecutorEnd).
- * DirectInsertUnsafe does the same work directly: next value of the msg_id
+ * DirectInsert does the same work directly: next value of the msg_id
  * identity sequence, heap insert, index inserts, with the locks, WAL,
  * statistics and uniqueness checks the executor would apply.
  *
- * Reads are the same story: DirectReadUnsafe does what the read statement
+ * Reads are the same story: RunDirectRead does what the read statement
  * (UPDATE ... WHERE msg_id = ANY (ARRAY(SELECT ... ORDER BY msg_id LIMIT n
  * FOR UPDATE SKIP LOCKED))) does, in one pass: a scan of the msg_id index
  * from the read hint, the vt (and conditional) test, a row lock that skips
@@ -51,20 +51,20 @@ extern "C" {
 namespace pgmq::pg {
 
 /*
- * DirectInsertUnsafe inserts count messages (headers NULL when headers is
+ * DirectInsert inserts count messages (headers NULL when headers is
  * NULL) with the given vt into the queue table relid and stores their msg_ids
  * in ids. Returns false, having done nothing, when the table does not qualify.
  */
-bool DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids);
+bool DirectInsert(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids);
 
 /*
- * DirectAckUnsafe deletes the messages ids[0..count) from queue table relid
+ * DirectAck deletes the messages ids[0..count) from queue table relid
  * as DELETE ... WHERE msg_id = ANY (ids) would and, when archive_relid is
  * valid, inserts them into that archive table (archived_at = now()). Sorts
  * ids and leaves the ones that existed at its start, in msg_id order; returns
  * how many, or -1, having done nothing, when a table does not qualify.
  */
-int DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count);
+int DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count);
 
 /* DirectRead is what a read asks for, and what its scan found out for the read hint. */
 struct DirectRead {
@@ -78,19 +78,19 @@ struct DirectRead {
 };
 
 /*
- * DirectReadUnsafe reads as described above and appends the messages (as
+ * RunDirectRead reads as described above and appends the messages (as
  * updated) to store in msg_id order; returns how many, or -1, having done
  * nothing, when the table does not qualify.
  */
-int64 DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc);
+int64 RunDirectRead(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc);
 
 /*
- * DirectProbeUnsafe walks the msg_id index of relid from start on with a new
+ * DirectProbe walks the msg_id index of relid from start on with a new
  * snapshot and no locks, past rows whose vt is after now (valid_until: the
  * earliest such vt) and rows not visible to the snapshot, and sets new_low to
  * the first row visible by vt, or one past the last row. Without a primary
  * key it leaves both untouched.
  */
-void DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until);
+void DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until);
 
 } // namespace pgmq::pg

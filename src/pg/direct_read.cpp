@@ -69,11 +69,11 @@ struct ReadScan {
 	TupleTableSlot *updated; /* the version the read writes */
 };
 
-/* BeginReadScanUnsafe opens relid and starts the scan from start; false (nothing open) when the table does not qualify.
+/* BeginReadScan opens relid and starts the scan from start; false (nothing open) when the table does not qualify.
  */
 bool
-BeginReadScanUnsafe(Oid relid, int64 start, ReadScan *s) {
-	if (!OpenQueueUnsafe(relid, ACL_SELECT | ACL_UPDATE, &s->q))
+BeginReadScan(Oid relid, int64 start, ReadScan *s) {
+	if (!OpenQueueRelation(relid, ACL_SELECT | ACL_UPDATE, &s->q))
 		return false;
 	/* A new snapshot, as a statement would take (READ COMMITTED: sees what committed until now). */
 	CommandCounterIncrement();
@@ -87,7 +87,7 @@ BeginReadScanUnsafe(Oid relid, int64 start, ReadScan *s) {
 	return true;
 }
 
-/* EndReadScan ends what BeginReadScanUnsafe began, keeping the locks; later commands see the updates. */
+/* EndReadScan ends what BeginReadScan began, keeping the locks; later commands see the updates. */
 void
 EndReadScan(ReadScan *s) {
 	index_endscan(s->scan);
@@ -100,7 +100,7 @@ EndReadScan(ReadScan *s) {
 }
 
 /*
- * TryTakeUnsafe updates the row version in source (at its tts_tid) as a read
+ * TryTake updates the row version in source (at its tts_tid) as a read
  * does (vt, read_ct, last_read_at) into s->updated, without waiting: returns
  * TM_BeingModified when another transaction holds the row, TM_Updated or
  * TM_Deleted when it changed since the snapshot, TM_Ok when it is taken.
@@ -110,7 +110,7 @@ EndReadScan(ReadScan *s) {
  * transaction holding the row when the result is TM_BeingModified.
  */
 TM_Result
-TryTakeUnsafe(ReadScan *s, const DirectRead *read, TupleTableSlot *source, bool locked, TransactionId *holder) {
+TryTake(ReadScan *s, const DirectRead *read, TupleTableSlot *source, bool locked, TransactionId *holder) {
 	TupleTableSlot *updated = s->updated;
 	slot_getallattrs(source);
 	ExecClearTuple(updated);
@@ -130,26 +130,26 @@ TryTakeUnsafe(ReadScan *s, const DirectRead *read, TupleTableSlot *source, bool 
 	TM_Result result = table_tuple_update(s->q.rel, &source->tts_tid, updated, s->cid, s->snapshot, InvalidSnapshot,
 										  locked, &tmfd, &lock_mode, &update_indexes);
 	if (result == TM_Ok && update_indexes)
-		InsertIndexEntriesUnsafe(&s->q, updated, true);
+		InsertIndexEntries(&s->q, updated, true);
 	*holder = result == TM_BeingModified ? tmfd.xmax : InvalidTransactionId;
 	return result;
 }
 
 /*
- * TryTakeRowUnsafe tries to take the row in s->slot (TryTakeUnsafe). A row
+ * TryTakeRow tries to take the row in s->slot (TryTake). A row
  * held by our own row lock (FOR UPDATE earlier in this transaction) is ours
  * to take: locking it again never waits (holder may also be a MultiXactId
  * that merely looks like our xid: then the lock is refused).
  */
 TM_Result
-TryTakeRowUnsafe(ReadScan *s, const DirectRead *read) {
+TryTakeRow(ReadScan *s, const DirectRead *read) {
 	TransactionId holder;
-	TM_Result result = TryTakeUnsafe(s, read, s->slot, false, &holder);
+	TM_Result result = TryTake(s, read, s->slot, false, &holder);
 	if (result == TM_BeingModified && TransactionIdIsCurrentTransactionId(holder)) {
 		TM_FailureData tmfd;
 		if (table_tuple_lock(s->q.rel, &s->slot->tts_tid, s->snapshot, s->locked, s->cid, LockTupleExclusive,
 							 LockWaitSkip, 0, &tmfd) == TM_Ok)
-			result = TryTakeUnsafe(s, read, s->locked, true, &holder);
+			result = TryTake(s, read, s->locked, true, &holder);
 	}
 	return result;
 }
@@ -162,12 +162,12 @@ enum class RowFate {
 };
 
 /*
- * TakeNewestVersionUnsafe handles a row that changed since the snapshot (READ
+ * TakeNewestVersion handles a row that changed since the snapshot (READ
  * COMMITTED): it locks the newest version, unless another transaction holds
  * it, and takes it if that still matches, as EvalPlanQual would.
  */
 RowFate
-TakeNewestVersionUnsafe(ReadScan *s, DirectRead *read) {
+TakeNewestVersion(ReadScan *s, DirectRead *read) {
 	TM_FailureData tmfd;
 	TM_Result result = table_tuple_lock(s->q.rel, &s->slot->tts_tid, s->snapshot, s->locked, s->cid, LockTupleExclusive,
 										LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
@@ -179,7 +179,7 @@ TakeNewestVersionUnsafe(ReadScan *s, DirectRead *read) {
 		elog(ERROR, "pgmq: unexpected tuple lock result %d", static_cast<int>(result));
 	if (Matches(s->locked, read->now, read->conditional)) {
 		TransactionId holder;
-		if (TryTakeUnsafe(s, read, s->locked, true, &holder) != TM_Ok)
+		if (TryTake(s, read, s->locked, true, &holder) != TM_Ok)
 			elog(ERROR, "pgmq: could not update a locked row");
 		return RowFate::kTaken;
 	}
@@ -193,14 +193,14 @@ TakeNewestVersionUnsafe(ReadScan *s, DirectRead *read) {
 }
 
 /*
- * TakeMatchingRowUnsafe does FOR UPDATE SKIP LOCKED, in one step, for the row
+ * TakeMatchingRow does FOR UPDATE SKIP LOCKED, in one step, for the row
  * in s->slot (visible by vt and matching): it updates the row unless another
  * transaction holds it; if it changed since the snapshot, REPEATABLE READ
  * gets a serialization failure and READ COMMITTED tries its newest version.
  */
 RowFate
-TakeMatchingRowUnsafe(ReadScan *s, DirectRead *read) {
-	TM_Result result = TryTakeRowUnsafe(s, read);
+TakeMatchingRow(ReadScan *s, DirectRead *read) {
+	TM_Result result = TryTakeRow(s, read);
 	if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
 		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 						errmsg("could not serialize access due to concurrent update")));
@@ -210,7 +210,7 @@ TakeMatchingRowUnsafe(ReadScan *s, DirectRead *read) {
 	case TM_Deleted:
 		return RowFate::kPassed;
 	case TM_Updated:
-		return TakeNewestVersionUnsafe(s, read);
+		return TakeNewestVersion(s, read);
 	case TM_BeingModified:
 	case TM_SelfModified:
 		return RowFate::kBlocked;
@@ -220,9 +220,9 @@ TakeMatchingRowUnsafe(ReadScan *s, DirectRead *read) {
 	return RowFate::kBlocked; /* not reached */
 }
 
-/* ExamineRowUnsafe decides about the row in s->slot: passes it while its vt is ahead, else takes it if it matches. */
+/* ExamineRow decides about the row in s->slot: passes it while its vt is ahead, else takes it if it matches. */
 RowFate
-ExamineRowUnsafe(ReadScan *s, DirectRead *read) {
+ExamineRow(ReadScan *s, DirectRead *read) {
 	TimestampTz vt = SlotVt(s->slot);
 	if (vt > read->now) {
 		read->valid_until = Min(read->valid_until, vt);
@@ -230,16 +230,16 @@ ExamineRowUnsafe(ReadScan *s, DirectRead *read) {
 	}
 	if (!Matches(s->slot, read->now, read->conditional))
 		return RowFate::kBlocked;
-	return TakeMatchingRowUnsafe(s, read);
+	return TakeMatchingRow(s, read);
 }
 
 } // namespace
 
 int64
-DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc) {
+RunDirectRead(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	ReadScan s;
-	if (!BeginReadScanUnsafe(relid, read->start, &s)) {
+	if (!BeginReadScan(relid, read->start, &s)) {
 		EndScratch(caller);
 		return -1;
 	}
@@ -257,7 +257,7 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 	read->valid_until = DT_NOEND;
 	while (count < read->qty && index_getnext_slot(s.scan, ForwardScanDirection, s.slot)) {
 		int64 id = SlotMsgId(s.slot);
-		RowFate fate = ExamineRowUnsafe(&s, read);
+		RowFate fate = ExamineRow(&s, read);
 		if (fate == RowFate::kTaken) {
 			tuplestore_putvalues(store, desc, s.updated->tts_values, s.updated->tts_isnull);
 			count++;
@@ -275,7 +275,7 @@ DirectReadUnsafe(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc 
 }
 
 void
-DirectProbeUnsafe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until) {
+DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	Relation rel = table_open(relid, AccessShareLock);
 	Oid pkey_oid = RelationGetPrimaryKeyIndex(rel);

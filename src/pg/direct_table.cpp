@@ -86,12 +86,12 @@ HasColumns(TupleDesc desc, const Column *columns, int n) {
 }
 
 /*
- * TableQualifiesUnsafe says whether rel is a queue or archive table as pgmq
+ * TableQualifies says whether rel is a queue or archive table as pgmq
  * creates it and a statement on it needing privileges acl would do nothing
  * but heap and index operations.
  */
 bool
-TableQualifiesUnsafe(Relation rel, AclMode acl) {
+TableQualifies(Relation rel, AclMode acl) {
 	if (rel->rd_rel->relkind != RELKIND_RELATION || !OnlyHintGuardTriggers(rel) || rel->rd_rel->relhasrules)
 		return false;
 	TupleDesc desc = RelationGetDescr(rel);
@@ -112,9 +112,9 @@ TableQualifiesUnsafe(Relation rel, AclMode acl) {
 	return pg_class_aclmask(relid, GetUserId(), acl, ACLMASK_ALL) == acl;
 }
 
-/* OpenIndexesUnsafe opens rel's indexes; returns how many, or -1 (all closed again) if one does not qualify. */
+/* OpenIndexes opens rel's indexes; returns how many, or -1 (all closed again) if one does not qualify. */
 int
-OpenIndexesUnsafe(Relation rel, Relation *indexes, IndexInfo **infos) {
+OpenIndexes(Relation rel, Relation *indexes, IndexInfo **infos) {
 	List *oids = RelationGetIndexList(rel);
 	if (list_length(oids) > kMaxIndexes)
 		return -1;
@@ -156,12 +156,12 @@ FindPrimaryKey(const OpenQueue *q) {
 } // namespace
 
 bool
-OpenQueueUnsafe(Oid relid, AclMode acl, OpenQueue *q) {
+OpenQueueRelation(Oid relid, AclMode acl, OpenQueue *q) {
 	q->rel = table_open(relid, RowExclusiveLock);
 	q->nindexes = -1;
 	/* In a read-only transaction the statement raises the proper error. */
-	if (!XactReadOnly && TableQualifiesUnsafe(q->rel, acl))
-		q->nindexes = OpenIndexesUnsafe(q->rel, q->indexes, q->infos);
+	if (!XactReadOnly && TableQualifies(q->rel, acl))
+		q->nindexes = OpenIndexes(q->rel, q->indexes, q->infos);
 	q->pkey = FindPrimaryKey(q);
 	if (q->nindexes >= 0 && q->pkey != nullptr)
 		return true;
@@ -190,7 +190,7 @@ EndScratch(MemoryContext caller) {
 }
 
 void
-InsertIndexEntriesUnsafe(OpenQueue *q, TupleTableSlot *slot, bool unchanged) {
+InsertIndexEntries(OpenQueue *q, TupleTableSlot *slot, bool unchanged) {
 	for (int i = 0; i < q->nindexes; i++) {
 		if (!q->infos[i]->ii_ReadyForInserts)
 			continue;
@@ -203,7 +203,7 @@ InsertIndexEntriesUnsafe(OpenQueue *q, TupleTableSlot *slot, bool unchanged) {
 }
 
 void
-CheckNotNullUnsafe(Relation rel, TupleTableSlot *slot) {
+CheckNotNull(Relation rel, TupleTableSlot *slot) {
 	TupleDesc desc = RelationGetDescr(rel);
 	if (desc->constr == nullptr || !desc->constr->has_not_null)
 		return;

@@ -2,7 +2,7 @@
  * direct_table.hpp: the queue and archive tables as the direct access paths see them.
  *
  * Shell code, for direct_read.cpp and direct_write.cpp only (see direct.hpp):
- * the attribute numbers of the tables as pgmq creates them (OpenQueueUnsafe
+ * the attribute numbers of the tables as pgmq creates them (OpenQueueRelation
  * checks a table against them before anything uses them), opening a table
  * with its indexes, and the steps every direct operation shares.
  */
@@ -67,14 +67,14 @@ struct OpenQueue {
 };
 
 /*
- * OpenQueueUnsafe opens table relid and its indexes (RowExclusiveLock) for a
+ * OpenQueueRelation opens table relid and its indexes (RowExclusiveLock) for a
  * statement needing privileges acl; false (nothing left open) when the table
  * is not as pgmq creates it or the statement would do more than heap and
  * index operations (see direct.hpp).
  */
-bool OpenQueueUnsafe(Oid relid, AclMode acl, OpenQueue *q);
+bool OpenQueueRelation(Oid relid, AclMode acl, OpenQueue *q);
 
-/* CloseQueue closes what OpenQueueUnsafe opened, keeping the locks. */
+/* CloseQueue closes what OpenQueueRelation opened, keeping the locks. */
 void CloseQueue(OpenQueue *q);
 
 /*
@@ -86,13 +86,13 @@ void CloseQueue(OpenQueue *q);
 MemoryContext ScratchContext();
 void EndScratch(MemoryContext caller);
 
-/* InsertIndexEntriesUnsafe adds slot's (new) tuple to every index of q that takes inserts. */
-void InsertIndexEntriesUnsafe(OpenQueue *q, TupleTableSlot *slot, bool unchanged);
+/* InsertIndexEntries adds slot's (new) tuple to every index of q that takes inserts. */
+void InsertIndexEntries(OpenQueue *q, TupleTableSlot *slot, bool unchanged);
 
 /*
- * CheckNotNullUnsafe raises the executor's error if slot has a NULL in a NOT
+ * CheckNotNull raises the executor's error if slot has a NULL in a NOT
  * NULL column of rel (users may add such constraints, e.g. on headers).
  */
-void CheckNotNullUnsafe(Relation rel, TupleTableSlot *slot);
+void CheckNotNull(Relation rel, TupleTableSlot *slot);
 
 } // namespace pgmq::pg

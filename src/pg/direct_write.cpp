@@ -47,9 +47,9 @@ InvalidateSequence(Datum, Oid relid) {
 	}
 }
 
-/* IdentitySequenceUnsafe returns the sequence behind msg_id of table relid. */
+/* IdentitySequence returns the sequence behind msg_id of table relid. */
 Oid
-IdentitySequenceUnsafe(Oid relid) {
+IdentitySequence(Oid relid) {
 	if (!callback_registered) {
 		CacheRegisterRelcacheCallback(InvalidateSequence, (Datum)0);
 		callback_registered = true;
@@ -85,9 +85,9 @@ FillNewMessage(TupleTableSlot *slot, int64 id, TimestampTz now, TimestampTz vt, 
 	ExecStoreVirtualTuple(slot);
 }
 
-/* FindUnsafe looks msg_id id up in the primary key with scan (begun on it); leaves the row in slot. */
+/* Find looks msg_id id up in the primary key with scan (begun on it); leaves the row in slot. */
 bool
-FindUnsafe(IndexScanDesc scan, int64 id, TupleTableSlot *slot) {
+Find(IndexScanDesc scan, int64 id, TupleTableSlot *slot) {
 	ScanKeyData key;
 	ScanKeyInit(&key, kPkeyMsgId, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
 	index_rescan(scan, &key, 1, nullptr, 0);
@@ -95,14 +95,14 @@ FindUnsafe(IndexScanDesc scan, int64 id, TupleTableSlot *slot) {
 }
 
 /*
- * DeleteUnsafe deletes the row in slot as DELETE ... WHERE msg_id = id would:
+ * Delete deletes the row in slot as DELETE ... WHERE msg_id = id would:
  * if another transaction changed it since the snapshot (a read), the newest
  * version is locked and deleted (READ COMMITTED) or the transaction gets a
  * serialization failure. Returns the slot holding the deleted version's
  * values, or NULL if the row was deleted by someone else meanwhile.
  */
 TupleTableSlot *
-DeleteUnsafe(OpenQueue *q, Snapshot snapshot, CommandId cid, TupleTableSlot *slot, TupleTableSlot *locked) {
+Delete(OpenQueue *q, Snapshot snapshot, CommandId cid, TupleTableSlot *slot, TupleTableSlot *locked) {
 	TM_FailureData tmfd;
 	TM_Result result = table_tuple_delete(q->rel, &slot->tts_tid, cid, snapshot, InvalidSnapshot, true, &tmfd, false);
 	if (result == TM_Ok)
@@ -129,9 +129,9 @@ DeleteUnsafe(OpenQueue *q, Snapshot snapshot, CommandId cid, TupleTableSlot *slo
 	return locked;
 }
 
-/* ArchiveRowUnsafe inserts the deleted row into archive table a, with archived_at = now, as the archive statement. */
+/* ArchiveRow inserts the deleted row into archive table a, with archived_at = now, as the archive statement. */
 void
-ArchiveRowUnsafe(OpenQueue *a, TupleTableSlot *archived, TupleTableSlot *row, TimestampTz now, CommandId cid) {
+ArchiveRow(OpenQueue *a, TupleTableSlot *archived, TupleTableSlot *row, TimestampTz now, CommandId cid) {
 	slot_getallattrs(row);
 	ExecClearTuple(archived);
 	for (int i = 0; i < kQueueNatts; i++) {
@@ -142,18 +142,18 @@ ArchiveRowUnsafe(OpenQueue *a, TupleTableSlot *archived, TupleTableSlot *row, Ti
 	archived->tts_values[ColumnIndex(kArchiveArchivedAt)] = TimestampTzGetDatum(now);
 	archived->tts_isnull[ColumnIndex(kArchiveArchivedAt)] = false;
 	ExecStoreVirtualTuple(archived);
-	CheckNotNullUnsafe(a->rel, archived);
+	CheckNotNull(a->rel, archived);
 	table_tuple_insert(a->rel, archived, cid, 0, nullptr);
-	InsertIndexEntriesUnsafe(a, archived, false);
+	InsertIndexEntries(a, archived, false);
 }
 
-/* OpenAckTablesUnsafe opens the queue and (when archive_relid is valid) archive tables; false, nothing open, unless
+/* OpenAckTables opens the queue and (when archive_relid is valid) archive tables; false, nothing open, unless
  * both qualify. */
 bool
-OpenAckTablesUnsafe(Oid relid, Oid archive_relid, OpenQueue *q, OpenQueue *a) {
-	if (!OpenQueueUnsafe(relid, ACL_SELECT | ACL_DELETE, q))
+OpenAckTables(Oid relid, Oid archive_relid, OpenQueue *q, OpenQueue *a) {
+	if (!OpenQueueRelation(relid, ACL_SELECT | ACL_DELETE, q))
 		return false;
-	if (OidIsValid(archive_relid) && !OpenQueueUnsafe(archive_relid, ACL_INSERT | ACL_SELECT, a)) {
+	if (OidIsValid(archive_relid) && !OpenQueueRelation(archive_relid, ACL_INSERT | ACL_SELECT, a)) {
 		CloseQueue(q);
 		return false;
 	}
@@ -171,11 +171,11 @@ CompareIds(const void *a, const void *b) {
 } // namespace
 
 int
-DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
+DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	OpenQueue q;
 	OpenQueue a;
-	if (!OpenAckTablesUnsafe(relid, archive_relid, &q, &a)) {
+	if (!OpenAckTables(relid, archive_relid, &q, &a)) {
 		EndScratch(caller);
 		return -1;
 	}
@@ -196,13 +196,13 @@ DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
 	for (int k = 0; k < count; k++) {
 		if (k > 0 && ids[k] == ids[k - 1])
 			continue;
-		if (!FindUnsafe(scan, ids[k], slot))
+		if (!Find(scan, ids[k], slot))
 			continue;
-		TupleTableSlot *row = DeleteUnsafe(&q, snapshot, cid, slot, locked);
+		TupleTableSlot *row = Delete(&q, snapshot, cid, slot, locked);
 		if (row == nullptr)
 			continue;
 		if (archive)
-			ArchiveRowUnsafe(&a, archived, row, now, cid);
+			ArchiveRow(&a, archived, row, now, cid);
 		ids[done++] = ids[k];
 	}
 	index_endscan(scan);
@@ -220,23 +220,23 @@ DirectAckUnsafe(Oid relid, Oid archive_relid, int64 *ids, int count) {
 }
 
 bool
-DirectInsertUnsafe(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids) {
+DirectInsert(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	OpenQueue q;
-	if (!OpenQueueUnsafe(relid, ACL_INSERT | ACL_SELECT, &q)) {
+	if (!OpenQueueRelation(relid, ACL_INSERT | ACL_SELECT, &q)) {
 		EndScratch(caller);
 		return false;
 	}
-	Oid seqid = IdentitySequenceUnsafe(relid);
+	Oid seqid = IdentitySequence(relid);
 	TupleTableSlot *slot = table_slot_create(q.rel, nullptr);
 	CommandId cid = GetCurrentCommandId(true);
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	for (int k = 0; k < count; k++) {
 		int64 id = nextval_internal(seqid, false);
 		FillNewMessage(slot, id, now, vt, messages[k], headers != nullptr ? &headers[k] : nullptr);
-		CheckNotNullUnsafe(q.rel, slot);
+		CheckNotNull(q.rel, slot);
 		table_tuple_insert(q.rel, slot, cid, 0, nullptr);
-		InsertIndexEntriesUnsafe(&q, slot, false);
+		InsertIndexEntries(&q, slot, false);
 		ids[k] = id;
 	}
 	ExecDropSingleTupleTableSlot(slot);

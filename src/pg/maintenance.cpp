@@ -28,14 +28,14 @@ namespace pgmq::pg {
 namespace {
 
 /*
- * LockCandidatesUnsafe runs a candidate statement of the queue, with its limit ($2, values[1]) set to
+ * LockCandidates runs a candidate statement of the queue, with its limit ($2, values[1]) set to
  * what is left of the batch, and appends the rows it locked to messages[*count..limit), in batch_cxt.
  */
 void
-LockCandidatesUnsafe(const Queue *queue, Statement statement, Datum *values, MemoryContext batch_cxt,
-					 core::MessageState *messages, int *count, int limit) {
+LockCandidates(const Queue *queue, Statement statement, Datum *values, MemoryContext batch_cxt,
+			   core::MessageState *messages, int *count, int limit) {
 	values[1] = Int32GetDatum(limit - *count);
-	ExecuteStatementUnsafe(queue, statement, values, nullptr, false);
+	ExecuteStatement(queue, statement, values, nullptr, false);
 	MemoryContextSwitchTo(batch_cxt);
 	for (uint64 i = 0; i < SPI_processed && *count < limit; i++) {
 		HeapTuple row = SPI_tuptable->vals[i];
@@ -55,10 +55,9 @@ LockCandidatesUnsafe(const Queue *queue, Statement statement, Datum *values, Mem
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* MoveGroupUnsafe moves (or deletes) the messages of one destination; returns how many rows moved. */
+/* MoveGroup moves (or deletes) the messages of one destination; returns how many rows moved. */
 uint64
-MoveGroupUnsafe(const QueuePolicy *policy, const core::MessageState *messages, int count, bool retention,
-				TimestampTz now) {
+MoveGroup(const QueuePolicy *policy, const core::MessageState *messages, int count, bool retention, TimestampTz now) {
 	if (count == 0)
 		return 0;
 	Datum *ids = static_cast<Datum *>(palloc(sizeof(Datum) * count));
@@ -73,19 +72,19 @@ MoveGroupUnsafe(const QueuePolicy *policy, const core::MessageState *messages, i
 	const Queue *source = &policy->queue;
 	if (retention && policy->retention_delete) {
 		Datum values[1] = {id_array};
-		return ExecuteStatementUnsafe(source, Statement::kDeleteBatch, values, nullptr, false);
+		return ExecuteStatement(source, Statement::kDeleteBatch, values, nullptr, false);
 	}
 	Datum values[5] = {
 		id_array, PointerGetDatum(construct_array(reasons, count, TEXTOID, -1, false, TYPALIGN_INT)),
 		PointerGetDatum(construct_array(dues, count, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
 		TimestampTzGetDatum(now), CStringGetTextDatum(source->name.text)};
 	if (!retention && policy->has_invalid_queue) {
-		uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(source, Statement::kMoveToQueue, &policy->invalid_queue),
-									 values, nullptr, false);
+		uint64 n =
+			ExecutePlan(PreparedPlan(source, Statement::kMoveToQueue, &policy->invalid_queue), values, nullptr, false);
 		NoteSend(policy->invalid_queue.queue_relid);
 		return n;
 	}
-	return ExecuteStatementUnsafe(source, Statement::kMoveToArchive, values, nullptr, false);
+	return ExecuteStatement(source, Statement::kMoveToArchive, values, nullptr, false);
 }
 
 /* QueueOwner returns the owner of the queue table, InvalidOid when it is gone. */
@@ -99,9 +98,9 @@ QueueOwner(Oid relid) {
 	return owner;
 }
 
-/* ExtensionOwnerUnsafe returns the owner of extension pgmq, who owns its tables (queue_policy and the stats). */
+/* ExtensionOwner returns the owner of extension pgmq, who owns its tables (queue_policy and the stats). */
 Oid
-ExtensionOwnerUnsafe() {
+ExtensionOwner() {
 	Oid extension = get_extension_oid("pgmq", false);
 	HeapTuple tuple = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(extension));
 	if (!HeapTupleIsValid(tuple))
@@ -111,7 +110,7 @@ ExtensionOwnerUnsafe() {
 	return owner;
 }
 
-/* SavedIdentity is what SwitchIdentityUnsafe changed, for RestoreIdentity: plain data. */
+/* SavedIdentity is what SwitchIdentity changed, for RestoreIdentity: plain data. */
 struct SavedIdentity {
 	Oid user;
 	int sec_context;
@@ -119,14 +118,14 @@ struct SavedIdentity {
 };
 
 /*
- * SwitchIdentityUnsafe makes role the current user in a security-restricted operation and opens a GUC
+ * SwitchIdentity makes role the current user in a security-restricted operation and opens a GUC
  * nest level with search_path pinned to pg_catalog, pg_temp, as REFRESH MATERIALIZED VIEW and index
  * builds do: what code run as role sets (set_config(..., false) included) is undone by RestoreIdentity,
  * and neither the caller's nor role's settings change how pgmq's statements resolve names. On an error
  * the (sub)transaction abort restores both the user and the settings.
  */
 void
-SwitchIdentityUnsafe(Oid role, SavedIdentity *saved) {
+SwitchIdentity(Oid role, SavedIdentity *saved) {
 	GetUserIdAndSecContext(&saved->user, &saved->sec_context);
 	SetUserIdAndSecContext(role, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	saved->guc_nest_level = NewGUCNestLevel();
@@ -135,7 +134,7 @@ SwitchIdentityUnsafe(Oid role, SavedIdentity *saved) {
 							false);
 }
 
-/* RestoreIdentity undoes SwitchIdentityUnsafe: every setting changed since, then the user. */
+/* RestoreIdentity undoes SwitchIdentity: every setting changed since, then the user. */
 void
 RestoreIdentity(const SavedIdentity *saved) {
 	AtEOXact_GUC(false, saved->guc_nest_level);
@@ -145,10 +144,10 @@ RestoreIdentity(const SavedIdentity *saved) {
 } // namespace
 
 int
-PolicyQueueNamesUnsafe(MemoryContext cxt, char ***names) {
+PolicyQueueNames(MemoryContext cxt, char ***names) {
 	SavedIdentity identity;
-	SwitchIdentityUnsafe(ExtensionOwnerUnsafe(), &identity);
-	uint64 n = ExecuteStatementUnsafe(nullptr, Statement::kPolicyQueues, nullptr, nullptr, true);
+	SwitchIdentity(ExtensionOwner(), &identity);
+	uint64 n = ExecuteStatement(nullptr, Statement::kPolicyQueues, nullptr, nullptr, true);
 	char **out = static_cast<char **>(MemoryContextAlloc(cxt, sizeof(char *) * (n + 1)));
 	for (uint64 i = 0; i < n; i++) {
 		char *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
@@ -161,12 +160,11 @@ PolicyQueueNamesUnsafe(MemoryContext cxt, char ***names) {
 }
 
 bool
-LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy, bool wait) {
+LoadQueuePolicy(const char *queue_name, QueuePolicy *policy, bool wait) {
 	memset(policy, 0, sizeof(*policy));
-	QueueFromTextUnsafe(cstring_to_text(queue_name), &policy->queue);
+	QueueFromText(cstring_to_text(queue_name), &policy->queue);
 	/* Another role's queue is skipped before it is locked, as LOCK TABLE checks privileges first. */
-	if (!LookupQueueUnsafe(&policy->queue, true) ||
-		!has_privs_of_role(GetUserId(), QueueOwner(policy->queue.queue_relid)))
+	if (!LookupQueue(&policy->queue, true) || !has_privs_of_role(GetUserId(), QueueOwner(policy->queue.queue_relid)))
 		return false;
 	/*
 	 * Checked as the candidate query (SELECT ... FOR UPDATE) checks it, then locked as the moves will lock it
@@ -174,17 +172,17 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy, bool wait) {
 	 */
 	QueueAccess source_access = kReadAccess;
 	source_access.skip_locked = !wait;
-	if (!LookupQueueUnsafe(&policy->queue, true, source_access))
+	if (!LookupQueue(&policy->queue, true, source_access))
 		return false;
 	/* Checked again under the lock, which ALTER TABLE ... OWNER TO waits for. */
 	policy->owner = QueueOwner(policy->queue.queue_relid);
 	if (!OidIsValid(policy->owner) || !has_privs_of_role(GetUserId(), policy->owner))
 		return false;
-	policy->extension_owner = ExtensionOwnerUnsafe();
+	policy->extension_owner = ExtensionOwner();
 	SavedIdentity identity;
-	SwitchIdentityUnsafe(policy->extension_owner, &identity);
+	SwitchIdentity(policy->extension_owner, &identity);
 	Datum values[1] = {CStringGetTextDatum(policy->queue.name.text)};
-	if (ExecuteStatementUnsafe(nullptr, Statement::kLoadPolicy, values, nullptr, true) == 0) {
+	if (ExecuteStatement(nullptr, Statement::kLoadPolicy, values, nullptr, true) == 0) {
 		SPI_freetuptable(SPI_tuptable);
 		RestoreIdentity(&identity);
 		return false;
@@ -201,10 +199,10 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy, bool wait) {
 	RestoreIdentity(&identity);
 	if (invalid != nullptr) {
 		policy->has_invalid_queue = true;
-		QueueFromTextUnsafe(cstring_to_text(invalid), &policy->invalid_queue);
+		QueueFromText(cstring_to_text(invalid), &policy->invalid_queue);
 		QueueAccess invalid_access = kSendAccess;
 		invalid_access.skip_locked = !wait;
-		if (!LookupQueueUnsafe(&policy->invalid_queue, !wait, invalid_access))
+		if (!LookupQueue(&policy->invalid_queue, !wait, invalid_access))
 			return false;
 	}
 	return true;
@@ -213,28 +211,26 @@ LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy, bool wait) {
 namespace {
 
 /*
- * LockOverdueCandidatesUnsafe locks up to batch_size candidate rows of the policy's queue into messages,
+ * LockOverdueCandidates locks up to batch_size candidate rows of the policy's queue into messages,
  * oldest limits first (each query only fills what is left of the batch); returns how many.
  */
 int
-LockOverdueCandidatesUnsafe(const QueuePolicy *policy, TimestampTz now, MemoryContext batch_cxt,
-							core::MessageState *messages, int batch_size) {
+LockOverdueCandidates(const QueuePolicy *policy, TimestampTz now, MemoryContext batch_cxt, core::MessageState *messages,
+					  int batch_size) {
 	const core::PolicyLimits *limits = &policy->limits;
 	int count = 0;
 	if (limits->deadline_seconds > 0 && count < batch_size) {
 		Datum values[2] = {TimestampTzGetDatum(now - static_cast<int64>(limits->deadline_seconds) * USECS_PER_SEC)};
-		LockCandidatesUnsafe(&policy->queue, Statement::kCandidateDeadline, values, batch_cxt, messages, &count,
-							 batch_size);
+		LockCandidates(&policy->queue, Statement::kCandidateDeadline, values, batch_cxt, messages, &count, batch_size);
 	}
 	if (limits->max_deliveries > 0 && count < batch_size) {
 		Datum values[3] = {TimestampTzGetDatum(now), 0, Int32GetDatum(limits->max_deliveries)};
-		LockCandidatesUnsafe(&policy->queue, Statement::kCandidateMaxDeliveries, values, batch_cxt, messages, &count,
-							 batch_size);
+		LockCandidates(&policy->queue, Statement::kCandidateMaxDeliveries, values, batch_cxt, messages, &count,
+					   batch_size);
 	}
 	if (limits->retention_seconds > 0 && count < batch_size) {
 		Datum values[2] = {TimestampTzGetDatum(now - static_cast<int64>(limits->retention_seconds) * USECS_PER_SEC)};
-		LockCandidatesUnsafe(&policy->queue, Statement::kCandidateRetention, values, batch_cxt, messages, &count,
-							 batch_size);
+		LockCandidates(&policy->queue, Statement::kCandidateRetention, values, batch_cxt, messages, &count, batch_size);
 	}
 	return count;
 }
@@ -269,9 +265,9 @@ SplitByDestination(const core::MessageState *messages, int count, core::MessageS
 } // namespace
 
 void
-MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts) {
+MaintainBatch(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts) {
 	SavedIdentity identity;
-	SwitchIdentityUnsafe(policy->owner, &identity);
+	SwitchIdentity(policy->owner, &identity);
 	const core::PolicyLimits *limits = &policy->limits;
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgmq batch", ALLOCSET_DEFAULT_SIZES);
 	MemoryContext saved = MemoryContextSwitchTo(batch_cxt);
@@ -279,7 +275,7 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 		static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * static_cast<Size>(batch_size)));
 
 	/* 1. Lock candidates. */
-	int count = LockOverdueCandidatesUnsafe(policy, now, batch_cxt, messages, batch_size);
+	int count = LockOverdueCandidates(policy, now, batch_cxt, messages, batch_size);
 	counts->candidates += count;
 
 	/* 2. Decide, per locked row, whether and why it is overdue. */
@@ -294,9 +290,9 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 	int n_invalid = 0, n_retention = 0;
 	MoveCounts batch = {0, 0, 0, 0};
 	SplitByDestination(messages, distinct, to_invalid, &n_invalid, to_retention, &n_retention, &batch);
-	uint64 moved = MoveGroupUnsafe(policy, to_invalid, n_invalid, false, now);
+	uint64 moved = MoveGroup(policy, to_invalid, n_invalid, false, now);
 	MemoryContextSwitchTo(batch_cxt);
-	moved += MoveGroupUnsafe(policy, to_retention, n_retention, true, now);
+	moved += MoveGroup(policy, to_retention, n_retention, true, now);
 	MemoryContextSwitchTo(batch_cxt);
 	/* Every row was locked by this transaction, so each one moved unless a user's trigger or rule skipped it. */
 	if (moved != static_cast<uint64>(n_invalid + n_retention))
@@ -309,11 +305,11 @@ MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, 
 	RestoreIdentity(&identity);
 	/* pgmq's own bookkeeping, as the owner of its table: a queue owner needs no privilege on it. */
 	if (moved > 0) {
-		SwitchIdentityUnsafe(policy->extension_owner, &identity);
+		SwitchIdentity(policy->extension_owner, &identity);
 		Datum values[5] = {CStringGetTextDatum(policy->queue.name.text), Int64GetDatum(batch.deadline),
 						   Int64GetDatum(batch.max_deliveries), Int64GetDatum(batch.retention),
 						   TimestampTzGetDatum(now)};
-		ExecuteStatementUnsafe(nullptr, Statement::kPolicyStats, values, nullptr, false);
+		ExecuteStatement(nullptr, Statement::kPolicyStats, values, nullptr, false);
 		RestoreIdentity(&identity);
 	}
 	counts->deadline += batch.deadline;

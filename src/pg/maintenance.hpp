@@ -59,19 +59,19 @@ struct MoveCounts {
  * set_config(..., false), outlives it.
  */
 
-/* PolicyQueueNamesUnsafe returns the names of queues with a policy (SPI connected), allocated in cxt. */
-int PolicyQueueNamesUnsafe(MemoryContext cxt, char ***names);
+/* PolicyQueueNames returns the names of queues with a policy (SPI connected), allocated in cxt. */
+int PolicyQueueNames(MemoryContext cxt, char ***names);
 
 /*
- * LoadQueuePolicyUnsafe reads the queue's policy and locks the queue and its invalid queue; false when it
+ * LoadQueuePolicy reads the queue's policy and locks the queue and its invalid queue; false when it
  * has none, the queue is gone, or the current user has not the privileges of the queue's owner (a superuser
  * has those of every role). Without wait it does not wait for those locks: false when someone else holds a
  * conflicting one (DDL such as drop_queue), so the worker never waits behind DDL or deadlocks with it.
  */
-bool LoadQueuePolicyUnsafe(const char *queue_name, QueuePolicy *policy, bool wait);
+bool LoadQueuePolicy(const char *queue_name, QueuePolicy *policy, bool wait);
 
-/* MaintainBatchUnsafe runs one batch for the policy at time now (SPI connected) and adds to *counts. */
-void MaintainBatchUnsafe(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts);
+/* MaintainBatch runs one batch for the policy at time now (SPI connected) and adds to *counts. */
+void MaintainBatch(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCounts *counts);
 
 /* DestinationName says where messages moved for reason go ("<queue>", "archive" or "delete"). */
 const char *DestinationName(const QueuePolicy *policy, core::OverdueReason reason);

@@ -45,7 +45,7 @@ struct StatementInfo {
 	Oid argtypes[7];
 	StatementTables tables;
 	bool generic;  /* kept with the generic plan: planned once, never again per call */
-	bool per_call; /* planned for each call, never kept (see PreparedPlanUnsafe) */
+	bool per_call; /* planned for each call, never kept (see PreparedPlan) */
 };
 
 #define PGMQ_CANDIDATE(where)                                                                                          \
@@ -353,11 +353,11 @@ struct QueuePlans {
 HTAB *plan_cache = nullptr;       /* QueuePlans by queue name, in TopMemoryContext */
 QueuePlans *pgmq_plans = nullptr; /* the entry "": never evicted, not counted as a queue */
 dlist_head lru_list = DLIST_STATIC_INIT(lru_list);
-int executing = 0; /* plans running now in ExecutePlanUnsafe, in this backend */
+int executing = 0; /* plans running now in ExecutePlan, in this backend */
 
-/* PlanCacheUnsafe returns the hash table of kept plans, creating it on first use. */
+/* PlanCache returns the hash table of kept plans, creating it on first use. */
 HTAB *
-PlanCacheUnsafe() {
+PlanCache() {
 	if (plan_cache == nullptr) {
 		HASHCTL ctl;
 		memset(&ctl, 0, sizeof(ctl));
@@ -423,17 +423,17 @@ QueueKey(const Queue *queue, char *key) {
 }
 
 /*
- * QueueEntryUnsafe returns the entry of queue's kept plans (nullptr: pgmq's own tables'), now the most
+ * QueueEntry returns the entry of queue's kept plans (nullptr: pgmq's own tables'), now the most
  * recently used, with every plan made for another queue table of that name freed; trims the cache.
  */
 QueuePlans *
-QueueEntryUnsafe(const Queue *queue) {
+QueueEntry(const Queue *queue) {
 	if (queue == nullptr && pgmq_plans != nullptr)
 		return pgmq_plans;
 	char key[sizeof(QueuePlans::queue)];
 	QueueKey(queue, key);
 	bool found;
-	QueuePlans *entry = static_cast<QueuePlans *>(hash_search(PlanCacheUnsafe(), key, HASH_ENTER, &found));
+	QueuePlans *entry = static_cast<QueuePlans *>(hash_search(PlanCache(), key, HASH_ENTER, &found));
 	if (!found) {
 		memset(entry->plans, 0, sizeof(entry->plans));
 		entry->queue_relid = queue != nullptr ? queue->queue_relid : InvalidOid;
@@ -460,7 +460,7 @@ QueueEntryUnsafe(const Queue *queue) {
 } // namespace
 
 SPIPlanPtr
-KeepPlanUnsafe(const char *sql, int nargs, const Oid *argtypes, bool generic) {
+KeepPlan(const char *sql, int nargs, const Oid *argtypes, bool generic) {
 	SPIPlanPtr plan =
 		SPI_prepare_cursor(sql, nargs, const_cast<Oid *>(argtypes), generic ? CURSOR_OPT_GENERIC_PLAN : 0);
 	if (plan == nullptr)
@@ -471,13 +471,13 @@ KeepPlanUnsafe(const char *sql, int nargs, const Oid *argtypes, bool generic) {
 }
 
 SPIPlanPtr
-PreparedPlanUnsafe(const Queue *queue, Statement statement, const Queue *destination) {
+PreparedPlan(const Queue *queue, Statement statement, const Queue *destination) {
 	const StatementInfo *info = &kStatements[static_cast<int>(statement)];
 	Assert((info->tables == StatementTables::kPgmq) == (queue == nullptr));
 	Assert((info->tables == StatementTables::kQueueDestination) == (destination != nullptr));
 	QueuePlans *entry = nullptr;
 	if (!info->per_call) {
-		entry = QueueEntryUnsafe(queue);
+		entry = QueueEntry(queue);
 		if (destination != nullptr && entry->destination_relid != destination->queue_relid) {
 			if (executing > 0) {
 				/* One of them may be running (a trigger reached pgmq again): plan this call only. */
@@ -514,7 +514,7 @@ PreparedPlanUnsafe(const Queue *queue, Statement statement, const Queue *destina
 		if (plan == nullptr)
 			elog(ERROR, "pgmq: SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
 	} else {
-		plan = KeepPlanUnsafe(sql.data, info->nargs, info->argtypes, info->generic);
+		plan = KeepPlan(sql.data, info->nargs, info->argtypes, info->generic);
 		entry->plans[static_cast<int>(statement)] = plan;
 	}
 	pfree(sql.data);
@@ -533,7 +533,7 @@ ForgetQueuePlans(const Queue *queue) {
 }
 
 uint64
-ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only) {
+ExecutePlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only) {
 	int rc;
 	/* While it runs no kept plan is freed (TrimPlanCache): it may reach pgmq again, through a trigger. */
 	executing++;
@@ -548,12 +548,12 @@ ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_o
 }
 
 uint64
-ExecuteStatementUnsafe(const Queue *queue, Statement statement, Datum *values, const char *nulls, bool read_only) {
-	return ExecutePlanUnsafe(PreparedPlanUnsafe(queue, statement), values, nulls, read_only);
+ExecuteStatement(const Queue *queue, Statement statement, Datum *values, const char *nulls, bool read_only) {
+	return ExecutePlan(PreparedPlan(queue, statement), values, nulls, read_only);
 }
 
 uint64
-ExecuteSqlUnsafe(const char *sql, bool read_only) {
+ExecuteSql(const char *sql, bool read_only) {
 	int rc = SPI_execute(sql, read_only, 0);
 	if (rc < 0)
 		elog(ERROR, "pgmq: SPI_execute failed: %s", SPI_result_code_string(rc));
@@ -561,13 +561,13 @@ ExecuteSqlUnsafe(const char *sql, bool read_only) {
 }
 
 void
-ConnectSpiUnsafe() {
+ConnectSpi() {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pgmq: SPI_connect failed");
 }
 
 void
-FinishSpiUnsafe() {
+FinishSpi() {
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "pgmq: SPI_finish failed");
 }

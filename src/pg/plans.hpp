@@ -80,36 +80,35 @@ enum class Statement {
 };
 
 /*
- * PreparedPlanUnsafe returns the plan of statement for queue (nullptr for a statement on pgmq's own
+ * PreparedPlan returns the plan of statement for queue (nullptr for a statement on pgmq's own
  * tables; destination is the queue kMoveToQueue moves into): the kept one, or for a statement planned
  * per call one that SPI_finish frees. Call between SPI_connect and SPI_finish.
  */
-SPIPlanPtr PreparedPlanUnsafe(const Queue *queue, Statement statement, const Queue *destination = nullptr);
+SPIPlanPtr PreparedPlan(const Queue *queue, Statement statement, const Queue *destination = nullptr);
 
 /*
- * KeepPlanUnsafe prepares sql (with nargs parameters of argtypes) and keeps the plan for the
+ * KeepPlan prepares sql (with nargs parameters of argtypes) and keeps the plan for the
  * life of the backend; generic forces the generic plan. The one place plans are kept.
  */
-SPIPlanPtr KeepPlanUnsafe(const char *sql, int nargs, const Oid *argtypes, bool generic);
+SPIPlanPtr KeepPlan(const char *sql, int nargs, const Oid *argtypes, bool generic);
 
 /* ForgetQueuePlans frees this backend's plans of the queue (after drop_queue). */
 void ForgetQueuePlans(const Queue *queue);
 
 /*
- * ExecutePlanUnsafe runs a plan (no kept plan is freed meanwhile) with nulls as SPI_execute_plan takes
+ * ExecutePlan runs a plan (no kept plan is freed meanwhile) with nulls as SPI_execute_plan takes
  * them (nullptr: none), raises on any SPI failure; returns SPI_processed.
  */
-uint64 ExecutePlanUnsafe(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only);
+uint64 ExecutePlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only);
 
-/* ExecuteStatementUnsafe runs statement for queue (see PreparedPlanUnsafe); returns SPI_processed. */
-uint64 ExecuteStatementUnsafe(const Queue *queue, Statement statement, Datum *values, const char *nulls,
-							  bool read_only);
+/* ExecuteStatement runs statement for queue (see PreparedPlan); returns SPI_processed. */
+uint64 ExecuteStatement(const Queue *queue, Statement statement, Datum *values, const char *nulls, bool read_only);
 
-/* ExecuteSqlUnsafe runs a one-off statement text (DDL built for one call), raises on failure; returns SPI_processed. */
-uint64 ExecuteSqlUnsafe(const char *sql, bool read_only);
+/* ExecuteSql runs a one-off statement text (DDL built for one call), raises on failure; returns SPI_processed. */
+uint64 ExecuteSql(const char *sql, bool read_only);
 
-/* ConnectSpiUnsafe / FinishSpiUnsafe wrap SPI_connect / SPI_finish with error checks. */
-void ConnectSpiUnsafe();
-void FinishSpiUnsafe();
+/* ConnectSpi / FinishSpi wrap SPI_connect / SPI_finish with error checks. */
+void ConnectSpi();
+void FinishSpi();
 
 } // namespace pgmq::pg

@@ -47,12 +47,12 @@ PolicyRelcacheCallback(Datum, Oid relid) {
 }
 
 /*
- * LoadPolicyCacheUnsafe (re)reads every policy row into a fresh hash table. The table is scanned
+ * LoadPolicyCache (re)reads every policy row into a fresh hash table. The table is scanned
  * directly, not with SQL, so that a role allowed to use one queue's tables can read that queue
  * without privileges on pgmq.queue_policy; the cache only steers the read path and is never shown.
  */
 void
-LoadPolicyCacheUnsafe() {
+LoadPolicyCache() {
 	if (policy_cache != nullptr) {
 		hash_destroy(policy_cache);
 		policy_cache = nullptr;
@@ -60,7 +60,7 @@ LoadPolicyCacheUnsafe() {
 	/* Taken first: an invalidation that arrives while loading makes the next call load again. */
 	uint64 generation = policy_generation;
 	/* A local copy: the relcache callback may reset policy_relid while table_open processes invalidations. */
-	Oid relid = get_relname_relid("queue_policy", PgmqNamespaceUnsafe());
+	Oid relid = get_relname_relid("queue_policy", PgmqNamespace());
 	policy_relid = relid;
 	if (!OidIsValid(relid))
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table pgmq.queue_policy does not exist"),
@@ -131,11 +131,11 @@ LoadPolicyCacheUnsafe() {
 	cache_generation = generation;
 }
 
-/* CachedPolicyUnsafe is the queue's cached policy, nullptr when it has none. */
+/* LookupCachedPolicy is the queue's cached policy, nullptr when it has none. */
 const CachedPolicy *
-CachedPolicyUnsafe(const Queue *queue) {
+LookupCachedPolicy(const Queue *queue) {
 	if (policy_cache == nullptr || cache_generation != policy_generation)
-		LoadPolicyCacheUnsafe();
+		LoadPolicyCache();
 	char key[core::kMaxQueueNameLength + 1];
 	memset(key, 0, sizeof(key));
 	memcpy(key, queue->name.text, queue->name.length);
@@ -145,8 +145,8 @@ CachedPolicyUnsafe(const Queue *queue) {
 } // namespace
 
 bool
-QueueHasPolicyUnsafe(const Queue *queue, int32 *max_deliveries) {
-	const CachedPolicy *entry = CachedPolicyUnsafe(queue);
+QueueHasPolicy(const Queue *queue, int32 *max_deliveries) {
+	const CachedPolicy *entry = LookupCachedPolicy(queue);
 	if (entry == nullptr)
 		return false;
 	*max_deliveries = entry->max_deliveries;
@@ -154,8 +154,8 @@ QueueHasPolicyUnsafe(const Queue *queue, int32 *max_deliveries) {
 }
 
 bool
-QueueBackoffUnsafe(const Queue *queue, Backoff *backoff) {
-	const CachedPolicy *entry = CachedPolicyUnsafe(queue);
+QueueBackoff(const Queue *queue, Backoff *backoff) {
+	const CachedPolicy *entry = LookupCachedPolicy(queue);
 	if (entry == nullptr || entry->backoff_base <= 0)
 		return false;
 	backoff->base_seconds = entry->backoff_base;
@@ -165,8 +165,8 @@ QueueBackoffUnsafe(const Queue *queue, Backoff *backoff) {
 }
 
 bool
-QueueInvalidQueueUnsafe(const Queue *queue, char *name) {
-	const CachedPolicy *entry = CachedPolicyUnsafe(queue);
+QueueInvalidQueue(const Queue *queue, char *name) {
+	const CachedPolicy *entry = LookupCachedPolicy(queue);
 	if (entry == nullptr || entry->invalid_queue[0] == '\0')
 		return false;
 	strlcpy(name, entry->invalid_queue, core::kMaxQueueNameLength + 1);
@@ -174,9 +174,9 @@ QueueInvalidQueueUnsafe(const Queue *queue, char *name) {
 }
 
 bool
-IsSomeInvalidQueueUnsafe(const Queue *queue) {
+IsSomeInvalidQueue(const Queue *queue) {
 	if (policy_cache == nullptr || cache_generation != policy_generation)
-		LoadPolicyCacheUnsafe();
+		LoadPolicyCache();
 	HASH_SEQ_STATUS scan;
 	hash_seq_init(&scan, policy_cache);
 	CachedPolicy *entry;

@@ -23,10 +23,10 @@ extern "C" {
 namespace pgmq::pg {
 
 /*
- * QueueHasPolicyUnsafe says whether the queue has a policy; if so sets
+ * QueueHasPolicy says whether the queue has a policy; if so sets
  * *max_deliveries (PG_INT32_MAX when it has no limit). Call with SPI connected.
  */
-bool QueueHasPolicyUnsafe(const Queue *queue, int32 *max_deliveries);
+bool QueueHasPolicy(const Queue *queue, int32 *max_deliveries);
 
 /* Backoff is a queue's nack backoff: base_seconds * 2^(read_ct - 1), capped at max_seconds (0: none). */
 struct Backoff {
@@ -35,15 +35,15 @@ struct Backoff {
 	bool jitter; /* full jitter: uniform between 0 and that delay */
 };
 
-/* QueueBackoffUnsafe says whether the queue's policy has a backoff (backoff_base_seconds); if so fills *backoff. */
-bool QueueBackoffUnsafe(const Queue *queue, Backoff *backoff);
+/* QueueBackoff says whether the queue's policy has a backoff (backoff_base_seconds); if so fills *backoff. */
+bool QueueBackoff(const Queue *queue, Backoff *backoff);
 
-/* QueueInvalidQueueUnsafe says whether the queue's policy has an invalid queue; if so copies its name to name
+/* QueueInvalidQueue says whether the queue's policy has an invalid queue; if so copies its name to name
  * (kMaxQueueNameLength + 1 bytes). */
-bool QueueInvalidQueueUnsafe(const Queue *queue, char *name);
+bool QueueInvalidQueue(const Queue *queue, char *name);
 
-/* IsSomeInvalidQueueUnsafe says whether another queue's policy names the queue as its invalid queue. */
-bool IsSomeInvalidQueueUnsafe(const Queue *queue);
+/* IsSomeInvalidQueue says whether another queue's policy names the queue as its invalid queue. */
+bool IsSomeInvalidQueue(const Queue *queue);
 
 /* PolicyRegisterCallbacks installs the relcache callback; called once from _PG_init. */
 void PolicyRegisterCallbacks();

@@ -23,7 +23,7 @@ extern "C" {
 namespace pgmq::pg {
 
 void
-QueueFromTextUnsafe(text *name, Queue *out) {
+QueueFromText(text *name, Queue *out) {
 	const char *data = VARDATA_ANY(name);
 	std::size_t length = VARSIZE_ANY_EXHDR(name);
 	CallCpp(core::NormalizeQueueName, data, length, &out->name, guc_strict_input);
@@ -33,27 +33,27 @@ QueueFromTextUnsafe(text *name, Queue *out) {
 }
 
 void
-ArgNotNullUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname) {
+ArgNotNull(FunctionCallInfo fcinfo, int argno, const char *argname) {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be NULL", argname)));
 }
 
 void
-QueueFromArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out) {
-	ArgNotNullUnsafe(fcinfo, argno, "queue_name");
-	QueueFromTextUnsafe(PG_GETARG_TEXT_PP(argno), out);
+QueueFromArg(FunctionCallInfo fcinfo, int argno, Queue *out) {
+	ArgNotNull(fcinfo, argno, "queue_name");
+	QueueFromText(PG_GETARG_TEXT_PP(argno), out);
 }
 
 Oid
-PgmqNamespaceUnsafe() {
+PgmqNamespace() {
 	return get_namespace_oid("pgmq", false);
 }
 
 namespace {
 
-/* MissingQueueUnsafe raises 42P01 for a queue that does not exist. */
+/* MissingQueue raises 42P01 for a queue that does not exist. */
 void
-MissingQueueUnsafe(const Queue *queue) {
+MissingQueue(const Queue *queue) {
 	ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("queue \"%s\" does not exist", queue->name.text),
 					errhint("Create it with pgmq.create('%s').", queue->name.text)));
 }
@@ -72,24 +72,24 @@ IsTable(Oid relid) {
 } // namespace
 
 bool
-LookupQueueUnsafe(Queue *queue, bool missing_ok) {
-	queue->queue_relid = get_relname_relid(queue->queue_table, PgmqNamespaceUnsafe());
+LookupQueue(Queue *queue, bool missing_ok) {
+	queue->queue_relid = get_relname_relid(queue->queue_table, PgmqNamespace());
 	if (OidIsValid(queue->queue_relid) && !IsTable(queue->queue_relid))
 		queue->queue_relid = InvalidOid;
 	if (!OidIsValid(queue->queue_relid) && !missing_ok)
-		MissingQueueUnsafe(queue);
+		MissingQueue(queue);
 	return OidIsValid(queue->queue_relid);
 }
 
 namespace {
 
 /*
- * CheckRelationUnsafe is CheckTableAccessUnsafe reading pg_class once: it returns false, checking
+ * CheckRelation is CheckTableAccess reading pg_class once: it returns false, checking
  * nothing, for a relation that is gone or is no table (see IsTable); else checks access (42501) and
  * returns true.
  */
 bool
-CheckRelationUnsafe(Oid relid, QueueAccess access) {
+CheckRelation(Oid relid, QueueAccess access) {
 	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tuple))
 		return false;
@@ -121,8 +121,8 @@ CheckRelationUnsafe(Oid relid, QueueAccess access) {
 } // namespace
 
 void
-CheckTableAccessUnsafe(Oid relid, QueueAccess access) {
-	(void)CheckRelationUnsafe(relid, access);
+CheckTableAccess(Oid relid, QueueAccess access) {
+	(void)CheckRelation(relid, access);
 }
 
 namespace {
@@ -135,7 +135,7 @@ struct AccessCheck {
 };
 
 /*
- * CheckAccessCallback is the RangeVarGetRelidExtended callback of LookupQueueUnsafe: it runs before
+ * CheckAccessCallback is the RangeVarGetRelidExtended callback of LookupQueue: it runs before
  * each attempt to lock, and checks the access whenever the name resolves to another relation than
  * before, noting whether it is a table.
  */
@@ -144,14 +144,14 @@ CheckAccessCallback(const RangeVar *, Oid relid, Oid old_relid, void *arg) {
 	AccessCheck *check = static_cast<AccessCheck *>(arg);
 	if (OidIsValid(relid) && relid != old_relid) {
 		check->relid = relid;
-		check->is_table = CheckRelationUnsafe(relid, *check->access);
+		check->is_table = CheckRelation(relid, *check->access);
 	}
 }
 
 } // namespace
 
 bool
-LookupQueueUnsafe(Queue *queue, bool missing_ok, QueueAccess access) {
+LookupQueue(Queue *queue, bool missing_ok, QueueAccess access) {
 	RangeVar *relation = makeRangeVar(pstrdup("pgmq"), queue->queue_table, -1);
 	AccessCheck check = {&access, InvalidOid, false};
 	queue->queue_relid =
@@ -161,21 +161,21 @@ LookupQueueUnsafe(Queue *queue, bool missing_ok, QueueAccess access) {
 	if (OidIsValid(queue->queue_relid) && !is_table)
 		queue->queue_relid = InvalidOid;
 	if (!OidIsValid(queue->queue_relid) && !missing_ok)
-		MissingQueueUnsafe(queue);
+		MissingQueue(queue);
 	return OidIsValid(queue->queue_relid);
 }
 
 void
-CheckQueueAdminUnsafe(Queue *queue) {
-	if (LookupQueueUnsafe(queue, true, kAdminAccess))
+CheckQueueAdmin(Queue *queue) {
+	if (LookupQueue(queue, true, kAdminAccess))
 		return;
-	Oid pgmq = PgmqNamespaceUnsafe();
+	Oid pgmq = PgmqNamespace();
 	if (PGMQ_NAMESPACE_ACLCHECK(pgmq, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_SCHEMA, "pgmq");
 }
 
 void
-ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, QueueAccess access) {
+ResolveQueueArg(FunctionCallInfo fcinfo, int argno, Queue *out, QueueAccess access) {
 	if (!guc_strict_input && !PG_ARGISNULL(argno)) {
 		/*
 		 * PGMQ checks the length only when creating a queue: to every other function a longer name
@@ -190,8 +190,8 @@ ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, QueueAcces
 					 errdetail("A queue name has at most %zu characters.", core::kMaxQueueNameLength)));
 		}
 	}
-	QueueFromArgUnsafe(fcinfo, argno, out);
-	LookupQueueUnsafe(out, false, access);
+	QueueFromArg(fcinfo, argno, out);
+	LookupQueue(out, false, access);
 }
 
 } // namespace pgmq::pg

@@ -2,8 +2,8 @@
  * queue.hpp: turning a queue_name argument into a checked, resolved queue.
  *
  * Shell code. Every SQL function that takes queue_name goes through
- * QueueFromArgUnsafe (validation, lower-casing, NULL check) and, when the
- * queue must exist, LookupQueueUnsafe (42P01 "queue ... does not exist").
+ * QueueFromArg (validation, lower-casing, NULL check) and, when the
+ * queue must exist, LookupQueue (42P01 "queue ... does not exist").
  *
  * Each operation says what it needs of the queue table (QueueAccess): the
  * lock its statements take and the privileges they check. The lookup checks
@@ -63,46 +63,46 @@ constexpr QueueAccess kIndexAccess = {ShareLock, ACL_NO_RIGHTS, true};
 /* DDL on the queue's tables (create, drop_queue, acquire_queue_lock): ownership; the advisory lock, no table lock. */
 constexpr QueueAccess kAdminAccess = {NoLock, ACL_NO_RIGHTS, true};
 
-/* QueueFromTextUnsafe validates and normalises a queue name given as text. */
-void QueueFromTextUnsafe(text *name, Queue *out);
+/* QueueFromText validates and normalises a queue name given as text. */
+void QueueFromText(text *name, Queue *out);
 
-/* QueueFromArgUnsafe reads argument argno as a queue name; NULL raises 22004. */
-void QueueFromArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out);
+/* QueueFromArg reads argument argno as a queue name; NULL raises 22004. */
+void QueueFromArg(FunctionCallInfo fcinfo, int argno, Queue *out);
 
-/* LookupQueueUnsafe fills queue_relid (no lock, no check); 42P01 unless missing_ok. Returns whether it exists. */
-bool LookupQueueUnsafe(Queue *queue, bool missing_ok);
+/* LookupQueue fills queue_relid (no lock, no check); 42P01 unless missing_ok. Returns whether it exists. */
+bool LookupQueue(Queue *queue, bool missing_ok);
 
 /*
- * LookupQueueUnsafe with an access first checks it on the queue table (42501), then locks the table in
+ * LookupQueue with an access first checks it on the queue table (42501), then locks the table in
  * access.lockmode and looks the name up again after waiting (checking again if it now names another
  * table), so a queue dropped by a transaction it waited for is reported as missing (42P01 "queue ...
  * does not exist") instead of failing later inside a plan with an internal relation name.
  */
-bool LookupQueueUnsafe(Queue *queue, bool missing_ok, QueueAccess access);
+bool LookupQueue(Queue *queue, bool missing_ok, QueueAccess access);
 
 /*
- * CheckTableAccessUnsafe raises 42501 unless the current user has access on table relid (a table that
+ * CheckTableAccess raises 42501 unless the current user has access on table relid (a table that
  * is gone passes: the caller's lookup or statement reports it). It takes no lock.
  */
-void CheckTableAccessUnsafe(Oid relid, QueueAccess access);
+void CheckTableAccess(Oid relid, QueueAccess access);
 
 /*
- * CheckQueueAdminUnsafe raises 42501 unless the current user may administer the queue: have the
+ * CheckQueueAdmin raises 42501 unless the current user may administer the queue: have the
  * privileges of its owner when it exists (kAdminAccess), else CREATE on schema pgmq, which creating it
  * needs. Fills queue_relid. Called before and after taking PGMQ's advisory lock for the name.
  */
-void CheckQueueAdminUnsafe(Queue *queue);
+void CheckQueueAdmin(Queue *queue);
 
-/* PgmqNamespaceUnsafe returns the OID of schema pgmq. */
-Oid PgmqNamespaceUnsafe();
+/* PgmqNamespace returns the OID of schema pgmq. */
+Oid PgmqNamespace();
 
 /*
- * ResolveQueueArgUnsafe is QueueFromArgUnsafe plus LookupQueueUnsafe with access for an existing queue;
+ * ResolveQueueArg is QueueFromArg plus LookupQueue with access for an existing queue;
  * a name longer than 47 characters is 42P01 there, as in PGMQ (strict: 22023).
  */
-void ResolveQueueArgUnsafe(FunctionCallInfo fcinfo, int argno, Queue *out, QueueAccess access);
+void ResolveQueueArg(FunctionCallInfo fcinfo, int argno, Queue *out, QueueAccess access);
 
-/* ArgNotNullUnsafe raises 22004 naming the argument when argument argno is NULL. */
-void ArgNotNullUnsafe(FunctionCallInfo fcinfo, int argno, const char *argname);
+/* ArgNotNull raises 22004 naming the argument when argument argno is NULL. */
+void ArgNotNull(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 } // namespace pgmq::pg

@@ -35,12 +35,12 @@ constexpr int64 kProbeGap = 64;
 constexpr int64 kWalkRows = 1024;
 
 /*
- * ReadWithPolicyUnsafe reads through the statement that skips messages read
+ * ReadWithPolicy reads through the statement that skips messages read
  * max_deliveries times (see pg/policy_cache.hpp), appends the rows, returns how
  * many. It scans from the read hint but leaves moving it to policy-free reads.
  */
 uint64
-ReadWithPolicyUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *read, int32 max_deliveries) {
+ReadWithPolicy(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *read, int32 max_deliveries) {
 	bool where = read->conditional != (Datum)0;
 	Datum values[6] = {Int32GetDatum(read->qty),
 					   TimestampTzGetDatum(read->now),
@@ -49,41 +49,41 @@ ReadWithPolicyUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const DirectRe
 					   where ? read->conditional : Int64GetDatum(read->start),
 					   Int64GetDatum(read->start)};
 	Statement statement = where ? Statement::kReadWherePolicy : Statement::kReadPolicy;
-	ConnectSpiUnsafe();
-	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, statement), values, nullptr, false);
-	PutSpiMessagesUnsafe(fcinfo, n);
-	FinishSpiUnsafe();
+	ConnectSpi();
+	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
+	PutSpiMessages(fcinfo, n);
+	FinishSpi();
 	return n;
 }
 
 /*
- * ReadThroughStatementUnsafe reads through the prepared statement, appends the
+ * ReadThroughStatement reads through the prepared statement, appends the
  * rows, returns how many; *first is the smallest msg_id read (0 when none).
  */
 uint64
-ReadThroughStatementUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *read, int64 *first) {
+ReadThroughStatement(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *read, int64 *first) {
 	bool where = read->conditional != (Datum)0;
 	Datum values[5] = {Int32GetDatum(read->qty), TimestampTzGetDatum(read->now), TimestampTzGetDatum(read->new_vt),
 					   where ? read->conditional : Int64GetDatum(read->start), Int64GetDatum(read->start)};
 	Statement statement = where ? Statement::kReadWhere : Statement::kRead;
-	ConnectSpiUnsafe();
-	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, statement), values, nullptr, false);
-	PutSpiMessagesUnsafe(fcinfo, n);
-	/* PutSpiMessagesUnsafe sorted the rows: the first has the smallest msg_id. */
+	ConnectSpi();
+	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
+	PutSpiMessages(fcinfo, n);
+	/* PutSpiMessages sorted the rows: the first has the smallest msg_id. */
 	bool isnull;
 	*first = n > 0 ? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) : 0;
-	FinishSpiUnsafe();
+	FinishSpi();
 	return n;
 }
 
 /*
- * ProbeHeadIfFarUnsafe moves the queue's read hint up to where visible
+ * ProbeHeadIfFar moves the queue's read hint up to where visible
  * messages start (see readhint.hpp) after a read through the statement, which
  * does not tell why it skipped rows: when it found nothing or its first
  * message lies far above the hint, and no other backend probes the queue.
  */
 void
-ProbeHeadIfFarUnsafe(const Queue *queue, const ReadHintTicket *ticket, uint64 n, int64 first) {
+ProbeHeadIfFar(const Queue *queue, const ReadHintTicket *ticket, uint64 n, int64 first) {
 	if (!ticket->may_probe)
 		return;
 	/* Unsigned: start is PG_INT64_MIN when there is no hint. */
@@ -92,7 +92,7 @@ ProbeHeadIfFarUnsafe(const Queue *queue, const ReadHintTicket *ticket, uint64 n,
 		return;
 	int64 new_low = ticket->start;
 	TimestampTz valid_until = DT_NOEND;
-	DirectProbeUnsafe(queue->queue_relid, ticket->start, GetCurrentTimestamp(), &new_low, &valid_until);
+	DirectProbe(queue->queue_relid, ticket->start, GetCurrentTimestamp(), &new_low, &valid_until);
 	ReadHintStore(queue->queue_relid, ticket, new_low, valid_until);
 }
 
@@ -110,18 +110,17 @@ SpiInt64(uint64 row, int col) {
 }
 
 /*
- * TakeRunUnsafe locks up to limit of the group's messages after its head,
+ * TakeRun locks up to limit of the group's messages after its head,
  * up to the first one it cannot take (in flight, or locked by another
  * transaction), and appends their msg_ids to ids (kGroupRun); returns how many.
  */
 int32
-TakeRunUnsafe(const Queue *queue, const TakenGroup *group, TimestampTz now, int32 limit, int32 max_deliveries,
-			  int64 *ids) {
+TakeRun(const Queue *queue, const TakenGroup *group, TimestampTz now, int32 limit, int32 max_deliveries, int64 *ids) {
 	if (limit <= 0)
 		return 0;
 	Datum values[5] = {group->key, Int64GetDatum(group->head), TimestampTzGetDatum(now), Int32GetDatum(limit),
 					   Int32GetDatum(max_deliveries)};
-	uint64 n = ExecuteStatementUnsafe(queue, Statement::kGroupRun, values, nullptr, false);
+	uint64 n = ExecuteStatement(queue, Statement::kGroupRun, values, nullptr, false);
 	/* Up to the first message not taken: in flight, or held by another transaction (a delete in progress). */
 	int32 taken = 0;
 	bool isnull;
@@ -134,7 +133,7 @@ TakeRunUnsafe(const Queue *queue, const TakenGroup *group, TimestampTz now, int3
 	return taken;
 }
 
-/* A grouped read's search for groups (FindGroupsUnsafe). */
+/* A grouped read's search for groups (FindGroups). */
 struct GroupSearch {
 	const Queue *queue;
 	GroupMode mode;
@@ -155,12 +154,12 @@ SearchDone(const GroupSearch *search) {
 }
 
 /*
- * ConsiderRowUnsafe looks at a row met in msg_id order: the head of its group
+ * ConsiderRow looks at a row met in msg_id order: the head of its group
  * when the group was not met before. Such a head that may be taken and
  * locks is taken, with its run for kGrouped. Returns whether the search is done.
  */
 bool
-ConsiderRowUnsafe(GroupSearch *search, int64 msg_id, Datum key, bool takeable) {
+ConsiderRow(GroupSearch *search, int64 msg_id, Datum key, bool takeable) {
 	text *key_text = DatumGetTextPP(key);
 	uint64 hash = DatumGetUInt64(hash_bytes_extended(reinterpret_cast<const unsigned char *>(VARDATA_ANY(key_text)),
 													 static_cast<int>(VARSIZE_ANY_EXHDR(key_text)), 0));
@@ -171,7 +170,7 @@ ConsiderRowUnsafe(GroupSearch *search, int64 msg_id, Datum key, bool takeable) {
 		return false;
 	Datum lock_values[3] = {Int64GetDatum(msg_id), TimestampTzGetDatum(search->now),
 							Int32GetDatum(search->max_deliveries)};
-	uint64 locked = ExecuteStatementUnsafe(search->queue, Statement::kGroupLockHead, lock_values, nullptr, false);
+	uint64 locked = ExecuteStatement(search->queue, Statement::kGroupLockHead, lock_values, nullptr, false);
 	SPI_freetuptable(SPI_tuptable);
 	if (locked == 0)
 		return false; /* another reader holds the group, or just took it */
@@ -180,24 +179,24 @@ ConsiderRowUnsafe(GroupSearch *search, int64 msg_id, Datum key, bool takeable) {
 	group->key = datumCopy(key, false, -1);
 	search->ids[search->nids++] = msg_id;
 	if (search->mode == GroupMode::kGrouped)
-		search->nids += TakeRunUnsafe(search->queue, group, search->now, search->qty - search->nids,
-									  search->max_deliveries, search->ids + search->nids);
+		search->nids += TakeRun(search->queue, group, search->now, search->qty - search->nids, search->max_deliveries,
+								search->ids + search->nids);
 	return SearchDone(search);
 }
 
 /*
- * ConsiderRowsUnsafe considers the rows (msg_id, key, takeable) of an SPI
+ * ConsiderRows considers the rows (msg_id, key, takeable) of an SPI
  * result in order, frees it; returns the last msg_id looked at (after when none).
  */
 int64
-ConsiderRowsUnsafe(GroupSearch *search, SPITupleTable *rows, uint64 n, int64 after) {
+ConsiderRows(GroupSearch *search, SPITupleTable *rows, uint64 n, int64 after) {
 	for (uint64 i = 0; i < n && !SearchDone(search); i++) {
 		bool isnull;
 		HeapTuple row = rows->vals[i];
 		after = DatumGetInt64(SPI_getbinval(row, rows->tupdesc, 1, &isnull));
 		Datum key = SPI_getbinval(row, rows->tupdesc, 2, &isnull);
 		bool takeable = DatumGetBool(SPI_getbinval(row, rows->tupdesc, 3, &isnull));
-		ConsiderRowUnsafe(search, after, key, takeable);
+		ConsiderRow(search, after, key, takeable);
 	}
 	SPI_freetuptable(rows);
 	return after;
@@ -212,16 +211,16 @@ HasGroupIndex(const Queue *queue) {
 }
 
 /*
- * FindGroupsUnsafe takes the groups whose head may be taken and locks,
+ * FindGroups takes the groups whose head may be taken and locks,
  * oldest head first, into search: up to qty groups, for kGrouped with each
- * group's run (TakeRunUnsafe) until qty messages. It walks the queue in
+ * group's run (TakeRun) until qty messages. It walks the queue in
  * msg_id order (the first row of a group met is its head): to its end
  * without the group index; with it, for kWalkRows rows, then it goes on
  * with the heads of all groups found through the index (kGroupHeads), so a
  * long run of rows of groups in flight is not walked.
  */
 void
-FindGroupsUnsafe(GroupSearch *search) {
+FindGroups(GroupSearch *search) {
 	HASHCTL ctl;
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(uint64);
@@ -239,15 +238,15 @@ FindGroupsUnsafe(GroupSearch *search) {
 			/* The heads of every group, through the index: their number, not the queue's length, counts. */
 			Datum values[3] = {TimestampTzGetDatum(search->now), Int64GetDatum(after),
 							   Int32GetDatum(search->max_deliveries)};
-			uint64 n = ExecuteStatementUnsafe(search->queue, Statement::kGroupHeads, values, nullptr, false);
-			ConsiderRowsUnsafe(search, SPI_tuptable, n, after);
+			uint64 n = ExecuteStatement(search->queue, Statement::kGroupHeads, values, nullptr, false);
+			ConsiderRows(search, SPI_tuptable, n, after);
 			break;
 		}
 		Datum values[4] = {TimestampTzGetDatum(search->now), Int64GetDatum(after), Int32GetDatum(chunk),
 						   Int32GetDatum(search->max_deliveries)};
-		uint64 n = ExecuteStatementUnsafe(search->queue, Statement::kGroupScan, values, nullptr, false);
+		uint64 n = ExecuteStatement(search->queue, Statement::kGroupScan, values, nullptr, false);
 		walked += static_cast<int64>(n);
-		after = ConsiderRowsUnsafe(search, SPI_tuptable, n, after);
+		after = ConsiderRows(search, SPI_tuptable, n, after);
 		if (SearchDone(search) || n < static_cast<uint64>(chunk))
 			break;
 		CHECK_FOR_INTERRUPTS();
@@ -256,12 +255,12 @@ FindGroupsUnsafe(GroupSearch *search) {
 }
 
 /*
- * RoundRobinUnsafe fills ids (holding the ngroups heads) in layers: the
+ * RoundRobin fills ids (holding the ngroups heads) in layers: the
  * heads, then each group's second message, ..., up to qty; returns how many.
  */
 int32
-RoundRobinUnsafe(const Queue *queue, const TakenGroup *groups, int32 ngroups, int32 qty, TimestampTz now,
-				 int32 max_deliveries, int64 *ids) {
+RoundRobin(const Queue *queue, const TakenGroup *groups, int32 ngroups, int32 qty, TimestampTz now,
+		   int32 max_deliveries, int64 *ids) {
 	int32 nids = ngroups;
 	if (ngroups >= qty)
 		return nids;
@@ -272,7 +271,7 @@ RoundRobinUnsafe(const Queue *queue, const TakenGroup *groups, int32 ngroups, in
 	int32 longest = 0;
 	for (int32 g = 0; g < ngroups; g++) {
 		runs[g] = static_cast<int64 *>(palloc(sizeof(int64) * limit));
-		lengths[g] = TakeRunUnsafe(queue, &groups[g], now, limit, max_deliveries, runs[g]);
+		lengths[g] = TakeRun(queue, &groups[g], now, limit, max_deliveries, runs[g]);
 		longest = Max(longest, lengths[g]);
 	}
 	for (int32 layer = 0; layer < longest && nids < qty; layer++)
@@ -283,20 +282,20 @@ RoundRobinUnsafe(const Queue *queue, const TakenGroup *groups, int32 ngroups, in
 }
 
 /*
- * ReadGroupedOnceUnsafe runs one grouped read (see GroupMode), appends the
+ * ReadGroupedOnce runs one grouped read (see GroupMode), appends the
  * rows in the order chosen, returns how many.
  */
 uint64
-ReadGroupedOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+ReadGroupedOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
 	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz new_vt = PlusSecondsUnsafe(now, request->vt);
+	TimestampTz new_vt = PlusSeconds(now, request->vt);
 	int32 max_deliveries;
-	bool policy = QueueHasPolicyUnsafe(queue, &max_deliveries);
+	bool policy = QueueHasPolicy(queue, &max_deliveries);
 	if (!policy)
 		max_deliveries = PG_INT32_MAX;
 	/* The batch is held in arrays of qty entries: a grouped read takes at most kMaxGroupedBatch (README). */
 	int32 qty = Min(request->qty, kMaxGroupedBatch);
-	ConnectSpiUnsafe();
+	ConnectSpi();
 	GroupSearch search;
 	search.queue = queue;
 	search.mode = request->group;
@@ -305,11 +304,11 @@ ReadGroupedOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadReq
 	search.max_deliveries = max_deliveries;
 	search.groups = static_cast<TakenGroup *>(palloc(sizeof(TakenGroup) * qty));
 	search.ids = static_cast<int64 *>(palloc(sizeof(int64) * qty));
-	FindGroupsUnsafe(&search);
+	FindGroups(&search);
 	int64 *ids = search.ids;
 	int32 nids = search.nids;
 	if (request->group == GroupMode::kRoundRobin)
-		nids = RoundRobinUnsafe(queue, search.groups, search.ngroups, qty, now, max_deliveries, ids);
+		nids = RoundRobin(queue, search.groups, search.ngroups, qty, now, max_deliveries, ids);
 	uint64 n = 0;
 	if (nids > 0) {
 		Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * nids));
@@ -317,66 +316,66 @@ ReadGroupedOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadReq
 			elems[i] = Int64GetDatum(ids[i]);
 		ArrayType *array = construct_array(elems, nids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 		Datum values[3] = {PointerGetDatum(array), TimestampTzGetDatum(now), TimestampTzGetDatum(new_vt)};
-		n = ExecuteStatementUnsafe(queue, policy ? Statement::kGroupTakePolicy : Statement::kGroupTake, values, nullptr,
-								   false);
-		PutSpiMessagesAsIsUnsafe(fcinfo, n);
+		n = ExecuteStatement(queue, policy ? Statement::kGroupTakePolicy : Statement::kGroupTake, values, nullptr,
+							 false);
+		PutSpiMessagesAsIs(fcinfo, n);
 	}
-	FinishSpiUnsafe();
+	FinishSpi();
 	return n;
 }
 
 /*
- * ReadOnceUnsafe runs one read, appends the rows, returns how many: through
+ * ReadOnce runs one read, appends the rows, returns how many: through
  * the policy statement for a queue with a policy, else directly through the
  * access methods when the table allows it, else the prepared statement.
  */
 uint64
-ReadOnceUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
 	/* qty 0 reads nothing (PGMQ's LIMIT 0); read_with_poll then waits until max_poll_seconds pass. */
 	if (request->qty == 0)
 		return 0;
 	if (request->group != GroupMode::kNone)
-		return ReadGroupedOnceUnsafe(fcinfo, queue, request);
+		return ReadGroupedOnce(fcinfo, queue, request);
 	DirectRead read;
 	read.qty = request->qty;
 	read.now = GetCurrentTimestamp();
 	ReadHintTicket ticket;
 	read.start = ReadHintStart(queue->queue_relid, read.now, &ticket);
-	read.new_vt = PlusSecondsUnsafe(read.now, request->vt);
+	read.new_vt = PlusSeconds(read.now, request->vt);
 	read.conditional = request->conditional;
 	read.new_low = 0;
 	read.valid_until = 0;
 	int32 max_deliveries;
 	/* Never hand out a message beyond its queue's max_deliveries (see pg/policy_cache.hpp). */
-	if (QueueHasPolicyUnsafe(queue, &max_deliveries))
-		return ReadWithPolicyUnsafe(fcinfo, queue, &read, max_deliveries);
+	if (QueueHasPolicy(queue, &max_deliveries))
+		return ReadWithPolicy(fcinfo, queue, &read, max_deliveries);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	int64 taken = DirectReadUnsafe(queue->queue_relid, &read, rsinfo->setResult, rsinfo->setDesc);
+	int64 taken = RunDirectRead(queue->queue_relid, &read, rsinfo->setResult, rsinfo->setDesc);
 	if (taken >= 0) {
 		/* The scan found where visible messages start: no separate probe. */
 		ReadHintStore(queue->queue_relid, &ticket, read.new_low, read.valid_until);
 		return static_cast<uint64>(taken);
 	}
 	int64 first;
-	uint64 n = ReadThroughStatementUnsafe(fcinfo, queue, &read, &first);
-	ProbeHeadIfFarUnsafe(queue, &ticket, n, first);
+	uint64 n = ReadThroughStatement(fcinfo, queue, &read, &first);
+	ProbeHeadIfFar(queue, &ticket, n, first);
 	return n;
 }
 
 /*
- * PollUnsafe reads at once and, while nothing is found and poll_seconds have
+ * Poll reads at once and, while nothing is found and poll_seconds have
  * not passed, waits for a send to this queue to commit (or poll_interval_ms,
  * whichever comes first) and reads again; returns how many it read.
  */
 uint64
-PollUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
-	TimestampTz deadline = PlusSecondsUnsafe(GetCurrentTimestamp(), request->poll_seconds);
+Poll(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+	TimestampTz deadline = PlusSeconds(GetCurrentTimestamp(), request->poll_seconds);
 	bool shared_wakeup = WakeupAvailable();
 	Oid relid = queue->queue_relid;
 	uint64 seen = shared_wakeup ? WakeupPrepare(relid) : 0;
 	uint64 n;
 	for (;;) {
-		n = ReadOnceUnsafe(fcinfo, queue, request);
+		n = ReadOnce(fcinfo, queue, request);
 		if (n > 0)
 			break;
 		long remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
@@ -402,32 +401,32 @@ PollUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *reque
 } // namespace
 
 uint64
-ReadMessagesUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+ReadMessages(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
 	if (request->poll_seconds < 0)
-		return ReadOnceUnsafe(fcinfo, queue, request);
-	return PollUnsafe(fcinfo, queue, request);
+		return ReadOnce(fcinfo, queue, request);
+	return Poll(fcinfo, queue, request);
 }
 
 uint64
-PopMessagesUnsafe(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
+PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 	if (qty == 0)
 		return 0;
 	TimestampTz now = GetCurrentTimestamp();
 	ReadHintTicket ticket;
 	int64 start = ReadHintStart(queue->queue_relid, now, &ticket);
-	ConnectSpiUnsafe();
+	ConnectSpi();
 	int32 max_deliveries;
 	uint64 n;
-	if (QueueHasPolicyUnsafe(queue, &max_deliveries)) {
+	if (QueueHasPolicy(queue, &max_deliveries)) {
 		Datum values[4] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries),
 						   Int64GetDatum(start)};
-		n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, Statement::kPopPolicy), values, nullptr, false);
+		n = ExecutePlan(PreparedPlan(queue, Statement::kPopPolicy), values, nullptr, false);
 	} else {
 		Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int64GetDatum(start)};
-		n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, Statement::kPop), values, nullptr, false);
+		n = ExecutePlan(PreparedPlan(queue, Statement::kPop), values, nullptr, false);
 	}
-	PutSpiMessagesUnsafe(fcinfo, n);
-	FinishSpiUnsafe();
+	PutSpiMessages(fcinfo, n);
+	FinishSpi();
 	return n;
 }
 

@@ -3,7 +3,7 @@
  *
  * Shell code. A read takes the oldest visible messages (vt <= clock time) in
  * msg_id order, skipping rows other transactions hold (FOR UPDATE SKIP
- * LOCKED), and hides them until clock time + vt seconds. ReadMessagesUnsafe
+ * LOCKED), and hides them until clock time + vt seconds. ReadMessages
  * chooses the strategy for each attempt: for a queue with a policy
  * (policy_cache.hpp) the prepared statement that never hands out a message beyond
  * max_deliveries; else one scan through the access methods when the table is
@@ -55,7 +55,7 @@ struct ReadRequest {
 };
 
 /*
- * ReadMessagesUnsafe reads from the queue (looked up with kReadAccess) as
+ * ReadMessages reads from the queue (looked up with kReadAccess) as
  * request says and appends the messages, in msg_id order, to fcinfo's
  * materialized result set (pg/results.hpp, begun by the caller). With
  * poll_seconds >= 0 it reads again, while nothing was found and poll_seconds
@@ -64,13 +64,13 @@ struct ReadRequest {
  * they were chosen (read_grouped: group by group, oldest group first).
  * Returns how many messages it appended.
  */
-uint64 ReadMessagesUnsafe(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request);
+uint64 ReadMessages(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request);
 
 /*
- * PopMessagesUnsafe deletes up to qty of the oldest visible messages of the
+ * PopMessages deletes up to qty of the oldest visible messages of the
  * queue (looked up with kPopAccess) and appends them to fcinfo's result set,
- * as ReadMessagesUnsafe; returns how many.
+ * as ReadMessages; returns how many.
  */
-uint64 PopMessagesUnsafe(FunctionCallInfo fcinfo, const Queue *queue, int32 qty);
+uint64 PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty);
 
 } // namespace pgmq::pg

@@ -13,12 +13,12 @@ extern "C" {
 namespace pgmq::pg {
 
 void
-BeginSetResultUnsafe(FunctionCallInfo fcinfo, bool scalar) {
+BeginSetResult(FunctionCallInfo fcinfo, bool scalar) {
 	PGMQ_INIT_MATERIALIZED_SRF(fcinfo, scalar ? MAT_SRF_USE_EXPECTED_DESC : 0);
 }
 
 void
-PutInt8Unsafe(FunctionCallInfo fcinfo, int64 value) {
+PutInt8(FunctionCallInfo fcinfo, int64 value) {
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	Datum values[1] = {Int64GetDatum(value)};
 	bool nulls[1] = {false};
@@ -26,17 +26,17 @@ PutInt8Unsafe(FunctionCallInfo fcinfo, int64 value) {
 }
 
 void
-PutSpiIdsUnsafe(FunctionCallInfo fcinfo, uint64 count) {
+PutSpiIds(FunctionCallInfo fcinfo, uint64 count) {
 	for (uint64 i = 0; i < count; i++) {
 		bool isnull;
 		Datum id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		PutInt8Unsafe(fcinfo, DatumGetInt64(id));
+		PutInt8(fcinfo, DatumGetInt64(id));
 	}
 }
 
 static int
 CompareMsgId(const void *a, const void *b) {
-	/* Only called from PutSpiMessagesUnsafe, where column 1 is the non-null msg_id. */
+	/* Only called from PutSpiMessages, where column 1 is the non-null msg_id. */
 	HeapTuple ta = *static_cast<const HeapTuple *>(a);
 	HeapTuple tb = *static_cast<const HeapTuple *>(b);
 	bool isnull;
@@ -46,7 +46,7 @@ CompareMsgId(const void *a, const void *b) {
 }
 
 void
-PutSpiMessagesUnsafe(FunctionCallInfo fcinfo, uint64 count) {
+PutSpiMessages(FunctionCallInfo fcinfo, uint64 count) {
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	if (count > 1)
 		qsort(SPI_tuptable->vals, count, sizeof(HeapTuple), CompareMsgId);
@@ -55,7 +55,7 @@ PutSpiMessagesUnsafe(FunctionCallInfo fcinfo, uint64 count) {
 }
 
 void
-PutSpiMessagesAsIsUnsafe(FunctionCallInfo fcinfo, uint64 count) {
+PutSpiMessagesAsIs(FunctionCallInfo fcinfo, uint64 count) {
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	for (uint64 i = 0; i < count; i++)
 		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);

@@ -15,19 +15,19 @@ extern "C" {
 
 namespace pgmq::pg {
 
-/* BeginSetResultUnsafe prepares the function's materialized result set; scalar for SETOF <base type>. */
-void BeginSetResultUnsafe(FunctionCallInfo fcinfo, bool scalar);
+/* BeginSetResult prepares the function's materialized result set; scalar for SETOF <base type>. */
+void BeginSetResult(FunctionCallInfo fcinfo, bool scalar);
 
-/* PutInt8Unsafe appends one bigint row to a scalar result set. */
-void PutInt8Unsafe(FunctionCallInfo fcinfo, int64 value);
+/* PutInt8 appends one bigint row to a scalar result set. */
+void PutInt8(FunctionCallInfo fcinfo, int64 value);
 
-/* PutSpiIdsUnsafe appends column 1 (bigint) of the first count SPI result rows. */
-void PutSpiIdsUnsafe(FunctionCallInfo fcinfo, uint64 count);
+/* PutSpiIds appends column 1 (bigint) of the first count SPI result rows. */
+void PutSpiIds(FunctionCallInfo fcinfo, uint64 count);
 
-/* PutSpiMessagesUnsafe appends the SPI result rows (message_record columns), ordered by msg_id. */
-void PutSpiMessagesUnsafe(FunctionCallInfo fcinfo, uint64 count);
+/* PutSpiMessages appends the SPI result rows (message_record columns), ordered by msg_id. */
+void PutSpiMessages(FunctionCallInfo fcinfo, uint64 count);
 
-/* PutSpiMessagesAsIsUnsafe appends the SPI result rows (message_record columns) in the order they came. */
-void PutSpiMessagesAsIsUnsafe(FunctionCallInfo fcinfo, uint64 count);
+/* PutSpiMessagesAsIs appends the SPI result rows (message_record columns) in the order they came. */
+void PutSpiMessagesAsIs(FunctionCallInfo fcinfo, uint64 count);
 
 } // namespace pgmq::pg

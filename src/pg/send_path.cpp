@@ -31,13 +31,13 @@ JsonbArray(const Datum *values, int count) {
 }
 
 /*
- * InsertThroughStatementUnsafe runs the prepared INSERT ... RETURNING msg_id
+ * InsertThroughStatement runs the prepared INSERT ... RETURNING msg_id
  * (kSend for one message, kSendBatch with arrays for more); sets *ids to the
  * returned msg_ids, allocated in the caller's memory context, and returns how many.
  */
 uint64
-InsertThroughStatementUnsafe(const Queue *queue, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
-							 int64 **ids) {
+InsertThroughStatement(const Queue *queue, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
+					   int64 **ids) {
 	bool batch = count > 1;
 	Datum values[3] = {TimestampTzGetDatum(vt), (Datum)0, (Datum)0};
 	char nulls[3] = {' ', ' ', headers != nullptr ? ' ' : 'n'};
@@ -48,11 +48,10 @@ InsertThroughStatementUnsafe(const Queue *queue, TimestampTz vt, int count, cons
 		values[2] = batch ? JsonbArray(headers, count) : headers[0];
 	if (values[2] == (Datum)0)
 		nulls[2] = 'n';
-	ConnectSpiUnsafe();
+	ConnectSpi();
 	/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
 	ReadHintSetOwnSend(true);
-	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, batch ? Statement::kSendBatch : Statement::kSend), values,
-								 nulls, false);
+	uint64 n = ExecutePlan(PreparedPlan(queue, batch ? Statement::kSendBatch : Statement::kSend), values, nulls, false);
 	ReadHintSetOwnSend(false);
 	/* SPI_palloc: in the memory context that was current at SPI_connect, the caller's. */
 	*ids = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
@@ -60,7 +59,7 @@ InsertThroughStatementUnsafe(const Queue *queue, TimestampTz vt, int count, cons
 		bool isnull;
 		(*ids)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	FinishSpiUnsafe();
+	FinishSpi();
 	return n;
 }
 
@@ -76,20 +75,19 @@ LowestId(const int64 *ids, uint64 n) {
 } // namespace
 
 uint64
-SendMessagesUnsafe(const Queue *queue, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
-				   int64 **ids) {
+SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 **ids) {
 	Assert(count > 0);
 	Oid relid = queue->queue_relid;
 	ReadHintBeginSend(relid);
 	uint64 n;
 	*ids = static_cast<int64 *>(palloc(sizeof(int64) * count));
-	if (DirectInsertUnsafe(relid, vt, count, messages, headers, *ids)) {
+	if (DirectInsert(relid, vt, count, messages, headers, *ids)) {
 		n = static_cast<uint64>(count);
 		/* One backend's nextval calls return increasing ids: the first is the smallest. */
 		ReadHintNoteIds(relid, (*ids)[0]);
 	} else {
 		pfree(*ids);
-		n = InsertThroughStatementUnsafe(queue, vt, count, messages, headers, ids);
+		n = InsertThroughStatement(queue, vt, count, messages, headers, ids);
 		if (n > 0)
 			ReadHintNoteIds(relid, LowestId(*ids, n));
 	}

@@ -1,7 +1,7 @@
 /*
  * send_path.hpp: the one way messages go into a queue table.
  *
- * Shell code. SendMessagesUnsafe is what pgmq.send and pgmq.send_batch call,
+ * Shell code. SendMessages is what pgmq.send and pgmq.send_batch call,
  * and what any other producer of messages (topic routing) should call. It
  * chooses the strategy: heap and index inserts through the access methods
  * when the table is as pgmq creates it (direct.hpp), else the prepared INSERT
@@ -23,7 +23,7 @@ extern "C" {
 namespace pgmq::pg {
 
 /*
- * SendMessagesUnsafe stores count (at least 1) messages, jsonb Datums ((Datum)0
+ * SendMessages stores count (at least 1) messages, jsonb Datums ((Datum)0
  * stores a NULL message), in the queue, with the headers headers[i] (all NULL
  * when headers is NULL; (Datum)0 is a NULL header) and
  * visibility time vt; enqueued_at is the transaction's start, as the column
@@ -31,7 +31,7 @@ namespace pgmq::pg {
  * *ids to the new msg_ids, in order, in the caller's memory context; returns
  * how many (count, unless the table's rules or triggers change that).
  */
-uint64 SendMessagesUnsafe(const Queue *queue, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
-						  int64 **ids);
+uint64 SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
+					int64 **ids);
 
 } // namespace pgmq::pg

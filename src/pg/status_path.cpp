@@ -44,15 +44,15 @@ FindInvalidRow(SPITupleTable *table, uint64 count, int64 id) {
 } // namespace
 
 void
-StatusUnsafe(FunctionCallInfo fcinfo, const Queue *queue, ArrayType *ids) {
+Status(FunctionCallInfo fcinfo, const Queue *queue, ArrayType *ids) {
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	Oid archive_relid = get_relname_relid(queue->archive_table, PgmqNamespaceUnsafe());
+	Oid archive_relid = get_relname_relid(queue->archive_table, PgmqNamespace());
 	if (OidIsValid(archive_relid))
-		CheckTableAccessUnsafe(archive_relid, kMetricsAccess);
+		CheckTableAccess(archive_relid, kMetricsAccess);
 
-	ConnectSpiUnsafe();
+	ConnectSpi();
 	Datum values[2] = {PointerGetDatum(ids), TimestampTzGetDatum(GetCurrentTimestamp())};
-	uint64 n = ExecutePlanUnsafe(PreparedPlanUnsafe(queue, Statement::kStatus), values, nullptr, true);
+	uint64 n = ExecutePlan(PreparedPlan(queue, Statement::kStatus), values, nullptr, true);
 	SPITupleTable *rows = SPI_tuptable;
 
 	/* The ids in neither table: were they moved to the policy's invalid queue? */
@@ -70,16 +70,15 @@ StatusUnsafe(FunctionCallInfo fcinfo, const Queue *queue, ArrayType *ids) {
 	Queue invalid;
 	bool has_invalid = false;
 	char invalid_name[core::kMaxQueueNameLength + 1];
-	if (missing_count > 0 && QueueInvalidQueueUnsafe(queue, invalid_name)) {
-		QueueFromTextUnsafe(cstring_to_text(invalid_name), &invalid);
-		has_invalid = LookupQueueUnsafe(&invalid, true, kMetricsAccess);
+	if (missing_count > 0 && QueueInvalidQueue(queue, invalid_name)) {
+		QueueFromText(cstring_to_text(invalid_name), &invalid);
+		has_invalid = LookupQueue(&invalid, true, kMetricsAccess);
 	}
 	if (has_invalid) {
 		Datum args[2] = {PointerGetDatum(construct_array(missing, missing_count, INT8OID, sizeof(int64),
 														 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
 						 PointerGetDatum(cstring_to_text_with_len(queue->name.text, queue->name.length))};
-		invalid_count =
-			ExecutePlanUnsafe(PreparedPlanUnsafe(queue, Statement::kStatusInvalid, &invalid), args, nullptr, true);
+		invalid_count = ExecutePlan(PreparedPlan(queue, Statement::kStatusInvalid, &invalid), args, nullptr, true);
 		invalid_rows = SPI_tuptable;
 	}
 
@@ -109,7 +108,7 @@ StatusUnsafe(FunctionCallInfo fcinfo, const Queue *queue, ArrayType *ids) {
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 	}
-	FinishSpiUnsafe();
+	FinishSpi();
 }
 
 } // namespace pgmq::pg

@@ -22,11 +22,11 @@ namespace pgmq::pg {
 constexpr int kStatusColumns = 10;
 
 /*
- * StatusUnsafe appends to fcinfo's materialized result set (begun by the caller) one row per element
+ * Status appends to fcinfo's materialized result set (begun by the caller) one row per element
  * of ids (in their order) of the queue (looked up with kMetricsAccess): msg_id, state (queued,
  * delayed, in_flight, archived, invalid, unknown), read_ct, enqueued_at, vt, last_read_at, result,
  * last_error, invalid_queue, reason. Checks SELECT on the archive and the invalid queue (42501).
  */
-void StatusUnsafe(FunctionCallInfo fcinfo, const Queue *queue, ArrayType *ids);
+void Status(FunctionCallInfo fcinfo, const Queue *queue, ArrayType *ids);
 
 } // namespace pgmq::pg

@@ -14,7 +14,7 @@ static_assert(core::kTimestampMinusInfinity == DT_NOBEGIN && core::kTimestampInf
 			  "core/time.hpp matches datatype/timestamp.h");
 
 TimestampTz
-PlusSecondsUnsafe(TimestampTz t, int32 seconds) {
+PlusSeconds(TimestampTz t, int32 seconds) {
 	TimestampTz sum = core::AddSeconds(t, seconds);
 	if (TIMESTAMP_NOT_FINITE(sum) && !TIMESTAMP_NOT_FINITE(t))
 		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range"),

@@ -15,7 +15,7 @@ extern "C" {
 
 namespace pgmq::pg {
 
-/* PlusSecondsUnsafe returns t + seconds; a result outside the valid range is 22008, as in SQL. */
-TimestampTz PlusSecondsUnsafe(TimestampTz t, int32 seconds);
+/* PlusSeconds returns t + seconds; a result outside the valid range is 22008, as in SQL. */
+TimestampTz PlusSeconds(TimestampTz t, int32 seconds);
 
 } // namespace pgmq::pg

@@ -59,9 +59,9 @@ CompareByQueue(const void *a, const void *b) {
 	return c != 0 ? c : (ia > ib) - (ia < ib);
 }
 
-/* LoadTopicCacheUnsafe (re)reads every binding row and compiles the router, in a fresh context. */
+/* LoadTopicCache (re)reads every binding row and compiles the router, in a fresh context. */
 void
-LoadTopicCacheUnsafe(Oid relid) {
+LoadTopicCache(Oid relid) {
 	if (loading_context != nullptr) {
 		MemoryContextDelete(loading_context);
 		loading_context = nullptr;
@@ -149,11 +149,11 @@ LoadTopicCacheUnsafe(Oid relid) {
 } // namespace
 
 Oid
-TopicBindingsRelidUnsafe() {
+TopicBindingsRelid() {
 	/* A local copy: the relcache callback may reset bindings_relid while a lock processes invalidations. */
 	Oid relid = bindings_relid;
 	if (!OidIsValid(relid)) {
-		relid = get_relname_relid("topic_bindings", PgmqNamespaceUnsafe());
+		relid = get_relname_relid("topic_bindings", PgmqNamespace());
 		if (!OidIsValid(relid))
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table pgmq.topic_bindings does not exist"),
 							errhint("Reinstall the pgmq extension.")));
@@ -163,15 +163,15 @@ TopicBindingsRelidUnsafe() {
 }
 
 const TopicCache *
-TopicCacheUnsafe() {
-	Oid relid = TopicBindingsRelidUnsafe();
+CurrentTopicCache() {
+	Oid relid = TopicBindingsRelid();
 	LockRelationOid(relid, AccessShareLock);
 	/* A lock this transaction already holds processes nothing: each call sees bindings committed before it. */
 	AcceptInvalidationMessages();
 	if (topic_cache == nullptr || cache_generation != topic_generation) {
 		/* The lock may have processed an invalidation of the table (dropped and created again). */
-		relid = TopicBindingsRelidUnsafe();
-		LoadTopicCacheUnsafe(relid);
+		relid = TopicBindingsRelid();
+		LoadTopicCache(relid);
 		bindings_relid = relid;
 	}
 	return topic_cache;

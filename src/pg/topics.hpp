@@ -40,15 +40,15 @@ struct TopicCache {
 };
 
 /*
- * TopicCacheUnsafe returns the current cache, reloading it if bindings changed. It takes an
+ * CurrentTopicCache returns the current cache, reloading it if bindings changed. It takes an
  * AccessShareLock on pgmq.topic_bindings and processes pending invalidations, so every call sees the
  * bindings committed before it (as a statement in READ COMMITTED would). The cache stays valid until
  * the next call; callers copy what they keep past calls that may run user code (triggers).
  */
-const TopicCache *TopicCacheUnsafe();
+const TopicCache *CurrentTopicCache();
 
-/* TopicBindingsRelidUnsafe returns the OID of pgmq.topic_bindings (42P01 if it is missing). */
-Oid TopicBindingsRelidUnsafe();
+/* TopicBindingsRelid returns the OID of pgmq.topic_bindings (42P01 if it is missing). */
+Oid TopicBindingsRelid();
 
 /* TopicsRegisterCallbacks installs the relcache callback; called once from _PG_init. */
 void TopicsRegisterCallbacks();

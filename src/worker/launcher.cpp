@@ -70,9 +70,9 @@ int state_capacity = 0;
 Oid asked_to_leave = InvalidOid; /* the worker handing its slot on, until it has stopped */
 bool shortage_reported = false;
 
-/* ListDatabasesUnsafe returns the databases a worker may connect to, palloc'd in cxt. */
+/* ListDatabases returns the databases a worker may connect to, palloc'd in cxt. */
 int
-ListDatabasesUnsafe(MemoryContext cxt, DatabaseEntry **out) {
+ListDatabases(MemoryContext cxt, DatabaseEntry **out) {
 	int count = 0;
 	int capacity = 16;
 	DatabaseEntry *entries = static_cast<DatabaseEntry *>(MemoryContextAlloc(cxt, sizeof(DatabaseEntry) * capacity));
@@ -280,16 +280,16 @@ ForgetDroppedDatabases() {
 }
 
 /*
- * LaunchWorkersUnsafe starts a worker for every database that needs one, as far as process slots
+ * LaunchWorkers starts a worker for every database that needs one, as far as process slots
  * allow. A database whose worker found no pgmq gets none until CREATE EXTENSION pgmq commits
  * there, or for a probe after a back-off that doubles from a minute to an hour. Short of slots,
  * the longest waiting database goes first, the running worker that has had its turn hands its
  * slot on, and the shortage is reported once (and its end once).
  */
 void
-LaunchWorkersUnsafe(MemoryContext scratch) {
+LaunchWorkers(MemoryContext scratch) {
 	DatabaseEntry *dbs;
-	int n = ListDatabasesUnsafe(scratch, &dbs);
+	int n = ListDatabases(scratch, &dbs);
 	TimestampTz now = GetCurrentTimestamp();
 	for (int i = 0; i < state_count; i++)
 		states[i].listed_at = -1;
@@ -482,7 +482,7 @@ pgmq_launcher_main(Datum) {
 		}
 		if (pgmq::guc_worker_enabled && !RecoveryInProgress()) {
 			MemoryContext old = MemoryContextSwitchTo(scratch);
-			pgmq::worker::LaunchWorkersUnsafe(scratch);
+			pgmq::worker::LaunchWorkers(scratch);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(scratch);
 		}

@@ -52,7 +52,7 @@ void
 BeginWork(const char *activity) {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	pgmq::pg::ConnectSpiUnsafe();
+	pgmq::pg::ConnectSpi();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, activity);
 }
@@ -60,7 +60,7 @@ BeginWork(const char *activity) {
 /* EndWork commits what BeginWork started. */
 void
 EndWork() {
-	pgmq::pg::FinishSpiUnsafe();
+	pgmq::pg::FinishSpi();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 }
@@ -84,9 +84,9 @@ QueueBatch(const char *queue_name, MemoryContext pass_cxt, pg::MoveCounts *total
 		snprintf(activity, sizeof(activity), "pgmq: enforcing the policy of queue %s", queue_name);
 		BeginWork(activity);
 		pg::QueuePolicy policy;
-		if (pg::LoadQueuePolicyUnsafe(queue_name, &policy, false)) {
+		if (pg::LoadQueuePolicy(queue_name, &policy, false)) {
 			pg::MoveCounts counts = {0, 0, 0, 0};
-			pg::MaintainBatchUnsafe(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &counts);
+			pg::MaintainBatch(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &counts);
 			more = counts.candidates >= guc_worker_batch_size;
 			EndWork();
 			totals->deadline += counts.deadline;
@@ -147,7 +147,7 @@ RunPass(MemoryContext pass_cxt) {
 		strlcpy(database_name, name != nullptr ? name : "?", sizeof(database_name));
 	}
 	char **names = nullptr;
-	int n = ready ? pg::PolicyQueueNamesUnsafe(pass_cxt, &names) : 0;
+	int n = ready ? pg::PolicyQueueNames(pass_cxt, &names) : 0;
 	EndWork();
 	MemoryContextSwitchTo(pass_cxt);
 	WorkerRecordProbe(ready); /* the launcher starts no worker here for a while when it is missing */
