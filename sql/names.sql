@@ -82,7 +82,7 @@ DROP TABLE hostile;
 SELECT pg_temp.catalog_state() = :'before' AS nothing_left;
 
 ------------------------------------------------------------------------------
--- case: Foo, foo and FOO are one queue with one meta row
+-- case: Foo, foo and FOO are one queue with one meta row, named as first created
 ------------------------------------------------------------------------------
 SELECT pgmq.create('Foo');
 SELECT pgmq.create('foo');
@@ -99,6 +99,33 @@ SELECT queue_name, queue_length, total_messages FROM pgmq.metrics('FOO');
 SELECT pgmq.drop_queue('FOO');
 SELECT pgmq.drop_queue('foo');
 SELECT count(*) AS foo_meta_rows FROM pgmq.meta WHERE lower(queue_name) = 'foo';
+
+-- the name keeps its case in meta and list_queues (clients look their queues up by the name they
+-- created); every function takes it in any case, and so do the tables naming queues by queue_key
+SELECT pgmq.create('MyQueue');
+SELECT queue_name, queue_key FROM pgmq.meta WHERE queue_key = 'myqueue';
+SELECT queue_name, is_partitioned, is_unlogged FROM pgmq.list_queues() WHERE queue_name = 'MyQueue';
+SELECT queue_name FROM pgmq.metrics_all() WHERE lower(queue_name) = 'myqueue';
+SELECT * FROM pgmq.send('MYQUEUE', '{"n": 1}');
+SELECT * FROM pgmq.send('myqueue', '{"n": 2}');
+SELECT msg_id, message FROM pgmq.read('MyQueue', 30, 10);
+SELECT pgmq.enable_notify_insert('MYQUEUE', 0);
+SELECT pgmq.bind_topic('case.#', 'myQUEUE');
+SELECT (pgmq.set_policy('MyQueue', max_deliveries => 5)).queue_name AS policy_of;
+SELECT queue_name FROM pgmq.notify_insert_throttle WHERE queue_name = 'myqueue';
+SELECT pattern, queue_name FROM pgmq.list_topic_bindings('MyQueue');
+SELECT queue_name, max_deliveries FROM pgmq.policies WHERE queue_name = 'myqueue';
+SELECT pgmq.send_topic('case.x', '{"n": 3}');
+SELECT queue_name, queue_length FROM pgmq.metrics('MyQueue');
+-- a second create in another case changes nothing
+SELECT pgmq.create('MYQUEUE');
+SELECT queue_name FROM pgmq.list_queues() WHERE lower(queue_name) = 'myqueue';
+SELECT pgmq.drop_queue('MYQUEUE');
+SELECT count(*) AS meta_rows, (SELECT count(*) FROM pgmq.notify_insert_throttle WHERE queue_name = 'myqueue') AS throttle_rows,
+       (SELECT count(*) FROM pgmq.topic_bindings WHERE queue_name = 'myqueue') AS bindings,
+       (SELECT count(*) FROM pgmq.queue_policy WHERE queue_name = 'myqueue') AS policies
+  FROM pgmq.meta WHERE queue_key = 'myqueue';
+SELECT pgmq._queue_table('myqueue') IS NULL AS table_dropped;
 
 ------------------------------------------------------------------------------
 -- hyphenated names: quoted identifiers everywhere
@@ -144,7 +171,7 @@ SELECT msg_id, message FROM pgmq.read(:'long_name', 30, 1);
 SELECT pgmq.archive(:'long_name', 1);
 SELECT msg_id, message FROM pgmq.pop(:'long_name');
 SELECT pgmq.delete(:'long_name', 3);
-SELECT queue_name = lower(:'long_name') AS stored_lower, queue_length, total_messages FROM pgmq.metrics(:'long_name');
+SELECT queue_name = :'long_name' AS as_given, queue_length, total_messages FROM pgmq.metrics(:'long_name');
 SELECT pgmq.enable_notify_insert(:'long_name');
 SELECT queue_name = lower(:'long_name') AS throttle_row FROM pgmq.list_notify_insert_throttles();
 SELECT pgmq.drop_queue(:'long_name');

@@ -33,12 +33,16 @@ $$;
 -- Tables and types
 ------------------------------------------------------------------------------
 
--- One row per queue. Queue names are stored lower-cased (see README).
+-- One row per queue. queue_name is the name as first given to create (as PGMQ keeps it); queue_key
+-- is its ASCII lower-case form, the queue's identity: 'Foo' and 'foo' are one queue (tables q_foo and
+-- a_foo), and pgmq's other tables name queues by queue_key.
 CREATE TABLE pgmq.meta (
     queue_name varchar NOT NULL UNIQUE,
     is_partitioned boolean NOT NULL,
     is_unlogged boolean NOT NULL,
-    created_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now()
+    created_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(),
+    queue_key varchar NOT NULL GENERATED ALWAYS AS (pg_catalog.lower(queue_name::text COLLATE "C")) STORED
+        CONSTRAINT meta_queue_key_key UNIQUE
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.meta', '');
 
@@ -47,7 +51,7 @@ SELECT pg_catalog.pg_extension_config_dump('pgmq.meta', '');
 CREATE TABLE pgmq.notify_insert_throttle (
     queue_name varchar NOT NULL UNIQUE
         CONSTRAINT notify_insert_throttle_meta_queue_name_fk
-        REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
+        REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE,
     throttle_interval_ms integer NOT NULL DEFAULT 0,
     last_notified_at timestamp with time zone NOT NULL DEFAULT pg_catalog.to_timestamp(0)
 );
@@ -168,7 +172,7 @@ COMMENT ON FUNCTION pgmq.detach_archive(text) IS 'Deprecated no-op: warns (archi
 
 CREATE FUNCTION pgmq.list_queues() RETURNS SETOF pgmq.queue_record
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT queue_name, is_partitioned, is_unlogged, created_at FROM pgmq.meta ORDER BY queue_name
+    SELECT queue_name, is_partitioned, is_unlogged, created_at FROM pgmq.meta ORDER BY queue_key
 $$;
 COMMENT ON FUNCTION pgmq.list_queues() IS 'One row per queue, by name.';
 
@@ -178,7 +182,7 @@ COMMENT ON FUNCTION pgmq.metrics(text) IS 'A queue''s length, visible length, ne
 
 CREATE FUNCTION pgmq.metrics_all() RETURNS SETOF pgmq.metrics_result
     LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT m.* FROM pgmq.meta AS q, LATERAL pgmq.metrics(q.queue_name::text) AS m ORDER BY q.queue_name
+    SELECT m.* FROM pgmq.meta AS q, LATERAL pgmq.metrics(q.queue_name::text) AS m ORDER BY q.queue_key
 $$;
 COMMENT ON FUNCTION pgmq.metrics_all() IS 'The metrics of every queue, by name.';
 
@@ -240,7 +244,7 @@ CREATE TABLE pgmq.topic_bindings (
     pattern text NOT NULL,
     queue_name text NOT NULL
         CONSTRAINT topic_bindings_meta_queue_name_fk
-        REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
+        REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE,
     bound_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(),
     compiled_regex text GENERATED ALWAYS AS (
         '^' || pg_catalog.replace(pg_catalog.replace(
@@ -283,7 +287,7 @@ BEGIN
         RAISE EXCEPTION 'queue_name cannot be NULL or empty';
     END IF;
     qname := substr(pgmq.format_table_name(_topic_queue.queue_name, 'q'), 3);
-    IF NOT EXISTS (SELECT 1 FROM pgmq.meta AS m WHERE m.queue_name = qname) THEN
+    IF NOT EXISTS (SELECT 1 FROM pgmq.meta AS m WHERE m.queue_key = qname) THEN
         RAISE EXCEPTION 'queue "%" does not exist', qname
             USING HINT = 'Create the queue first using pgmq.create().';
     END IF;
@@ -608,7 +612,10 @@ CREATE FUNCTION pgmq.notify_queue_listeners() RETURNS trigger
 DECLARE
     interval_ms integer;
 BEGIN
-    IF TG_NARGS <> 1 OR TG_TABLE_SCHEMA <> 'pgmq' OR TG_TABLE_NAME::text <> 'q_' || TG_ARGV[0] THEN
+    -- TG_ARGV[0]: the queue_key; TG_ARGV[1] (since 2.0.0): the name in meta, which names the channel
+    -- (as PGMQ 1.13.1 does: "pgmq.q_MyQueue.INSERT"). Triggers made before have only the key.
+    IF TG_NARGS NOT IN (1, 2) OR TG_TABLE_SCHEMA <> 'pgmq' OR TG_TABLE_NAME::text <> 'q_' || TG_ARGV[0]
+       OR lower(TG_ARGV[TG_NARGS - 1] COLLATE "C") <> TG_ARGV[0] THEN
         RAISE EXCEPTION 'pgmq.notify_queue_listeners() fires only on the queue table named by its argument'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -617,7 +624,7 @@ BEGIN
     -- No throttle (interval 0, or the row is missing): notify, and lock nothing, so
     -- concurrent senders to the queue never wait for each other.
     IF NOT FOUND OR interval_ms = 0 THEN
-        PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
+        PERFORM pg_catalog.pg_notify('pgmq.q_' || TG_ARGV[TG_NARGS - 1] || '.INSERT', NULL);
         RETURN NEW;
     END IF;
     -- Throttled: at most one notification per interval. A sender that finds the row locked
@@ -629,12 +636,12 @@ BEGIN
        AND t.ctid = (SELECT l.ctid FROM pgmq.notify_insert_throttle AS l
                       WHERE l.queue_name = TG_ARGV[0] FOR UPDATE SKIP LOCKED);
     IF FOUND THEN
-        PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
+        PERFORM pg_catalog.pg_notify('pgmq.q_' || TG_ARGV[TG_NARGS - 1] || '.INSERT', NULL);
     END IF;
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION pgmq.notify_queue_listeners() IS 'Trigger of enable_notify_insert: NOTIFY "pgmq.q_<name>.INSERT" at commit of a send, throttled.';
+COMMENT ON FUNCTION pgmq.notify_queue_listeners() IS 'Trigger of enable_notify_insert: NOTIFY "pgmq.q_<name as in meta>.INSERT" at commit of a send, throttled.';
 
 -- _queue_table returns the queue's table, or NULL when there is none. Unlike to_regclass it never
 -- returns another kind of relation: q_<name> may be another queue's index or sequence (queue
@@ -707,7 +714,8 @@ BEGIN
     INSERT INTO pgmq.notify_insert_throttle (queue_name, throttle_interval_ms)
         VALUES (qname, enable_notify_insert.throttle_interval_ms);
     EXECUTE format('CREATE CONSTRAINT TRIGGER trigger_notify_queue_insert_listeners AFTER INSERT ON pgmq.%I '
-                   'DEFERRABLE FOR EACH ROW EXECUTE PROCEDURE pgmq.notify_queue_listeners(%L)', qtable, qname);
+                   'DEFERRABLE FOR EACH ROW EXECUTE PROCEDURE pgmq.notify_queue_listeners(%L, %L)', qtable, qname,
+                   coalesce((SELECT m.queue_name::text FROM pgmq.meta AS m WHERE m.queue_key = qname), qname));
 END
 $$;
 COMMENT ON FUNCTION pgmq.enable_notify_insert(text,integer) IS 'Sends NOTIFY "pgmq.q_<name>.INSERT" at commit of a send to the queue, at most once per throttle_interval_ms.';
@@ -762,9 +770,9 @@ COMMENT ON FUNCTION pgmq.list_notify_insert_throttles() IS 'The queues with inse
 -- ON DELETE action: drop_queue refuses to drop a queue that is some queue's invalid queue.
 CREATE TABLE pgmq.queue_policy (
     queue_name varchar PRIMARY KEY
-        REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
+        REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE,
     invalid_queue varchar
-        REFERENCES pgmq.meta (queue_name),
+        REFERENCES pgmq.meta (queue_key),
     max_deliveries integer CHECK (max_deliveries > 0),
     deadline_seconds integer CHECK (deadline_seconds > 0),
     retention_seconds integer CHECK (retention_seconds > 0),
@@ -780,7 +788,7 @@ SELECT pg_catalog.pg_extension_config_dump('pgmq.queue_policy', '');
 -- Counters of what policies did, per queue, updated in the same transaction as the moves.
 CREATE TABLE pgmq.queue_policy_stats (
     queue_name varchar PRIMARY KEY
-        REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
+        REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE,
     moved_deadline bigint NOT NULL DEFAULT 0,
     moved_max_deliveries bigint NOT NULL DEFAULT 0,
     removed_retention bigint NOT NULL DEFAULT 0,
@@ -805,7 +813,7 @@ BEGIN
     END IF;
     qname := substr(pgmq.format_table_name(queue_name, 'q'), 3);
     IF pgmq._queue_table(qname) IS NULL
-       OR NOT EXISTS (SELECT 1 FROM pgmq.meta AS m WHERE m.queue_name = qname) THEN
+       OR NOT EXISTS (SELECT 1 FROM pgmq.meta AS m WHERE m.queue_key = qname) THEN
         RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
     END IF;
     RETURN qname;

@@ -32,13 +32,55 @@ BEGIN
 END
 $$;
 
+-- Queue names keep their case (new in 2.0.0): meta.queue_name is the name as given to create,
+-- queue_key its lower-case form (what 1.0.0 stored in queue_name), which pgmq's other tables now
+-- reference. The constraints keep their names.
+ALTER TABLE pgmq.meta
+    ADD COLUMN queue_key varchar NOT NULL GENERATED ALWAYS AS (pg_catalog.lower(queue_name::text COLLATE "C")) STORED
+        CONSTRAINT meta_queue_key_key UNIQUE;
+ALTER TABLE pgmq.notify_insert_throttle
+    DROP CONSTRAINT notify_insert_throttle_meta_queue_name_fk,
+    ADD CONSTRAINT notify_insert_throttle_meta_queue_name_fk
+        FOREIGN KEY (queue_name) REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE;
+ALTER TABLE pgmq.queue_policy
+    DROP CONSTRAINT queue_policy_queue_name_fkey,
+    DROP CONSTRAINT queue_policy_invalid_queue_fkey,
+    ADD CONSTRAINT queue_policy_queue_name_fkey
+        FOREIGN KEY (queue_name) REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE,
+    ADD CONSTRAINT queue_policy_invalid_queue_fkey
+        FOREIGN KEY (invalid_queue) REFERENCES pgmq.meta (queue_key);
+ALTER TABLE pgmq.queue_policy_stats
+    DROP CONSTRAINT queue_policy_stats_queue_name_fkey,
+    ADD CONSTRAINT queue_policy_stats_queue_name_fkey
+        FOREIGN KEY (queue_name) REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE;
+
+-- Insert notifications name their channel after the name in meta (as PGMQ 1.13.1): each queue's
+-- trigger gets it as a second argument (1.0.0's names are lower-case, so the channel stays).
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT c.relname, m.queue_name
+               FROM pg_catalog.pg_trigger AS g
+               JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) g.tgrelid
+               JOIN pgmq.meta AS m ON 'q_' OPERATOR(pg_catalog.||) m.queue_key OPERATOR(pg_catalog.=) c.relname
+              WHERE c.relnamespace OPERATOR(pg_catalog.=) 'pgmq'::regnamespace
+                AND g.tgname OPERATOR(pg_catalog.=) 'trigger_notify_queue_insert_listeners' LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER trigger_notify_queue_insert_listeners ON pgmq.%I', t.relname);
+        EXECUTE pg_catalog.format('CREATE CONSTRAINT TRIGGER trigger_notify_queue_insert_listeners AFTER INSERT ON pgmq.%I '
+                                  'DEFERRABLE FOR EACH ROW EXECUTE PROCEDURE pgmq.notify_queue_listeners(%L, %L)',
+                                  t.relname, pg_catalog.substr(t.relname, 3), t.queue_name);
+    END LOOP;
+END
+$$;
+
 -- Topics (new in 2.0.0): the bindings table, as in sql/pgmq.sql; its trigger function is created here
 -- so that the trigger can be (the replay below defines it again, unchanged).
 CREATE TABLE pgmq.topic_bindings (
     pattern text NOT NULL,
     queue_name text NOT NULL
         CONSTRAINT topic_bindings_meta_queue_name_fk
-        REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
+        REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE,
     bound_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(),
     compiled_regex text GENERATED ALWAYS AS (
         '^' || pg_catalog.replace(pg_catalog.replace(

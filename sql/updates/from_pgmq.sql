@@ -10,8 +10,8 @@
 --      notification triggers, functions and types, and moves PGMQ's meta, notify_insert_throttle and
 --      topic_bindings aside into schema _pgmq_from_pgmq;
 --   3. the install script (-- @INSTALL@);
---   4. copies meta (names lower-cased: PGMQ keeps them as given, its tables are lower-cased; 'Foo' and
---      'foo' were one queue's tables and become one row), the throttle rows and the privileges on
+--   4. copies meta (names as given, as PGMQ keeps them; 'Foo' and 'foo', two rows for one queue's
+--      lower-case tables, become one row, the older), the throttle rows and the privileges on
 --      both; puts PGMQ's topic_bindings back (its layout, its rows, names lower-cased, no longer an
 --      extension member); brings each
 --      queue to our layout (missing columns, no vt index, read hint trigger, logged msg_id sequence
@@ -196,22 +196,23 @@ DECLARE
     tab text;
     cols text;
 BEGIN
-    -- meta: one row per queue, lower-cased; is_unlogged as the queue table is.
+    -- meta: one row per queue, named as first created ('Foo' and 'foo', two rows of PGMQ's for one
+    -- queue's tables, become the oldest row); is_unlogged as the queue table is.
     INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged, created_at)
-    SELECT DISTINCT ON (lower(m.queue_name)) lower(m.queue_name), false,
+    SELECT DISTINCT ON (lower(m.queue_name)) m.queue_name, false,
            coalesce((SELECT c.relpersistence = 'u' FROM pg_catalog.pg_class AS c
                       WHERE c.relnamespace = 'pgmq'::regnamespace AND c.relname = lower('q_' || m.queue_name)),
                     m.is_unlogged),
            m.created_at
       FROM _pgmq_from_pgmq.meta AS m
-     ORDER BY lower(m.queue_name), m.created_at;
+     ORDER BY lower(m.queue_name), m.created_at, m.queue_name;
 
     -- Throttle rows (PGMQ 1.8+); a queue with PGMQ 1.7's trigger and no row notified every insert.
     IF to_regclass('_pgmq_from_pgmq.notify_insert_throttle') IS NOT NULL THEN
         INSERT INTO pgmq.notify_insert_throttle (queue_name, throttle_interval_ms, last_notified_at)
         SELECT DISTINCT ON (lower(t.queue_name)) lower(t.queue_name), t.throttle_interval_ms, t.last_notified_at
           FROM _pgmq_from_pgmq.notify_insert_throttle AS t
-         WHERE lower(t.queue_name) IN (SELECT m.queue_name FROM pgmq.meta AS m)
+         WHERE lower(t.queue_name) IN (SELECT m.queue_key FROM pgmq.meta AS m)
          ORDER BY lower(t.queue_name), t.queue_name;
     END IF;
     INSERT INTO pgmq.notify_insert_throttle (queue_name, throttle_interval_ms)
@@ -241,7 +242,7 @@ BEGIN
             EXECUTE format('ALTER TABLE _pgmq_from_pgmq.topic_bindings DROP CONSTRAINT %I', r.conname);
         END LOOP;
         DELETE FROM _pgmq_from_pgmq.topic_bindings AS b
-         WHERE lower(b.queue_name) NOT IN (SELECT m.queue_name FROM pgmq.meta AS m)
+         WHERE lower(b.queue_name) NOT IN (SELECT m.queue_key FROM pgmq.meta AS m)
             OR EXISTS (SELECT 1 FROM _pgmq_from_pgmq.topic_bindings AS o
                         WHERE o.pattern = b.pattern AND lower(o.queue_name) = lower(b.queue_name)
                           AND o.queue_name < b.queue_name);
@@ -249,7 +250,7 @@ BEGIN
         IF to_regclass('pgmq.topic_bindings') IS NULL THEN
             ALTER TABLE _pgmq_from_pgmq.topic_bindings SET SCHEMA pgmq;
             ALTER TABLE pgmq.topic_bindings ADD CONSTRAINT topic_bindings_meta_queue_name_fk
-                FOREIGN KEY (queue_name) REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE;
+                FOREIGN KEY (queue_name) REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE;
             ALTER EXTENSION pgmq DROP TABLE pgmq.topic_bindings;
         ELSE
             SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
@@ -304,7 +305,8 @@ BEGIN
         END IF;
         IF q.had_notify THEN
             EXECUTE format('CREATE CONSTRAINT TRIGGER trigger_notify_queue_insert_listeners AFTER INSERT ON pgmq.%I '
-                           'DEFERRABLE FOR EACH ROW EXECUTE PROCEDURE pgmq.notify_queue_listeners(%L)', q.qt, q.name);
+                           'DEFERRABLE FOR EACH ROW EXECUTE PROCEDURE pgmq.notify_queue_listeners(%L, %L)', q.qt, q.name,
+                           (SELECT m.queue_name::text FROM pgmq.meta AS m WHERE m.queue_key = q.name));
         END IF;
     END LOOP;
 

@@ -158,7 +158,9 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	pg::ExecuteSql(sql.data, false);
 	if (unlogged)
 		KeepMsgIdSequenceLogged(q);
-	ExecuteWithName(pg::Statement::kMetaInsert, &queue, BoolGetDatum(unlogged));
+	/* meta keeps the name as given (as PGMQ does); its queue_key is the normalised name. */
+	Datum meta_values[2] = {PointerGetDatum(PG_GETARG_TEXT_PP(0)), BoolGetDatum(unlogged)};
+	pg::ExecuteStatement(nullptr, pg::Statement::kMetaInsert, meta_values, nullptr, false);
 	/* A new table may reuse the OID of a dropped one: start without a read hint. */
 	if (pg::LookupQueue(&queue, true))
 		pg::ReadHintForget(queue.queue_relid);
@@ -289,7 +291,7 @@ PGMQ_FUNCTION(pgmq_metrics) {
 
 	Datum values[8];
 	bool nulls[8] = {false, false, isnull[2], isnull[3], false, false, false, true};
-	values[0] = PointerGetDatum(cstring_to_text(queue.name.text));
+	values[0] = PointerGetDatum(PG_GETARG_TEXT_PP(0)); /* the name as given, as PGMQ's metrics returns it */
 	values[1] = got[0];
 	values[2] = isnull[2] ? (Datum)0 : Int32GetDatum(AgeSeconds(now, DatumGetTimestampTz(got[2])));
 	values[3] = isnull[3] ? (Datum)0 : Int32GetDatum(AgeSeconds(now, DatumGetTimestampTz(got[3])));

@@ -317,17 +317,17 @@ const StatementInfo kStatements[] = {
 	 {TEXTOID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID},
 	 StatementTables::kPgmq},
 	/* kMetaExists */
-	{"SELECT 1 FROM pgmq.meta WHERE queue_name = $1", 1, {TEXTOID}, StatementTables::kPgmq, false, true},
+	{"SELECT 1 FROM pgmq.meta WHERE queue_key = $1", 1, {TEXTOID}, StatementTables::kPgmq, false, true},
 	/* kMetaInsert */
 	{"INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2) "
-	 "ON CONFLICT (queue_name) DO NOTHING",
+	 "ON CONFLICT DO NOTHING",
 	 2,
 	 {TEXTOID, BOOLOID},
 	 StatementTables::kPgmq,
 	 false,
 	 true},
 	/* kMetaDelete */
-	{"DELETE FROM pgmq.meta WHERE queue_name = $1", 1, {TEXTOID}, StatementTables::kPgmq, false, true},
+	{"DELETE FROM pgmq.meta WHERE queue_key = $1", 1, {TEXTOID}, StatementTables::kPgmq, false, true},
 	/* kInvalidQueueFor */
 	{"SELECT queue_name::text FROM pgmq.queue_policy WHERE invalid_queue = $1 AND queue_name <> $1 "
 	 "ORDER BY queue_name LIMIT 1",

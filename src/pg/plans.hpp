@@ -72,9 +72,9 @@ enum class Statement {
 	kPolicyQueues,    /* -> queue_name of every policy with a limit */
 	kLoadPolicy,      /* $1 queue_name -> invalid_queue, limits, retention_action = 'delete' */
 	kPolicyStats,     /* $1 queue_name, $2..$4 counts, $5 moved_at: add to pgmq.queue_policy_stats */
-	kMetaExists,      /* $1 queue_name -> 1 when pgmq.meta has the queue */
-	kMetaInsert,      /* $1 queue_name, $2 is_unlogged: add the queue to pgmq.meta unless there */
-	kMetaDelete,      /* $1 queue_name: remove the queue from pgmq.meta */
+	kMetaExists,      /* $1 normalised name -> 1 when pgmq.meta has the queue */
+	kMetaInsert,      /* $1 name as given, $2 is_unlogged: add the queue to pgmq.meta unless there */
+	kMetaDelete,      /* $1 normalised name: remove the queue from pgmq.meta */
 	kInvalidQueueFor, /* $1 queue_name -> first other queue whose policy sends overdue messages to it */
 	kCount            /* number of statements, not a statement */
 };

@@ -169,7 +169,9 @@ def test_update_from_pgmq(version, pgmq_db, fresh):
     v = fx.v(version)
     conn = pgmq_db(version)
     before = _snapshot(conn)
-    meta_before = conn.execute("SELECT lower(queue_name), min(created_at) FROM pgmq.meta GROUP BY 1").fetchall()
+    # One meta row per queue: PGMQ's oldest row of the lower-case name, its name as given.
+    meta_before = conn.execute("SELECT DISTINCT ON (lower(queue_name)) queue_name, created_at FROM pgmq.meta "
+                               "ORDER BY lower(queue_name), created_at, queue_name").fetchall()
     conn.execute(f"ALTER EXTENSION pgmq UPDATE TO '{VERSION}'")
     assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'pgmq'").fetchone()[0] == VERSION
 
@@ -214,7 +216,7 @@ def test_update_from_pgmq(version, pgmq_db, fresh):
         assert throttles == []
     # pgmq's functions on the converted queues.
     assert conn.execute("SELECT queue_name, is_unlogged FROM pgmq.list_queues()").fetchall() == (
-        [("fast", True), ("mixedcase", False)] + ([("old_layout", False)] if v >= (1, 10, 0) else [])
+        [("fast", True), ("MixedCase", False)] + ([("old_layout", False)] if v >= (1, 10, 0) else [])
         + [("orders", False)])
     read = conn.execute("SELECT msg_id, read_ct, message FROM pgmq.read('orders', 30, 10)").fetchall()
     assert read == [(3, 2, {"n": 3}), (6, 1, {"n": 6}), (7, 1, {"n": 7})]  # 1, 2 held, 8 delayed

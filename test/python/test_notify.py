@@ -149,18 +149,6 @@ def test_enable_on_missing_queue(conn):
     conn.execute("RESET pgmq.strict_input")
 
 
-def test_mixed_case_name_uses_folded_channel(connect):
-    admin = connect()
-    admin.execute("SELECT pgmq.create('PyQ_Notify_Case')")
-    try:
-        admin.execute("SELECT pgmq.enable_notify_insert('PYQ_NOTIFY_CASE', 0)")
-        listener = Listener(connect(), "pgmq.q_pyq_notify_case.INSERT")
-        send(connect(), "PyQ_Notify_Case")
-        assert len(listener.wait(5, until_count=1)) == 1
-    finally:
-        admin.execute("SELECT pgmq.drop_queue('pyq_notify_case')")
-
-
 def test_dropping_queue_removes_its_throttle_row(connect):
     admin = connect()
     admin.execute("SELECT pgmq.create('pyq_notify_drop')")
@@ -226,3 +214,20 @@ def test_concurrent_senders_do_not_wait_for_each_other(connect, queue, interval_
     assert len(got) >= 1
     count = connect().execute(f'SELECT count(*) FROM pgmq."q_{queue}"').fetchone()[0]
     assert count == 2
+
+
+@pytest.mark.parametrize("interval_ms", [0, 250])
+def test_mixed_case_queue_notifies_on_its_name_as_created(connect, interval_ms):
+    """As PGMQ 1.13.1: the channel is pgmq.q_<name as created>.INSERT, whatever case enables it."""
+    conn = connect()
+    conn.execute("SELECT pgmq.create('PyNotifyCase')")
+    try:
+        conn.execute("SELECT pgmq.enable_notify_insert('PYNOTIFYCASE', %s)", [interval_ms])
+        listener = Listener(connect(), "pgmq.q_PyNotifyCase.INSERT")
+        send(connect(), "pynotifycase")
+        got = listener.wait(5, until_count=1)
+        assert [n.channel for n in got] == ["pgmq.q_PyNotifyCase.INSERT"]
+        assert conn.execute(
+            "SELECT queue_name FROM pgmq.notify_insert_throttle").fetchall() == [("pynotifycase",)]
+    finally:
+        conn.execute("SELECT pgmq.drop_queue('PyNotifyCase')")
