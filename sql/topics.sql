@@ -206,9 +206,27 @@ SELECT * FROM pgmq.send_batch_topic(NULL, ARRAY['{}']::jsonb[]);
 SELECT * FROM pgmq.send_batch_topic('a.', ARRAY['{}']::jsonb[]);
 SELECT * FROM pgmq.send_batch_topic('orders.x', NULL::jsonb[]);
 SELECT * FROM pgmq.send_batch_topic('orders.x', ARRAY[]::jsonb[]);
-SELECT * FROM pgmq.send_batch_topic('orders.x', ARRAY['{}', NULL]::jsonb[]);
 SELECT * FROM pgmq.send_batch_topic('orders.x', ARRAY['{}', '{}']::jsonb[], ARRAY['{}']::jsonb[]);
+-- as PGMQ's unnest: a NULL element is a NULL message, or NULL headers (which no filter accepts)
+SELECT pgmq.purge_queue('t_orders'), pgmq.purge_queue('t_audit'), pgmq.purge_queue('t_eu');
+SELECT queue_name, count(*) FROM pgmq.send_batch_topic('orders.created.eu', ARRAY['{"b": 1}', NULL, '{"b": 3}']::jsonb[],
+       ARRAY[NULL, '{"event_name": "created"}', '{"event_name": "created"}']::jsonb[])
+ GROUP BY queue_name ORDER BY queue_name;
+SELECT message, headers FROM pgmq.q_t_orders ORDER BY msg_id;
+SELECT message, headers FROM pgmq.q_t_eu ORDER BY msg_id;
+SELECT queue_name, count(*) FROM pgmq.send_batch_topic('orders.created', ARRAY[NULL, NULL]::jsonb[]) GROUP BY queue_name ORDER BY queue_name;
+SELECT count(*) FILTER (WHERE message IS NULL) AS null_messages FROM pgmq.q_t_orders;
+SET pgmq.strict_input = on;
+SELECT * FROM pgmq.send_batch_topic('orders.x', ARRAY['{}', NULL]::jsonb[]);
+SELECT * FROM pgmq.send_batch_topic('orders.x', ARRAY['{}']::jsonb[], ARRAY[NULL]::jsonb[]);
 SELECT * FROM pgmq.send_batch_topic('orders.x', ARRAY['{}']::jsonb[], -1);
+RESET pgmq.strict_input;
+-- a negative delay means now, as for send_batch (PGMQ's batch forms add it unchecked)
+SELECT pgmq.purge_queue('t_orders');
+SELECT queue_name, count(*) FROM pgmq.send_batch_topic('orders.created', ARRAY['{}']::jsonb[], -5) GROUP BY queue_name ORDER BY queue_name;
+SELECT queue_name, count(*) FROM pgmq.send_batch_topic('orders.created', ARRAY['{}']::jsonb[], ARRAY['{}']::jsonb[], -5) GROUP BY queue_name ORDER BY queue_name;
+SELECT count(*) AS visible FROM pgmq.q_t_orders WHERE vt <= clock_timestamp();
+SELECT * FROM pgmq.send_batch_topic('orders.x', ARRAY['{}']::jsonb[], NULL::integer);
 SELECT * FROM pgmq.send_batch_topic('orders.x', ARRAY['{}']::jsonb[], NULL::timestamptz);
 
 ------------------------------------------------------------------------------

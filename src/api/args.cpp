@@ -8,6 +8,7 @@
 #include "pg/time.hpp"
 
 extern "C" {
+#include "catalog/pg_type.h"
 #include "utils/array.h"
 }
 
@@ -111,6 +112,19 @@ ArrayOrNullArg(FunctionCallInfo fcinfo, int argno, const char *argname) {
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a one-dimensional array", argname)));
 	return array;
+}
+
+Datum *
+JsonbArrayElements(ArrayType *array) {
+	Datum *elements;
+	bool *nulls;
+	int count;
+	deconstruct_array(array, JSONBOID, -1, false, TYPALIGN_INT, &elements, &nulls, &count);
+	for (int i = 0; i < count; i++) {
+		if (nulls[i])
+			elements[i] = (Datum)0;
+	}
+	return elements;
 }
 
 } // namespace pgmq::api

@@ -64,4 +64,7 @@ ArrayType *ArrayArg(FunctionCallInfo fcinfo, int argno, const char *argname);
  */
 ArrayType *ArrayOrNullArg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
+/* JsonbArrayElements returns the elements of a jsonb[], (Datum)0 for a NULL element (pg/send_path.hpp). */
+Datum *JsonbArrayElements(ArrayType *array);
+
 } // namespace pgmq::api

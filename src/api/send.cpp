@@ -53,20 +53,6 @@ Send(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
 	return (Datum)0;
 }
 
-/* ArrayElements returns the elements of a jsonb[], (Datum)0 for a NULL element (pg/send_path.hpp). */
-Datum *
-ArrayElements(ArrayType *array) {
-	Datum *elements;
-	bool *nulls;
-	int count;
-	deconstruct_array(array, JSONBOID, -1, false, TYPALIGN_INT, &elements, &nulls, &count);
-	for (int i = 0; i < count; i++) {
-		if (nulls[i])
-			elements[i] = (Datum)0;
-	}
-	return elements;
-}
-
 /* SendBatch inserts the messages of an array in order and returns their msg_ids in the same order. */
 Datum
 SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) {
@@ -88,8 +74,8 @@ SendBatch(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, Delay delay) 
 				psprintf("headers array length (%d) must match msgs array length (%d)", header_count, count));
 	}
 	TimestampTz vt = VisibleAtArg(fcinfo, delay_arg, delay);
-	Datum *messages = ArrayElements(msgs);
-	Datum *headers = has_headers ? ArrayElements(header_array) : nullptr;
+	Datum *messages = JsonbArrayElements(msgs);
+	Datum *headers = has_headers ? JsonbArrayElements(header_array) : nullptr;
 	ReturnSentIds(fcinfo, &queue, vt, count, messages, headers);
 	return (Datum)0;
 }

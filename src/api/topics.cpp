@@ -174,7 +174,7 @@ Route(text *key, int count, Datum *headers, Target **targets) {
 		if (binding->filter != nullptr && header_values == nullptr) {
 			header_values = static_cast<Jsonb **>(palloc0(sizeof(Jsonb *) * count));
 			for (int m = 0; headers != nullptr && m < count; m++)
-				header_values[m] = DatumGetJsonbP(headers[m]);
+				header_values[m] = headers[m] == (Datum)0 ? nullptr : DatumGetJsonbP(headers[m]);
 		}
 		for (int m = 0; m < count; m++)
 			row[m] = row[m] || binding->filter == nullptr || FilterAccepts(binding->filter, header_values[m]);
@@ -248,12 +248,13 @@ SendBatchTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, BatchDel
 	text *key = RoutingKeyArg(fcinfo, 0);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION), errmsg("msgs cannot be NULL or empty")));
-	ArrayType *msgs = ArrayArg(fcinfo, 1, "msgs");
+	/* As PGMQ's unnest, NULL elements are NULL messages and headers (strict: 22004). */
+	ArrayType *msgs = ArrayOrNullArg(fcinfo, 1, "msgs");
 	int count = ArrayGetNItems(ARR_NDIM(msgs), ARR_DIMS(msgs));
 	if (count == 0)
 		ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION), errmsg("msgs cannot be NULL or empty")));
 	bool has_headers = headers_arg >= 0 && !PG_ARGISNULL(headers_arg);
-	ArrayType *header_array = has_headers ? ArrayArg(fcinfo, headers_arg, "headers") : nullptr;
+	ArrayType *header_array = has_headers ? ArrayOrNullArg(fcinfo, headers_arg, "headers") : nullptr;
 	if (has_headers) {
 		int header_count = ArrayGetNItems(ARR_NDIM(header_array), ARR_DIMS(header_array));
 		if (header_count != count)
@@ -265,20 +266,12 @@ SendBatchTopic(FunctionCallInfo fcinfo, int headers_arg, int delay_arg, BatchDel
 	if (delay_kind == BatchDelay::kTimestamp) {
 		vt = TimestampArg(fcinfo, delay_arg, "delay");
 	} else if (delay_kind == BatchDelay::kSeconds) {
-		pg::ArgNotNull(fcinfo, delay_arg, "delay");
-		int32 delay = PG_GETARG_INT32(delay_arg);
-		if (delay < 0)
-			ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION), errmsg("delay cannot be negative, got: %d", delay)));
-		vt = pg::PlusSeconds(vt, delay);
+		/* As send_batch (PGMQ's batch forms add the seconds unchecked): negative is now, NULL 23502. */
+		vt = pg::PlusSeconds(vt, SecondsArg(fcinfo, delay_arg, "delay"));
 	}
 
-	Datum *messages;
-	deconstruct_array(msgs, JSONBOID, -1, false, TYPALIGN_INT, &messages, nullptr, &count);
-	Datum *headers = nullptr;
-	if (has_headers) {
-		int header_count;
-		deconstruct_array(header_array, JSONBOID, -1, false, TYPALIGN_INT, &headers, nullptr, &header_count);
-	}
+	Datum *messages = JsonbArrayElements(msgs);
+	Datum *headers = has_headers ? JsonbArrayElements(header_array) : nullptr;
 
 	pg::BeginSetResult(fcinfo, false);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
