@@ -106,7 +106,8 @@ SELECT * FROM pgmq.test_routing('orders');
 SELECT * FROM pgmq.test_routing('orders.*');
 
 ------------------------------------------------------------------------------
--- * and #: # matches zero or more segments
+-- * and #: # matches one or more segments, as PGMQ's compiled_regex does ('logs.#' is
+-- ^logs\..*$: not 'logs'); the router agrees with that regex on every binding and key
 ------------------------------------------------------------------------------
 SELECT pgmq.create('t_hash');
 SELECT pgmq.bind_topic('logs.#', 't_hash');
@@ -114,6 +115,15 @@ SELECT pgmq.bind_topic('#.error', 't_hash');
 SELECT pgmq.bind_topic('a.#.b', 't_hash');
 SELECT k, array(SELECT pattern FROM pgmq.test_routing(k) WHERE queue_name = 't_hash') AS matched
   FROM unnest(ARRAY['logs', 'logs.x', 'logs.x.y', 'error', 'db.error', 'a.b', 'a.x.y.b', 'a.x.c', 'log']) AS k;
+SELECT pgmq.bind_topic(p, 't_hash') FROM unnest(ARRAY['#', '#.#', '*.#', '#.*', '#.a.#', 'a.*.#', 'a.#.b.#.c', 'a*.#']) AS p;
+SELECT count(*) AS keys_tried,
+       count(*) FILTER (WHERE (k ~ b.compiled_regex) IS DISTINCT FROM
+                              EXISTS (SELECT 1 FROM pgmq.test_routing(k) AS r
+                                       WHERE r.pattern = b.pattern AND r.queue_name = b.queue_name)) AS disagreements
+  FROM pgmq.topic_bindings AS b,
+       unnest(ARRAY['a', 'b', 'a.b', 'b.a', 'x.a', 'a.x', 'a.b.c', 'a.x.b.y.c', 'a.1.b.2.3.c', 'x.a.y', 'ab.c',
+                    'logs', 'logs.x', 'error', 'x.error', 'a.x.y.b']) AS k
+ WHERE b.queue_name = 't_hash';
 SELECT pgmq.drop_queue('t_hash');
 -- dropping the queue removed its bindings
 SELECT count(*) FROM pgmq.topic_bindings WHERE queue_name = 't_hash';

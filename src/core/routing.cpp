@@ -93,7 +93,7 @@ MatchSegments(const Router *router, const RouterPattern &pattern, const Segments
 	}
 	/*
 	 * Cheap rejection first: the tokens before the first "#" sit at fixed positions from the start,
-	 * those after the last "#" at fixed positions from the end, and every token but "#" needs a segment.
+	 * those after the last "#" at fixed positions from the end, and every token needs a segment.
 	 */
 	std::uint32_t first_hash = 0;
 	while (tokens[first_hash].kind != TokenKind::kHash) {
@@ -104,10 +104,7 @@ MatchSegments(const Router *router, const RouterPattern &pattern, const Segments
 	}
 	std::uint32_t last_hash = pattern.token_count - 1;
 	std::size_t from_end = 0;
-	std::size_t needed = 0;
-	for (std::uint32_t t = 0; t < pattern.token_count; t++)
-		needed += tokens[t].kind != TokenKind::kHash;
-	if (needed > n)
+	if (pattern.token_count > n)
 		return false;
 	while (tokens[last_hash].kind != TokenKind::kHash) {
 		from_end++;
@@ -123,11 +120,11 @@ MatchSegments(const Router *router, const RouterPattern &pattern, const Segments
 	for (std::uint32_t t = 0; t < pattern.token_count; t++) {
 		const RouterToken &token = tokens[t];
 		bool any = false;
+		bool before = false; /* some reached[j], j < i */
 		for (std::size_t i = 0; i <= n; i++) {
 			switch (token.kind) {
 			case TokenKind::kHash:
-				any = any || reached[i];
-				next[i] = any;
+				next[i] = before;
 				break;
 			case TokenKind::kStar:
 				next[i] = i > 0 && reached[i - 1];
@@ -137,6 +134,7 @@ MatchSegments(const Router *router, const RouterPattern &pattern, const Segments
 				break;
 			}
 			any = any || next[i];
+			before = before || reached[i];
 		}
 		if (!any)
 			return false;

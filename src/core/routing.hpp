@@ -4,11 +4,12 @@
  *
  * A routing key is dot-separated segments ("orders.created.eu"). A pattern
  * is the same with two wildcards: a segment "*" matches exactly one segment,
- * a segment "#" zero or more (AMQP), so "orders.#" matches "orders" and
- * "orders.x.y", "#.eu" matches "eu", "a.#.b" matches "a.b". PGMQ also
- * accepts a wildcard inside a segment ("log*", "a#b"); such a pattern matches
- * as PGMQ's compiled_regex does: "*" one or more characters other than a
- * dot, "#" any characters.
+ * a segment "#" one or more, as PGMQ's compiled_regex matches valid keys
+ * ("#" is ".*" between literal dots): "orders.#" matches "orders.x" and
+ * "orders.x.y" but not "orders", "#.eu" matches "x.eu" but not "eu", "#"
+ * every key. PGMQ also accepts a wildcard inside a segment ("log*", "a#b");
+ * such a pattern matches as that regex does: "*" one or more characters
+ * other than a dot, "#" any characters.
  *
  * Patterns are compiled once into a Router: plain data in one buffer the
  * caller allocated (RouterSize bytes), so it can live in a cache memory
