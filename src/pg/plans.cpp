@@ -341,17 +341,17 @@ const StatementInfo kStatements[] = {
 static_assert(sizeof(kStatements) / sizeof(kStatements[0]) == static_cast<size_t>(Statement::kCount),
 			  "one text per statement");
 
-/* QueuePlans is one queue's kept plans (or, under "", those on pgmq's own tables), a hash table entry. */
+/* QueuePlans is one queue's kept plans (or, under "$", those on pgmq's own tables), a hash table entry. */
 struct QueuePlans {
 	char queue[core::kMaxQueueNameLength + 1]; /* key (zero-padded), must be first */
 	Oid queue_relid;                           /* the queue table the plans were made for */
 	Oid destination_relid;                     /* the queue table the kQueueDestination plans move into */
-	dlist_node lru;                            /* in lru_list, most recently used first; not for "" */
+	dlist_node lru;                            /* in lru_list, most recently used first; not for "$" */
 	SPIPlanPtr plans[static_cast<int>(Statement::kCount)];
 };
 
 HTAB *plan_cache = nullptr;       /* QueuePlans by queue name, in TopMemoryContext */
-QueuePlans *pgmq_plans = nullptr; /* the entry "": never evicted, not counted as a queue */
+QueuePlans *pgmq_plans = nullptr; /* the entry "$": never evicted, not counted as a queue */
 dlist_head lru_list = DLIST_STATIC_INIT(lru_list);
 int executing = 0; /* plans running now in ExecutePlan, in this backend */
 
@@ -414,12 +414,17 @@ TrimPlanCache(QueuePlans *keep) {
 	}
 }
 
-/* QueueKey fills key (zero-padded) with the queue's name, "" for no queue. */
+/*
+ * QueueKey fills key (zero-padded) with the queue's name, "$" for no queue: no queue name contains
+ * a "$", while "" is a valid one (queue "" must not share the entry of pgmq's own tables).
+ */
 void
 QueueKey(const Queue *queue, char *key) {
 	memset(key, 0, sizeof(QueuePlans::queue));
 	if (queue != nullptr)
 		memcpy(key, queue->name.text, queue->name.length);
+	else
+		key[0] = '$';
 }
 
 /*
