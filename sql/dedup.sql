@@ -109,6 +109,13 @@ DROP TRIGGER dd_note ON pgmq.q_dd_q;
 DROP TABLE public.dd_seen;
 DROP FUNCTION public.dd_note();
 
+-- send_topic goes through the same send: a routed duplicate inserts nothing.
+SELECT pgmq.bind_topic('dd.*', 'dd_q');
+SELECT pgmq.send_topic('dd.x', '{"topic": 1}', '{"x-pgmq-dedup-id": "topic"}'::jsonb, 0);
+SELECT pgmq.send_topic('dd.x', '{"topic": 2}', '{"x-pgmq-dedup-id": "topic"}'::jsonb, 0);
+SELECT message FROM pgmq.q_dd_q WHERE message ? 'topic';
+SELECT pgmq.unbind_topic('dd.*', 'dd_q');
+
 -- Privileges: a role that may send to the queue deduplicates there, but sees and writes no ids.
 CREATE ROLE regress_pgmq_dd;
 GRANT USAGE ON SCHEMA pgmq TO regress_pgmq_dd;

@@ -319,7 +319,7 @@ class Bench:
             ("send1_16", "send 1/txn, 16 clients", "rate", lambda s: self.run_send1(s, 16)),
             ("topic1000_4", "send_topic, 1 of 1,000 bindings vs send, 4 clients", "rate",
              lambda s: self.run_topic(s, 4)),
-            ("dedup1_4", "send with a unique dedup id, dedup queue vs none, 4 clients", "rate",
+            ("dedup1_4", "send, unique dedup id, vs no dedup, 4 clients", "rate",
              lambda s: self.run_dedup(s, 4)),
             ("batch100_4", "send_batch 100, 4 clients", "rate", lambda s: self.run_batch(s, 4)),
             ("rd1_4", f"read 1 + delete, 4 clients ({o.backlog:,} backlog)", "rate",
