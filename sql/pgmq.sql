@@ -151,7 +151,7 @@ COMMENT ON FUNCTION pgmq.convert_archive_partitioned(text,text,text,integer) IS 
 
 CREATE FUNCTION pgmq.drop_queue(queue_name text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'pgmq_drop_queue' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION pgmq.drop_queue(text) IS 'Drops a queue, its archive, policy and metadata; false and a notice if it does not exist.';
+COMMENT ON FUNCTION pgmq.drop_queue(text) IS 'Drops a queue, its archive, policy, deduplication ids and metadata; false and a notice if it does not exist.';
 
 CREATE FUNCTION pgmq.drop_queue(queue_name text, partitioned boolean) RETURNS boolean
     AS 'MODULE_PATHNAME', 'pgmq_drop_queue_partitioned' LANGUAGE C VOLATILE;
@@ -159,7 +159,7 @@ COMMENT ON FUNCTION pgmq.drop_queue(text,boolean) IS 'Deprecated form of drop_qu
 
 CREATE FUNCTION pgmq.purge_queue(queue_name text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'pgmq_purge_queue' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION pgmq.purge_queue(text) IS 'Deletes every message of a queue (not of its archive) and returns how many.';
+COMMENT ON FUNCTION pgmq.purge_queue(text) IS 'Deletes every message of a queue (not of its archive), forgets its deduplication ids and returns how many.';
 
 CREATE FUNCTION pgmq.detach_archive(queue_name text) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -781,9 +781,24 @@ CREATE TABLE pgmq.queue_policy (
     CHECK (invalid_queue::text IS DISTINCT FROM queue_name::text),
     backoff_base_seconds integer CHECK (backoff_base_seconds > 0),
     backoff_max_seconds integer CHECK (backoff_max_seconds > 0),
-    backoff_jitter boolean NOT NULL DEFAULT false
+    backoff_jitter boolean NOT NULL DEFAULT false,
+    dedup_seconds integer CHECK (dedup_seconds > 0)
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.queue_policy', '');
+
+-- Deduplication (set_policy(..., dedup_seconds => N)): the x-pgmq-dedup-id header of each message sent
+-- to such a queue, with the msg_id it got, for N seconds after sent_at. The primary key makes concurrent
+-- senders of one id exact (the second waits for the first to commit or roll back). Only the send path
+-- (as the extension's owner, after checking the caller's INSERT privilege on the queue), the worker and
+-- pgmq's queue administration touch it; no other role has a privilege on it.
+CREATE TABLE pgmq.dedup (
+    queue_name varchar NOT NULL,
+    dedup_id text COLLATE "C" NOT NULL,
+    msg_id bigint NOT NULL,
+    sent_at timestamp with time zone NOT NULL,
+    PRIMARY KEY (queue_name, dedup_id)
+);
+CREATE INDEX dedup_sent_at_idx ON pgmq.dedup (queue_name, sent_at);
 
 -- Counters of what policies did, per queue, updated in the same transaction as the moves.
 CREATE TABLE pgmq.queue_policy_stats (
@@ -821,6 +836,11 @@ END
 $$;
 COMMENT ON FUNCTION pgmq._existing_queue(text) IS 'Internal: the normalized name of an existing queue; raises 42P01 if it does not exist.';
 
+-- Forgets a queue's deduplication ids, for its owner (set_policy and clear_policy need no privilege on pgmq.dedup).
+CREATE FUNCTION pgmq._forget_dedup_ids(queue_name text) RETURNS void
+    AS 'MODULE_PATHNAME', 'pgmq_forget_dedup_ids' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq._forget_dedup_ids(text) IS 'Internal: forgets every deduplication id of a queue; for its owner.';
+
 CREATE FUNCTION pgmq.set_policy(
     queue_name text,
     invalid_queue text DEFAULT NULL,
@@ -830,7 +850,8 @@ CREATE FUNCTION pgmq.set_policy(
     retention_action text DEFAULT 'archive',
     backoff_base_seconds integer DEFAULT NULL,
     backoff_max_seconds integer DEFAULT NULL,
-    backoff_jitter boolean DEFAULT false
+    backoff_jitter boolean DEFAULT false,
+    dedup_seconds integer DEFAULT NULL
 ) RETURNS pgmq.queue_policy LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -871,6 +892,10 @@ BEGIN
     END IF;
     IF backoff_jitter IS NULL THEN
         RAISE EXCEPTION 'backoff_jitter must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF dedup_seconds IS NOT NULL AND dedup_seconds < 1 THEN
+        RAISE EXCEPTION 'dedup_seconds must be greater than zero, got %', dedup_seconds
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF backoff_base_seconds IS NULL AND (backoff_max_seconds IS NOT NULL OR backoff_jitter) THEN
         RAISE EXCEPTION 'backoff_max_seconds and backoff_jitter need backoff_base_seconds'
@@ -931,20 +956,25 @@ BEGIN
     END IF;
     INSERT INTO pgmq.queue_policy AS p (queue_name, invalid_queue, max_deliveries, deadline_seconds,
                                         retention_seconds, retention_action, updated_at,
-                                        backoff_base_seconds, backoff_max_seconds, backoff_jitter)
+                                        backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds)
         VALUES (qname, iname, max_deliveries, deadline_seconds, retention_seconds, retention_action, now(),
-                backoff_base_seconds, backoff_max_seconds, backoff_jitter)
+                backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds)
         ON CONFLICT ON CONSTRAINT queue_policy_pkey DO UPDATE
         SET invalid_queue = EXCLUDED.invalid_queue, max_deliveries = EXCLUDED.max_deliveries,
             deadline_seconds = EXCLUDED.deadline_seconds, retention_seconds = EXCLUDED.retention_seconds,
             retention_action = EXCLUDED.retention_action, updated_at = EXCLUDED.updated_at,
             backoff_base_seconds = EXCLUDED.backoff_base_seconds,
-            backoff_max_seconds = EXCLUDED.backoff_max_seconds, backoff_jitter = EXCLUDED.backoff_jitter
+            backoff_max_seconds = EXCLUDED.backoff_max_seconds, backoff_jitter = EXCLUDED.backoff_jitter,
+            dedup_seconds = EXCLUDED.dedup_seconds
         RETURNING p.* INTO result;
+    -- Without deduplication the queue's remembered ids go (sends no longer consult them).
+    IF dedup_seconds IS NULL THEN
+        PERFORM pgmq._forget_dedup_ids(qname);
+    END IF;
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text,integer,integer,boolean) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline, retention and nack backoff.';
+COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text,integer,integer,boolean,integer) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline, retention, nack backoff and deduplication.';
 
 CREATE FUNCTION pgmq.clear_policy(queue_name text) RETURNS boolean
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -955,7 +985,11 @@ BEGIN
     PERFORM pgmq._require_queue_owner(qname);
     LOCK TABLE pgmq.queue_policy IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM pgmq.queue_policy AS p WHERE p.queue_name = qname;
-    RETURN FOUND;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM pgmq._forget_dedup_ids(qname);
+    RETURN true;
 END
 $$;
 COMMENT ON FUNCTION pgmq.clear_policy(text) IS 'Removes a queue''s policy; false if it had none.';
@@ -981,7 +1015,7 @@ COMMENT ON FUNCTION pgmq.policy(text) IS 'A queue''s policy; NULL limits when it
 
 CREATE VIEW pgmq.policies AS
     SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
-           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter
+           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds
       FROM pgmq.queue_policy ORDER BY queue_name;
 
 -- Whether some queue's policy names this queue as its invalid queue, from the read path's policy cache

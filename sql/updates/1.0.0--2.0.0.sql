@@ -124,6 +124,23 @@ CREATE OR REPLACE VIEW pgmq.policies AS
            updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter
       FROM pgmq.queue_policy ORDER BY queue_name;
 
+-- Deduplication (new in 2.0.0): a column of pgmq.queue_policy, shown by pgmq.policies, the table of
+-- remembered ids; set_policy takes one more argument (the replay below creates it with it).
+ALTER TABLE pgmq.queue_policy
+    ADD COLUMN dedup_seconds integer CHECK (dedup_seconds > 0);
+CREATE TABLE pgmq.dedup (
+    queue_name varchar NOT NULL,
+    dedup_id text COLLATE "C" NOT NULL,
+    msg_id bigint NOT NULL,
+    sent_at timestamp with time zone NOT NULL,
+    PRIMARY KEY (queue_name, dedup_id)
+);
+CREATE INDEX dedup_sent_at_idx ON pgmq.dedup (queue_name, sent_at);
+CREATE OR REPLACE VIEW pgmq.policies AS
+    SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
+           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds
+      FROM pgmq.queue_policy ORDER BY queue_name;
+
 -- status() finds messages moved to an invalid queue through an index that set_policy creates on it.
 DO $$
 DECLARE

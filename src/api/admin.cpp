@@ -10,6 +10,7 @@
 #include "boundary.hpp"
 #include "compat.hpp"
 #include "guc.hpp"
+#include "pg/dedup.hpp"
 #include "pg/plans.hpp"
 #include "pg/readhint.hpp"
 
@@ -201,6 +202,7 @@ DropQueue(FunctionCallInfo fcinfo) {
 					 quote_identifier(queue.archive_table));
 	pg::ExecuteSql(sql.data, false);
 	ExecuteWithName(pg::Statement::kMetaDelete, &queue, 0);
+	pg::ForgetDedupIds(&queue);
 	pg::FinishSpi();
 	pg::ForgetQueuePlans(&queue);
 	if (queue_exists)
@@ -266,6 +268,8 @@ PGMQ_FUNCTION(pgmq_purge_queue) {
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "TRUNCATE pgmq.%s", q);
 	pg::ExecuteSql(sql.data, false);
+	/* A purged queue starts afresh: a message sent again after the purge is not a duplicate. */
+	pg::ForgetDedupIds(&queue);
 	pg::FinishSpi();
 	PG_RETURN_INT64(count);
 }

@@ -1,11 +1,12 @@
 /*
- * policy.cpp: pgmq.run_maintenance, pgmq.worker_status and the trigger that
+ * policy.cpp: pgmq.run_maintenance, pgmq.worker_status, pgmq._forget_dedup_ids and the trigger that
  * invalidates policy caches. The policy API itself (set_policy, clear_policy,
  * policy, policies, policy_metrics) is SQL in sql/pgmq.sql.
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
 #include "guc.hpp"
+#include "pg/dedup.hpp"
 #include "pg/maintenance.hpp"
 #include "pg/plans.hpp"
 #include "pg/policy_cache.hpp"
@@ -56,7 +57,7 @@ MaintainQueue(FunctionCallInfo fcinfo, const char *queue_name) {
 	ResourceOwner owner = CurrentResourceOwner;
 	/* Read after PG_END_TRY only when the subtransaction committed, i.e. when nothing longjmp'ed. */
 	pg::QueuePolicy policy;
-	pg::MoveCounts counts = {0, 0, 0, 0};
+	pg::MoveCounts counts = {0, 0, 0, 0, 0};
 	volatile bool committed = false;
 	BeginInternalSubTransaction(nullptr);
 	MemoryContextSwitchTo(call_cxt);
@@ -65,13 +66,14 @@ MaintainQueue(FunctionCallInfo fcinfo, const char *queue_name) {
 		if (pg::LoadQueuePolicy(queue_name, &policy, true)) {
 			for (;;) {
 				CHECK_FOR_INTERRUPTS();
-				pg::MoveCounts batch = {0, 0, 0, 0};
+				pg::MoveCounts batch = {0, 0, 0, 0, 0};
 				pg::MaintainBatch(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &batch);
 				counts.deadline += batch.deadline;
 				counts.max_deliveries += batch.max_deliveries;
 				counts.retention += batch.retention;
-				if (batch.candidates < guc_worker_batch_size ||
-					batch.deadline + batch.max_deliveries + batch.retention == 0)
+				bool more = batch.candidates >= guc_worker_batch_size &&
+							batch.deadline + batch.max_deliveries + batch.retention > 0;
+				if (!more && batch.forgotten < guc_worker_batch_size)
 					break;
 			}
 		}
@@ -161,6 +163,19 @@ PGMQ_FUNCTION(pgmq_worker_status) {
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum)0;
+}
+
+/*
+ * pgmq_forget_dedup_ids serves pgmq._forget_dedup_ids(queue_name): forgets the queue's deduplication ids,
+ * for a caller with the privileges of the queue's owner, as pgmq's bookkeeping (no privilege on pgmq.dedup).
+ */
+PGMQ_FUNCTION(pgmq_forget_dedup_ids) {
+	pg::Queue queue;
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kAdminAccess);
+	pg::ConnectSpi();
+	pg::ForgetDedupIds(&queue);
+	pg::FinishSpi();
+	PG_RETURN_VOID();
 }
 
 /* pgmq_policy_changed is the statement trigger on pgmq.queue_policy: every backend drops its policy cache. */

@@ -57,6 +57,13 @@ namespace pgmq::pg {
  */
 bool DirectInsert(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids);
 
+/* DirectInsertWithIds is DirectInsert with the msg_ids ids[0..count) given (taken from MsgIdSequence before). */
+bool DirectInsertWithIds(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
+						 const int64 *ids);
+
+/* MsgIdSequence returns the identity sequence of msg_id of queue table relid (cached). */
+Oid MsgIdSequence(Oid relid);
+
 /*
  * DirectAck deletes the messages ids[0..count) from queue table relid
  * as DELETE ... WHERE msg_id = ANY (ids) would and, when archive_relid is

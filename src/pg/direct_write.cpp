@@ -168,6 +168,39 @@ CompareIds(const void *a, const void *b) {
 	return (x > y) - (x < y);
 }
 
+/*
+ * InsertRows is DirectInsert; with take_ids it stores the next values of the msg_id sequence in ids, else it
+ * inserts the msg_ids given there (DirectInsertWithIds).
+ */
+bool
+InsertRows(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids,
+		   bool take_ids) {
+	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
+	OpenQueue q;
+	if (!OpenQueueRelation(relid, ACL_INSERT | ACL_SELECT, &q)) {
+		EndScratch(caller);
+		return false;
+	}
+	Oid seqid = take_ids ? IdentitySequence(relid) : InvalidOid;
+	TupleTableSlot *slot = table_slot_create(q.rel, nullptr);
+	CommandId cid = GetCurrentCommandId(true);
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	for (int k = 0; k < count; k++) {
+		int64 id = take_ids ? nextval_internal(seqid, false) : ids[k];
+		FillNewMessage(slot, id, now, vt, messages[k], headers != nullptr ? &headers[k] : nullptr);
+		CheckNotNull(q.rel, slot);
+		table_tuple_insert(q.rel, slot, cid, 0, nullptr);
+		InsertIndexEntries(&q, slot, false);
+		ids[k] = id;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	CloseQueue(&q);
+	/* Later statements of this transaction (and an SPI read in this one) see the rows. */
+	CommandCounterIncrement();
+	EndScratch(caller);
+	return true;
+}
+
 } // namespace
 
 int
@@ -219,32 +252,20 @@ DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count) {
 	return done;
 }
 
+Oid
+MsgIdSequence(Oid relid) {
+	return IdentitySequence(relid);
+}
+
 bool
 DirectInsert(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers, int64 *ids) {
-	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
-	OpenQueue q;
-	if (!OpenQueueRelation(relid, ACL_INSERT | ACL_SELECT, &q)) {
-		EndScratch(caller);
-		return false;
-	}
-	Oid seqid = IdentitySequence(relid);
-	TupleTableSlot *slot = table_slot_create(q.rel, nullptr);
-	CommandId cid = GetCurrentCommandId(true);
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	for (int k = 0; k < count; k++) {
-		int64 id = nextval_internal(seqid, false);
-		FillNewMessage(slot, id, now, vt, messages[k], headers != nullptr ? &headers[k] : nullptr);
-		CheckNotNull(q.rel, slot);
-		table_tuple_insert(q.rel, slot, cid, 0, nullptr);
-		InsertIndexEntries(&q, slot, false);
-		ids[k] = id;
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	CloseQueue(&q);
-	/* Later statements of this transaction (and an SPI read in this one) see the rows. */
-	CommandCounterIncrement();
-	EndScratch(caller);
-	return true;
+	return InsertRows(relid, vt, count, messages, headers, ids, true);
+}
+
+bool
+DirectInsertWithIds(Oid relid, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
+					const int64 *ids) {
+	return InsertRows(relid, vt, count, messages, headers, const_cast<int64 *>(ids), false);
 }
 
 } // namespace pgmq::pg

@@ -98,6 +98,8 @@ QueueOwner(Oid relid) {
 	return owner;
 }
 
+} // namespace
+
 /* ExtensionOwner returns the owner of extension pgmq, who owns its tables (queue_policy and the stats). */
 Oid
 ExtensionOwner() {
@@ -109,13 +111,6 @@ ExtensionOwner() {
 	ReleaseSysCache(tuple);
 	return owner;
 }
-
-/* SavedIdentity is what SwitchIdentity changed, for RestoreIdentity: plain data. */
-struct SavedIdentity {
-	Oid user;
-	int sec_context;
-	int guc_nest_level;
-};
 
 /*
  * SwitchIdentity makes role the current user in a security-restricted operation and opens a GUC
@@ -140,8 +135,6 @@ RestoreIdentity(const SavedIdentity *saved) {
 	AtEOXact_GUC(false, saved->guc_nest_level);
 	SetUserIdAndSecContext(saved->user, saved->sec_context);
 }
-
-} // namespace
 
 int
 PolicyQueueNames(MemoryContext cxt, char ***names) {
@@ -195,6 +188,7 @@ LoadQueuePolicy(const char *queue_name, QueuePolicy *policy, bool wait) {
 	policy->limits.deadline_seconds = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
 	policy->limits.retention_seconds = DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull));
 	policy->retention_delete = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
+	policy->dedup_seconds = DatumGetInt32(SPI_getbinval(row, desc, 6, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	RestoreIdentity(&identity);
 	if (invalid != nullptr) {
@@ -288,7 +282,7 @@ MaintainBatch(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCo
 	core::MessageState *to_retention =
 		static_cast<core::MessageState *>(palloc(sizeof(core::MessageState) * (distinct + 1)));
 	int n_invalid = 0, n_retention = 0;
-	MoveCounts batch = {0, 0, 0, 0};
+	MoveCounts batch = {0, 0, 0, 0, 0};
 	SplitByDestination(messages, distinct, to_invalid, &n_invalid, to_retention, &n_retention, &batch);
 	uint64 moved = MoveGroup(policy, to_invalid, n_invalid, false, now);
 	MemoryContextSwitchTo(batch_cxt);
@@ -315,6 +309,16 @@ MaintainBatch(const QueuePolicy *policy, TimestampTz now, int batch_size, MoveCo
 	counts->deadline += batch.deadline;
 	counts->max_deliveries += batch.max_deliveries;
 	counts->retention += batch.retention;
+	/* Deduplication ids sent before the window: forgotten, as pgmq's bookkeeping. */
+	if (policy->dedup_seconds > 0) {
+		SwitchIdentity(policy->extension_owner, &identity);
+		Datum values[3] = {CStringGetTextDatum(policy->queue.name.text),
+						   TimestampTzGetDatum(now - static_cast<int64>(policy->dedup_seconds) * USECS_PER_SEC),
+						   Int32GetDatum(batch_size)};
+		counts->forgotten +=
+			static_cast<int64>(ExecuteStatement(nullptr, Statement::kDedupForgetExpired, values, nullptr, false));
+		RestoreIdentity(&identity);
+	}
 	MemoryContextSwitchTo(saved);
 	MemoryContextDelete(batch_cxt);
 }

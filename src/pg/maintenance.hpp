@@ -38,6 +38,7 @@ struct QueuePolicy {
 	Queue invalid_queue;
 	core::PolicyLimits limits;
 	bool retention_delete; /* retention_action = 'delete' */
+	int32 dedup_seconds;   /* deduplication window, 0: none */
 };
 
 /* MoveCounts counts what a batch or pass did. */
@@ -46,6 +47,7 @@ struct MoveCounts {
 	int64 max_deliveries; /* moved for max_deliveries */
 	int64 retention;      /* removed for retention */
 	int64 candidates;     /* rows locked by the candidate queries */
+	int64 forgotten;      /* expired deduplication ids forgotten */
 };
 
 /*
@@ -59,7 +61,25 @@ struct MoveCounts {
  * set_config(..., false), outlives it.
  */
 
-/* PolicyQueueNames returns the names of queues with a policy (SPI connected), allocated in cxt. */
+/* SavedIdentity is what SwitchIdentity changed, for RestoreIdentity: plain data. */
+struct SavedIdentity {
+	Oid user;
+	int sec_context;
+	int guc_nest_level;
+};
+
+/* ExtensionOwner returns the owner of extension pgmq, who owns its tables (queue_policy, the stats, dedup). */
+Oid ExtensionOwner();
+
+/*
+ * SwitchIdentity makes role the current user in a security-restricted operation with search_path
+ * pinned (see Identities above); RestoreIdentity undoes it. Also used by the send path, which records
+ * deduplication ids in pgmq.dedup as the extension's owner.
+ */
+void SwitchIdentity(Oid role, SavedIdentity *saved);
+void RestoreIdentity(const SavedIdentity *saved);
+
+/* PolicyQueueNames returns the names of queues with a policy limit or deduplication (SPI connected), in cxt. */
 int PolicyQueueNames(MemoryContext cxt, char ***names);
 
 /*

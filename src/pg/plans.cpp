@@ -297,13 +297,14 @@ const StatementInfo kStatements[] = {
 	 StatementTables::kQueue},
 	/* kPolicyQueues */
 	{"SELECT queue_name::text FROM pgmq.queue_policy WHERE max_deliveries IS NOT NULL OR deadline_seconds IS NOT "
-	 "NULL OR retention_seconds IS NOT NULL ORDER BY queue_name",
+	 "NULL OR retention_seconds IS NOT NULL OR dedup_seconds IS NOT NULL ORDER BY queue_name",
 	 0,
 	 {},
 	 StatementTables::kPgmq},
 	/* kLoadPolicy */
 	{"SELECT invalid_queue::text, coalesce(max_deliveries, 0), coalesce(deadline_seconds, 0), "
-	 "coalesce(retention_seconds, 0), retention_action = 'delete' FROM pgmq.queue_policy WHERE queue_name = $1",
+	 "coalesce(retention_seconds, 0), retention_action = 'delete', coalesce(dedup_seconds, 0) FROM pgmq.queue_policy "
+	 "WHERE queue_name = $1",
 	 1,
 	 {TEXTOID},
 	 StatementTables::kPgmq},
@@ -336,22 +337,49 @@ const StatementInfo kStatements[] = {
 	 StatementTables::kPgmq,
 	 false,
 	 true},
+	/* kSendWithIds: the msg_ids were taken from the identity sequence before (send_path.cpp). */
+	{"INSERT INTO pgmq.%1$s (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE SELECT i, $1, m, h FROM ROWS FROM "
+	 "(pg_catalog.unnest($4), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(i, m, h) RETURNING msg_id",
+	 4,
+	 {TIMESTAMPTZOID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID},
+	 StatementTables::kQueue,
+	 true},
+	/*
+	 * kDedupClaim: each id gets the proposed msg_id unless it was sent within the window, then it keeps the
+	 * first's; a concurrent sender of the same id waits here for this transaction's end. Ids in sorted order.
+	 */
+	{"INSERT INTO pgmq.dedup AS d (queue_name, dedup_id, msg_id, sent_at) SELECT $1, u.id, u.msg_id, $4 FROM ROWS "
+	 "FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(id, msg_id) ON CONFLICT (queue_name, dedup_id) DO "
+	 "UPDATE SET msg_id = CASE WHEN d.sent_at > $5 THEN d.msg_id ELSE EXCLUDED.msg_id END, "
+	 "sent_at = CASE WHEN d.sent_at > $5 THEN d.sent_at ELSE EXCLUDED.sent_at END RETURNING d.dedup_id, d.msg_id",
+	 5,
+	 {TEXTOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID},
+	 StatementTables::kPgmq,
+	 true},
+	/* kDedupForgetExpired: ids a sender holds (replacing an expired one) are skipped. */
+	{"DELETE FROM pgmq.dedup WHERE queue_name = $1 AND dedup_id = ANY (ARRAY(SELECT e.dedup_id FROM pgmq.dedup AS e "
+	 "WHERE e.queue_name = $1 AND e.sent_at <= $2 ORDER BY e.sent_at LIMIT $3 FOR UPDATE SKIP LOCKED))",
+	 3,
+	 {TEXTOID, TIMESTAMPTZOID, INT4OID},
+	 StatementTables::kPgmq},
+	/* kDedupForgetQueue: drop_queue and purge_queue, planned per call as the pgmq.meta statements. */
+	{"DELETE FROM pgmq.dedup WHERE queue_name = $1", 1, {TEXTOID}, StatementTables::kPgmq, false, true},
 };
 
 static_assert(sizeof(kStatements) / sizeof(kStatements[0]) == static_cast<size_t>(Statement::kCount),
 			  "one text per statement");
 
-/* QueuePlans is one queue's kept plans (or, under "", those on pgmq's own tables), a hash table entry. */
+/* QueuePlans is one queue's kept plans (or, under "$", those on pgmq's own tables), a hash table entry. */
 struct QueuePlans {
 	char queue[core::kMaxQueueNameLength + 1]; /* key (zero-padded), must be first */
 	Oid queue_relid;                           /* the queue table the plans were made for */
 	Oid destination_relid;                     /* the queue table the kQueueDestination plans move into */
-	dlist_node lru;                            /* in lru_list, most recently used first; not for "" */
+	dlist_node lru;                            /* in lru_list, most recently used first; not for "$" */
 	SPIPlanPtr plans[static_cast<int>(Statement::kCount)];
 };
 
 HTAB *plan_cache = nullptr;       /* QueuePlans by queue name, in TopMemoryContext */
-QueuePlans *pgmq_plans = nullptr; /* the entry "": never evicted, not counted as a queue */
+QueuePlans *pgmq_plans = nullptr; /* the entry "$": never evicted, not counted as a queue */
 dlist_head lru_list = DLIST_STATIC_INIT(lru_list);
 int executing = 0; /* plans running now in ExecutePlan, in this backend */
 
@@ -414,12 +442,17 @@ TrimPlanCache(QueuePlans *keep) {
 	}
 }
 
-/* QueueKey fills key (zero-padded) with the queue's name, "" for no queue. */
+/*
+ * QueueKey fills key (zero-padded) with the queue's name, "$" for no queue: no queue name contains
+ * a "$", while "" is a valid one (queue "" must not share the entry of pgmq's own tables).
+ */
 void
 QueueKey(const Queue *queue, char *key) {
 	memset(key, 0, sizeof(QueuePlans::queue));
 	if (queue != nullptr)
 		memcpy(key, queue->name.text, queue->name.length);
+	else
+		key[0] = '$';
 }
 
 /*

@@ -76,7 +76,12 @@ enum class Statement {
 	kMetaInsert,      /* $1 name as given, $2 is_unlogged: add the queue to pgmq.meta unless there */
 	kMetaDelete,      /* $1 normalised name: remove the queue from pgmq.meta */
 	kInvalidQueueFor, /* $1 queue_name -> first other queue whose policy sends overdue messages to it */
-	kCount            /* number of statements, not a statement */
+	/* Deduplication (pg/send_path.cpp, pg/maintenance.cpp); kSendWithIds is on the queue's table. */
+	kSendWithIds,        /* $1 vt, $2 messages jsonb[], $3 headers jsonb[], $4 msg_ids int8[] -> msg_id */
+	kDedupClaim,         /* $1 queue_name, $2 dedup ids text[], $3 msg_ids, $4 now, $5 window start -> id, msg_id */
+	kDedupForgetExpired, /* $1 queue_name, $2 window start, $3 limit: forget ids sent before the window */
+	kDedupForgetQueue,   /* $1 queue_name: forget every id of the queue */
+	kCount               /* number of statements, not a statement */
 };
 
 /*

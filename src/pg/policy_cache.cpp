@@ -30,6 +30,7 @@ struct CachedPolicy {
 	int32 backoff_max;  /* seconds, 0: no cap */
 	bool backoff_jitter;
 	char invalid_queue[core::kMaxQueueNameLength + 1]; /* "" when none */
+	int32 dedup_seconds;                               /* 0: no deduplication */
 };
 
 HTAB *policy_cache = nullptr;
@@ -77,6 +78,7 @@ LoadPolicyCache() {
 	AttrNumber max_attno = get_attnum(relid, "backoff_max_seconds");
 	AttrNumber jitter_attno = get_attnum(relid, "backoff_jitter");
 	AttrNumber invalid_attno = get_attnum(relid, "invalid_queue");
+	AttrNumber dedup_attno = get_attnum(relid, "dedup_seconds");
 
 	HASHCTL ctl;
 	memset(&ctl, 0, sizeof(ctl));
@@ -122,6 +124,11 @@ LoadPolicyCache() {
 		if (jitter_attno != InvalidAttrNumber) {
 			value = heap_getattr(tuple, jitter_attno, desc, &isnull);
 			entry->backoff_jitter = !isnull && DatumGetBool(value);
+		}
+		entry->dedup_seconds = 0;
+		if (dedup_attno != InvalidAttrNumber) {
+			value = heap_getattr(tuple, dedup_attno, desc, &isnull);
+			entry->dedup_seconds = isnull ? 0 : DatumGetInt32(value);
 		}
 	}
 	systable_endscan(scan);
@@ -171,6 +178,12 @@ QueueInvalidQueue(const Queue *queue, char *name) {
 		return false;
 	strlcpy(name, entry->invalid_queue, core::kMaxQueueNameLength + 1);
 	return true;
+}
+
+int32
+QueueDedupSeconds(const Queue *queue) {
+	const CachedPolicy *entry = LookupCachedPolicy(queue);
+	return entry == nullptr ? 0 : entry->dedup_seconds;
 }
 
 bool

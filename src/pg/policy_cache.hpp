@@ -1,5 +1,5 @@
 /*
- * policy_cache.hpp: the per-backend cache of queue policies used by the read path.
+ * policy_cache.hpp: the per-backend cache of queue policies used by the read and send paths.
  *
  * Shell code. A read must know, without an extra query per call, whether its
  * queue has a policy (pgmq.queue_policy) and its max_deliveries. The cache
@@ -41,6 +41,9 @@ bool QueueBackoff(const Queue *queue, Backoff *backoff);
 /* QueueInvalidQueue says whether the queue's policy has an invalid queue; if so copies its name to name
  * (kMaxQueueNameLength + 1 bytes). */
 bool QueueInvalidQueue(const Queue *queue, char *name);
+
+/* QueueDedupSeconds is the queue's deduplication window in seconds (dedup_seconds), 0 when it has none. */
+int32 QueueDedupSeconds(const Queue *queue);
 
 /* IsSomeInvalidQueue says whether another queue's policy names the queue as its invalid queue. */
 bool IsSomeInvalidQueue(const Queue *queue);

@@ -30,6 +30,9 @@ namespace pgmq::pg {
  * default now(). The queue must have been looked up with kSendAccess. Sets
  * *ids to the new msg_ids, in order, in the caller's memory context; returns
  * how many (count, unless the table's rules or triggers change that).
+ * On a queue whose policy deduplicates (pg/dedup.hpp), a message whose
+ * x-pgmq-dedup-id was sent within the window, or came earlier in the same
+ * batch, is not inserted: its msg_id is the first message's.
  */
 uint64 SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
 					int64 **ids);

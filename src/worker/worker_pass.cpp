@@ -43,7 +43,7 @@ namespace {
 constexpr int kMaxBatchesPerQueue = 100; /* then the next queue gets its turn; the rest waits a pass */
 constexpr long kLogIntervalMs = 10000;   /* LOG at most this often; every pass at DEBUG1 */
 
-pg::MoveCounts unlogged = {0, 0, 0, 0};
+pg::MoveCounts unlogged = {0, 0, 0, 0, 0};
 char database_name[NAMEDATALEN]; /* read inside the first transaction, for log messages */
 TimestampTz last_log_at = 0;
 
@@ -85,9 +85,9 @@ QueueBatch(const char *queue_name, MemoryContext pass_cxt, pg::MoveCounts *total
 		BeginWork(activity);
 		pg::QueuePolicy policy;
 		if (pg::LoadQueuePolicy(queue_name, &policy, false)) {
-			pg::MoveCounts counts = {0, 0, 0, 0};
+			pg::MoveCounts counts = {0, 0, 0, 0, 0};
 			pg::MaintainBatch(&policy, GetCurrentTimestamp(), guc_worker_batch_size, &counts);
-			more = counts.candidates >= guc_worker_batch_size;
+			more = counts.candidates >= guc_worker_batch_size || counts.forgotten >= guc_worker_batch_size;
 			EndWork();
 			totals->deadline += counts.deadline;
 			totals->max_deliveries += counts.max_deliveries;
@@ -131,7 +131,7 @@ LogMoves(const pg::MoveCounts *pass) {
 						 "%lld, retention %lld)",
 						 static_cast<long long>(pending), database_name, static_cast<long long>(unlogged.deadline),
 						 static_cast<long long>(unlogged.max_deliveries), static_cast<long long>(unlogged.retention))));
-	unlogged = {0, 0, 0, 0};
+	unlogged = {0, 0, 0, 0, 0};
 	last_log_at = now;
 }
 
@@ -154,7 +154,7 @@ RunPass(MemoryContext pass_cxt) {
 	if (!ready)
 		return false;
 
-	pg::MoveCounts totals = {0, 0, 0, 0};
+	pg::MoveCounts totals = {0, 0, 0, 0, 0};
 	for (int i = 0; i < n; i++) {
 		for (int batch = 0; batch < kMaxBatchesPerQueue; batch++) {
 			CHECK_FOR_INTERRUPTS();

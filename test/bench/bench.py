@@ -57,6 +57,14 @@ SCRIPTS = {
                 f"WITH moved AS (DELETE FROM {BASE} WHERE msg_id = ANY (:ids::bigint[]) RETURNING {COLS}) "
                 f"INSERT INTO {BASE_ARCH} ({COLS}) SELECT {COLS} FROM moved RETURNING msg_id;\n",
     },
+    # A unique x-pgmq-dedup-id per message, to a queue with dedup_seconds (ours) or without (base): the
+    # same call, so the ratio is what recording the id costs.
+    "dedup1": {
+        "ours": f"SELECT * FROM pgmq.send('{Q}', '{MSG}'::jsonb, "
+                "jsonb_build_object('x-pgmq-dedup-id', gen_random_uuid()::text));\n",
+        "base": f"SELECT * FROM pgmq.send('{Q}', '{MSG}'::jsonb, "
+                "jsonb_build_object('x-pgmq-dedup-id', gen_random_uuid()::text));\n",
+    },
     "topic1000": {
         "ours": f"SELECT pgmq.send_topic('orders.created.eu', '{MSG}'::jsonb);\n",
         "base": f"SELECT * FROM pgmq.send('{Q}', '{MSG}'::jsonb);\n",
@@ -231,6 +239,14 @@ class Bench:
             self.conn.execute(f"SELECT pgmq.bind_topic('orders.*.eu', '{Q}')")
         return self.pgbench("topic1000", "ours" if system == "ours" else "base", clients, self.opts.seconds, {})
 
+    def run_dedup(self, system, clients):
+        """send with a unique dedup id per message: to a queue with dedup_seconds (ours) or without (base)."""
+        self.reset("ours")
+        if system == "ours":
+            self.conn.execute(f"SELECT pgmq.set_policy('{Q}', dedup_seconds => 3600)")
+        self.conn.execute("VACUUM ANALYZE pgmq.dedup")
+        return self.pgbench("dedup1", system, clients, self.opts.seconds, {})
+
     def run_read_delete(self, system, clients):
         self.reset(system, backlog=self.opts.backlog)
         return self.pgbench("read1_delete", system, clients, self.opts.seconds, {"n": 1})
@@ -303,6 +319,8 @@ class Bench:
             ("send1_16", "send 1/txn, 16 clients", "rate", lambda s: self.run_send1(s, 16)),
             ("topic1000_4", "send_topic, 1 of 1,000 bindings vs send, 4 clients", "rate",
              lambda s: self.run_topic(s, 4)),
+            ("dedup1_4", "send, unique dedup id, vs no dedup, 4 clients", "rate",
+             lambda s: self.run_dedup(s, 4)),
             ("batch100_4", "send_batch 100, 4 clients", "rate", lambda s: self.run_batch(s, 4)),
             ("rd1_4", f"read 1 + delete, 4 clients ({o.backlog:,} backlog)", "rate",
              lambda s: self.run_read_delete(s, 4)),

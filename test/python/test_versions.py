@@ -184,10 +184,10 @@ def test_update_from_1_0_0_matches_fresh_install(two_dbs):
 
     # The messages, the policy and the throttle survived, and the updated functions use them.
     assert messages(old) == before
-    # 2.0.0 appended the backoff settings (unset) to the policy's row.
+    # 2.0.0 appended the backoff settings and dedup_seconds (unset) to the policy's row.
     policy_after = old.execute("SELECT * FROM pgmq.policy('upg_a')").fetchone()
     assert policy_after[:len(policy_before)] == policy_before
-    assert policy_after[len(policy_before):] == (None, None, False)
+    assert policy_after[len(policy_before):] == (None, None, False, None)
     assert old.execute("SELECT queue_name, throttle_interval_ms FROM pgmq.list_notify_insert_throttles()"
                        ).fetchall() == [("upg_a", 1000)]
     assert [r[0] for r in old.execute("SELECT queue_name FROM pgmq.list_queues()")] == \
