@@ -773,9 +773,17 @@ CREATE TABLE pgmq.queue_policy (
     CHECK (invalid_queue::text IS DISTINCT FROM queue_name::text),
     backoff_base_seconds integer CHECK (backoff_base_seconds > 0),
     backoff_max_seconds integer CHECK (backoff_max_seconds > 0),
-    backoff_jitter boolean NOT NULL DEFAULT false
+    backoff_jitter boolean NOT NULL DEFAULT false,
+    priorities boolean NOT NULL DEFAULT false
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.queue_policy', '');
+
+-- A message's priority on a queue with set_policy(priorities => true): its header x-pgmq-priority,
+-- the key of the queue's index priority_idx_<name>. Sends refuse a header that is not an integer;
+-- here such a header, a missing one or NULL headers count as 0, so no row makes the index fail.
+CREATE FUNCTION pgmq._priority(headers jsonb) RETURNS integer
+    AS 'MODULE_PATHNAME', 'pgmq_priority' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgmq._priority(jsonb) IS 'Internal: the priority of a message with these headers (x-pgmq-priority, else 0), the key of priority queues'' index.';
 
 -- Counters of what policies did, per queue, updated in the same transaction as the moves.
 CREATE TABLE pgmq.queue_policy_stats (
@@ -822,7 +830,8 @@ CREATE FUNCTION pgmq.set_policy(
     retention_action text DEFAULT 'archive',
     backoff_base_seconds integer DEFAULT NULL,
     backoff_max_seconds integer DEFAULT NULL,
-    backoff_jitter boolean DEFAULT false
+    backoff_jitter boolean DEFAULT false,
+    priorities boolean DEFAULT NULL
 ) RETURNS pgmq.queue_policy LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -831,6 +840,7 @@ DECLARE
     iname text;
     walk text;
     path text;
+    by_priority boolean;
     result pgmq.queue_policy;
 BEGIN
     qname := pgmq._existing_queue(queue_name);
@@ -915,6 +925,16 @@ BEGIN
                 USING HINT = 'Its owner creates the index by setting this policy again.';
         END IF;
     END IF;
+    -- Reads of a priority queue walk this index: highest x-pgmq-priority first, then msg_id.
+    -- NULL keeps the queue's current setting (none: off).
+    SELECT p.priorities INTO by_priority FROM pgmq.queue_policy AS p WHERE p.queue_name = qname;
+    by_priority := coalesce(priorities, by_priority, false);
+    IF by_priority AND to_regclass(format('pgmq.%I', 'priority_idx_' || qname)) IS NULL THEN
+        EXECUTE format('CREATE INDEX %I ON pgmq.%I (pgmq._priority(headers) DESC, msg_id)',
+                       'priority_idx_' || qname, 'q_' || qname);
+    ELSIF NOT by_priority AND to_regclass(format('pgmq.%I', 'priority_idx_' || qname)) IS NOT NULL THEN
+        EXECUTE format('DROP INDEX pgmq.%I', 'priority_idx_' || qname);
+    END IF;
     -- Deadline and retention candidates are found through enqueued_at.
     IF (deadline_seconds IS NOT NULL OR retention_seconds IS NOT NULL)
        AND to_regclass(format('pgmq.%I', 'enqueued_at_idx_' || qname)) IS NULL THEN
@@ -923,20 +943,21 @@ BEGIN
     END IF;
     INSERT INTO pgmq.queue_policy AS p (queue_name, invalid_queue, max_deliveries, deadline_seconds,
                                         retention_seconds, retention_action, updated_at,
-                                        backoff_base_seconds, backoff_max_seconds, backoff_jitter)
+                                        backoff_base_seconds, backoff_max_seconds, backoff_jitter, priorities)
         VALUES (qname, iname, max_deliveries, deadline_seconds, retention_seconds, retention_action, now(),
-                backoff_base_seconds, backoff_max_seconds, backoff_jitter)
+                backoff_base_seconds, backoff_max_seconds, backoff_jitter, by_priority)
         ON CONFLICT ON CONSTRAINT queue_policy_pkey DO UPDATE
         SET invalid_queue = EXCLUDED.invalid_queue, max_deliveries = EXCLUDED.max_deliveries,
             deadline_seconds = EXCLUDED.deadline_seconds, retention_seconds = EXCLUDED.retention_seconds,
             retention_action = EXCLUDED.retention_action, updated_at = EXCLUDED.updated_at,
             backoff_base_seconds = EXCLUDED.backoff_base_seconds,
-            backoff_max_seconds = EXCLUDED.backoff_max_seconds, backoff_jitter = EXCLUDED.backoff_jitter
+            backoff_max_seconds = EXCLUDED.backoff_max_seconds, backoff_jitter = EXCLUDED.backoff_jitter,
+            priorities = EXCLUDED.priorities
         RETURNING p.* INTO result;
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text,integer,integer,boolean) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline, retention and nack backoff.';
+COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text,integer,integer,boolean,boolean) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline, retention, nack backoff and priority reads (NULL priorities: unchanged).';
 
 CREATE FUNCTION pgmq.clear_policy(queue_name text) RETURNS boolean
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -947,7 +968,14 @@ BEGIN
     PERFORM pgmq._require_queue_owner(qname);
     LOCK TABLE pgmq.queue_policy IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM pgmq.queue_policy AS p WHERE p.queue_name = qname;
-    RETURN FOUND;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    -- Reads are FIFO again: the priority index only slowed sends down.
+    IF to_regclass(format('pgmq.%I', 'priority_idx_' || qname)) IS NOT NULL THEN
+        EXECUTE format('DROP INDEX pgmq.%I', 'priority_idx_' || qname);
+    END IF;
+    RETURN true;
 END
 $$;
 COMMENT ON FUNCTION pgmq.clear_policy(text) IS 'Removes a queue''s policy; false if it had none.';
@@ -965,6 +993,7 @@ BEGIN
         result.queue_name := qname;
         result.retention_action := 'archive';
         result.backoff_jitter := false;
+        result.priorities := false;
     END IF;
     RETURN result;
 END
@@ -973,7 +1002,7 @@ COMMENT ON FUNCTION pgmq.policy(text) IS 'A queue''s policy; NULL limits when it
 
 CREATE VIEW pgmq.policies AS
     SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
-           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter
+           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter, priorities
       FROM pgmq.queue_policy ORDER BY queue_name;
 
 -- Whether some queue's policy names this queue as its invalid queue, from the read path's policy cache

@@ -5,6 +5,8 @@
 
 #include "pg/direct.hpp"
 #include "pg/plans.hpp"
+#include "pg/policy_cache.hpp"
+#include "pg/priority.hpp"
 #include "pg/readhint_protocol.hpp"
 #include "pg/wakeup.hpp"
 
@@ -87,6 +89,12 @@ SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *message
 		ReadHintNoteIds(relid, (*ids)[0]);
 	} else {
 		pfree(*ids);
+		/*
+		 * Only here: a priority queue's index is on an expression (and set_policy added a column), so
+		 * DirectInsert always declines it, and plain queues' direct sends pay no policy lookup.
+		 */
+		if (QueuePriorities(queue))
+			CheckPriorityHeaders(queue, count, headers);
 		n = InsertThroughStatement(queue, vt, count, messages, headers, ids);
 		if (n > 0)
 			ReadHintNoteIds(relid, LowestId(*ids, n));

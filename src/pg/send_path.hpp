@@ -29,7 +29,9 @@ namespace pgmq::pg {
  * visibility time vt; enqueued_at is the transaction's start, as the column
  * default now(). The queue must have been looked up with kSendAccess. Sets
  * *ids to the new msg_ids, in order, in the caller's memory context; returns
- * how many (count, unless the table's rules or triggers change that).
+ * how many (count, unless the table's rules or triggers change that). On a
+ * priority queue (pg/priority.hpp) a header x-pgmq-priority that is not an
+ * integer raises 22023 before anything is stored.
  */
 uint64 SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
 					int64 **ids);
