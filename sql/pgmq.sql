@@ -932,6 +932,8 @@ BEGIN
     IF by_priority AND to_regclass(format('pgmq.%I', 'priority_idx_' || qname)) IS NULL THEN
         EXECUTE format('CREATE INDEX %I ON pgmq.%I (pgmq._priority(headers) DESC, msg_id)',
                        'priority_idx_' || qname, 'q_' || qname);
+        -- It goes with the extension (as the read hint trigger): a plain DROP EXTENSION leaves the queue.
+        EXECUTE format('ALTER INDEX pgmq.%I DEPENDS ON EXTENSION pgmq', 'priority_idx_' || qname);
     ELSIF NOT by_priority AND to_regclass(format('pgmq.%I', 'priority_idx_' || qname)) IS NOT NULL THEN
         EXECUTE format('DROP INDEX pgmq.%I', 'priority_idx_' || qname);
     END IF;

@@ -118,17 +118,46 @@ SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'pgmq.q_prio_q'::regcl
 SELECT message FROM pgmq.read('prio_q', 0, 3) AS fifo_again;
 SELECT priorities FROM pgmq.policy('prio_q');
 
+-- A queue administrator without superuser (README's recipe) turns priorities on; a producer and a
+-- consumer with the recipe's privileges send and read by priority.
+CREATE ROLE regress_prio_admin;
+CREATE ROLE regress_prio_producer;
+CREATE ROLE regress_prio_consumer;
+GRANT USAGE, CREATE ON SCHEMA pgmq TO regress_prio_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON pgmq.meta, pgmq.queue_policy, pgmq.notify_insert_throttle TO regress_prio_admin;
+GRANT USAGE ON SCHEMA pgmq TO regress_prio_producer, regress_prio_consumer;
+SET ROLE regress_prio_admin;
+SELECT pgmq.create('prio_owned');
+SELECT priorities FROM pgmq.set_policy('prio_owned', priorities => true);
+GRANT SELECT, INSERT ON pgmq.q_prio_owned TO regress_prio_producer;
+GRANT SELECT, UPDATE, DELETE ON pgmq.q_prio_owned TO regress_prio_consumer;
+RESET ROLE;
+SET ROLE regress_prio_producer;
+SELECT * FROM pgmq.send_batch('prio_owned', ARRAY['{"n": 1}', '{"n": 2}']::jsonb[],
+                              ARRAY['{"x-pgmq-priority": -1}', '{"x-pgmq-priority": 1}']::jsonb[]);
+SELECT pg_temp.try($$SELECT pgmq.send('prio_owned', '{"n": 3}', '{"x-pgmq-priority": "high"}'::jsonb)$$) AS producer_bad;
+RESET ROLE;
+SET ROLE regress_prio_consumer;
+SELECT msg_id, message FROM pgmq.read('prio_owned', 30, 1);
+SELECT msg_id, message FROM pgmq.pop('prio_owned', 1);
+RESET ROLE;
+SET ROLE regress_prio_admin;
+SELECT pgmq.drop_queue('prio_owned');
+RESET ROLE;
+DROP OWNED BY regress_prio_admin, regress_prio_producer, regress_prio_consumer;
+DROP ROLE regress_prio_admin, regress_prio_producer, regress_prio_consumer;
+
 -- Bad arguments and permissions as for every policy.
 SELECT pg_temp.try($$SELECT pgmq.set_policy('prio_missing', priorities => true)$$) AS unknown_queue;
-CREATE ROLE prio_stranger;
-GRANT USAGE ON SCHEMA pgmq TO prio_stranger;
-GRANT SELECT ON pgmq.meta TO prio_stranger;
-SET ROLE prio_stranger;
+CREATE ROLE regress_prio_stranger;
+GRANT USAGE ON SCHEMA pgmq TO regress_prio_stranger;
+GRANT SELECT ON pgmq.meta TO regress_prio_stranger;
+SET ROLE regress_prio_stranger;
 SELECT pg_temp.try($$SELECT pgmq.set_policy('prio_q', priorities => true)$$) AS not_owner;
 RESET ROLE;
 SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'pgmq.q_prio_q'::regclass AND NOT indisprimary;
-DROP OWNED BY prio_stranger;
-DROP ROLE prio_stranger;
+DROP OWNED BY regress_prio_stranger;
+DROP ROLE regress_prio_stranger;
 SELECT pgmq.drop_queue('prio_q');
 SELECT pgmq.drop_queue('prio_plain');
 RESET pgmq.priority_fifo_every;
