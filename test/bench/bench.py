@@ -271,9 +271,10 @@ class Bench:
         tps = self.pgbench("grouped10_delete", system, 1, self.opts.backlog_seconds, {})
         return 1000.0 / tps
 
-    def run_priority(self, system, clients):
+    def run_priority(self, system, clients, base_policy=False):
         """read 1 + delete on a pgmq queue of backlog messages with x-pgmq-priority i mod 10: ours with
-        set_policy(priorities => true) (its index built over the backlog), base without (plain FIFO reads)."""
+        set_policy(priorities => true) (its index built over the backlog), base without (plain FIFO reads);
+        with base_policy, base has a policy without priorities (FIFO reads through the policy statement)."""
         self.reset("ours")
         c = self.conn
         c.execute(f"INSERT INTO pgmq.q_{Q} (vt, message, headers) SELECT clock_timestamp(), %s::jsonb, "
@@ -281,6 +282,8 @@ class Bench:
                   (MSG, self.opts.backlog))
         if system == "ours":
             c.execute(f"SELECT pgmq.set_policy('{Q}', priorities => true)")
+        elif base_policy:
+            c.execute(f"SELECT pgmq.set_policy('{Q}')")
         c.execute(f"VACUUM ANALYZE pgmq.q_{Q}")
         c.execute("CHECKPOINT")
         return self.pgbench("prio1_delete", system, clients, self.opts.seconds, {})
@@ -333,6 +336,8 @@ class Bench:
              lambda s: self.run_read_archive(s, 4)),
             ("prio1_4", f"read 1 + delete, priority vs plain ({o.backlog:,} backlog)", "rate",
              lambda s: self.run_priority(s, 4)),
+            ("prio1_4p", f"read 1 + delete, priority vs policy ({o.backlog:,} backlog)", "rate",
+             lambda s: self.run_priority(s, 4, base_policy=True)),
             ("mixed", "4 producers + 4 consumers (consumed)", "rate", self.run_mixed),
             ("backlog", f"read 1, {o.invisible:,} invisible head (ms/read)", "ms", self.run_backlog),
             ("grouped10", f"read_grouped 10 + delete, {o.backlog:,} msgs / {o.backlog // 100:,} groups (ms)",
