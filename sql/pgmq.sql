@@ -782,7 +782,8 @@ CREATE TABLE pgmq.queue_policy (
     backoff_base_seconds integer CHECK (backoff_base_seconds > 0),
     backoff_max_seconds integer CHECK (backoff_max_seconds > 0),
     backoff_jitter boolean NOT NULL DEFAULT false,
-    dedup_seconds integer CHECK (dedup_seconds > 0)
+    dedup_seconds integer CHECK (dedup_seconds > 0),
+    priorities boolean NOT NULL DEFAULT false
 );
 SELECT pg_catalog.pg_extension_config_dump('pgmq.queue_policy', '');
 
@@ -799,6 +800,13 @@ CREATE TABLE pgmq.dedup (
     PRIMARY KEY (queue_name, dedup_id)
 );
 CREATE INDEX dedup_sent_at_idx ON pgmq.dedup (queue_name, sent_at);
+
+-- A message's priority on a queue with set_policy(priorities => true): its header x-pgmq-priority,
+-- the key of the queue's index priority_idx_<name>. Sends refuse a header that is not an integer;
+-- here such a header, a missing one or NULL headers count as 0, so no row makes the index fail.
+CREATE FUNCTION pgmq._priority(headers jsonb) RETURNS integer
+    AS 'MODULE_PATHNAME', 'pgmq_priority' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgmq._priority(jsonb) IS 'Internal: the priority of a message with these headers (x-pgmq-priority, else 0), the key of priority queues'' index.';
 
 -- Counters of what policies did, per queue, updated in the same transaction as the moves.
 CREATE TABLE pgmq.queue_policy_stats (
@@ -851,7 +859,8 @@ CREATE FUNCTION pgmq.set_policy(
     backoff_base_seconds integer DEFAULT NULL,
     backoff_max_seconds integer DEFAULT NULL,
     backoff_jitter boolean DEFAULT false,
-    dedup_seconds integer DEFAULT NULL
+    dedup_seconds integer DEFAULT NULL,
+    priorities boolean DEFAULT NULL
 ) RETURNS pgmq.queue_policy LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -860,6 +869,7 @@ DECLARE
     iname text;
     walk text;
     path text;
+    by_priority boolean;
     result pgmq.queue_policy;
 BEGIN
     qname := pgmq._existing_queue(queue_name);
@@ -948,6 +958,18 @@ BEGIN
                 USING HINT = 'Its owner creates the index by setting this policy again.';
         END IF;
     END IF;
+    -- Reads of a priority queue walk this index: highest x-pgmq-priority first, then msg_id.
+    -- NULL keeps the queue's current setting (none: off).
+    SELECT p.priorities INTO by_priority FROM pgmq.queue_policy AS p WHERE p.queue_name = qname;
+    by_priority := coalesce(priorities, by_priority, false);
+    IF by_priority AND to_regclass(format('pgmq.%I', 'priority_idx_' || qname)) IS NULL THEN
+        EXECUTE format('CREATE INDEX %I ON pgmq.%I (pgmq._priority(headers) DESC, msg_id)',
+                       'priority_idx_' || qname, 'q_' || qname);
+        -- It goes with the extension (as the read hint trigger): a plain DROP EXTENSION leaves the queue.
+        EXECUTE format('ALTER INDEX pgmq.%I DEPENDS ON EXTENSION pgmq', 'priority_idx_' || qname);
+    ELSIF NOT by_priority AND to_regclass(format('pgmq.%I', 'priority_idx_' || qname)) IS NOT NULL THEN
+        EXECUTE format('DROP INDEX pgmq.%I', 'priority_idx_' || qname);
+    END IF;
     -- Deadline and retention candidates are found through enqueued_at.
     IF (deadline_seconds IS NOT NULL OR retention_seconds IS NOT NULL)
        AND to_regclass(format('pgmq.%I', 'enqueued_at_idx_' || qname)) IS NULL THEN
@@ -956,16 +978,17 @@ BEGIN
     END IF;
     INSERT INTO pgmq.queue_policy AS p (queue_name, invalid_queue, max_deliveries, deadline_seconds,
                                         retention_seconds, retention_action, updated_at,
-                                        backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds)
+                                        backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds,
+                                        priorities)
         VALUES (qname, iname, max_deliveries, deadline_seconds, retention_seconds, retention_action, now(),
-                backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds)
+                backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds, by_priority)
         ON CONFLICT ON CONSTRAINT queue_policy_pkey DO UPDATE
         SET invalid_queue = EXCLUDED.invalid_queue, max_deliveries = EXCLUDED.max_deliveries,
             deadline_seconds = EXCLUDED.deadline_seconds, retention_seconds = EXCLUDED.retention_seconds,
             retention_action = EXCLUDED.retention_action, updated_at = EXCLUDED.updated_at,
             backoff_base_seconds = EXCLUDED.backoff_base_seconds,
             backoff_max_seconds = EXCLUDED.backoff_max_seconds, backoff_jitter = EXCLUDED.backoff_jitter,
-            dedup_seconds = EXCLUDED.dedup_seconds
+            dedup_seconds = EXCLUDED.dedup_seconds, priorities = EXCLUDED.priorities
         RETURNING p.* INTO result;
     -- Without deduplication the queue's remembered ids go (sends no longer consult them).
     IF dedup_seconds IS NULL THEN
@@ -974,7 +997,7 @@ BEGIN
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text,integer,integer,boolean,integer) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline, retention, nack backoff and deduplication.';
+COMMENT ON FUNCTION pgmq.set_policy(text,text,integer,integer,integer,text,integer,integer,boolean,integer,boolean) IS 'Sets (replaces) a queue''s policy: invalid queue, max deliveries, deadline, retention, nack backoff, deduplication and priority reads (NULL priorities: unchanged).';
 
 CREATE FUNCTION pgmq.clear_policy(queue_name text) RETURNS boolean
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -989,6 +1012,10 @@ BEGIN
         RETURN false;
     END IF;
     PERFORM pgmq._forget_dedup_ids(qname);
+    -- Reads are FIFO again: the priority index only slowed sends down.
+    IF to_regclass(format('pgmq.%I', 'priority_idx_' || qname)) IS NOT NULL THEN
+        EXECUTE format('DROP INDEX pgmq.%I', 'priority_idx_' || qname);
+    END IF;
     RETURN true;
 END
 $$;
@@ -1007,6 +1034,7 @@ BEGIN
         result.queue_name := qname;
         result.retention_action := 'archive';
         result.backoff_jitter := false;
+        result.priorities := false;
     END IF;
     RETURN result;
 END
@@ -1015,7 +1043,7 @@ COMMENT ON FUNCTION pgmq.policy(text) IS 'A queue''s policy; NULL limits when it
 
 CREATE VIEW pgmq.policies AS
     SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
-           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds
+           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds, priorities
       FROM pgmq.queue_policy ORDER BY queue_name;
 
 -- Whether some queue's policy names this queue as its invalid queue, from the read path's policy cache

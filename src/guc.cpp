@@ -19,6 +19,7 @@ int guc_worker_batch_size = 1000;
 int guc_launcher_interval_ms = 5000;
 int guc_queue_fillfactor = 50;
 int guc_plan_cache_queues = 64;
+int guc_priority_fifo_every = 100;
 
 void
 DefineGucs() {
@@ -54,6 +55,12 @@ DefineGucs() {
 							"The plans of the least recently used queue are freed when one more queue needs "
 							"plans; a queue used again is planned again.",
 							&guc_plan_cache_queues, 64, 1, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("pgmq.priority_fifo_every",
+							"Every this many reads of priority queues in a session, one takes the oldest messages.",
+							"Bounds how long a low-priority message waits behind higher ones: that read (or pop) "
+							"ignores priorities. 0: strict priority order, low priorities may starve. Setting it "
+							"restarts the count.",
+							&guc_priority_fifo_every, 100, 0, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("pgmq");
 }
 

@@ -29,6 +29,9 @@ extern int guc_queue_fillfactor;
 /* pgmq.plan_cache_queues: most queues whose prepared plans a backend keeps (least recently used go first). */
 extern int guc_plan_cache_queues;
 
+/* pgmq.priority_fifo_every: every this many reads of priority queues, a backend reads FIFO; 0: never. */
+extern int guc_priority_fifo_every;
+
 /* DefineGucs defines the pgmq.* parameters; called once from _PG_init. */
 void DefineGucs();
 

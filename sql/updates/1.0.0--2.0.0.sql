@@ -156,3 +156,11 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Priorities (new in 2.0.0): a column of pgmq.queue_policy, shown by pgmq.policies; set_policy takes
+-- priorities => (the replay below creates it, and pgmq._priority, the key of the index it makes).
+ALTER TABLE pgmq.queue_policy ADD COLUMN priorities boolean NOT NULL DEFAULT false;
+CREATE OR REPLACE VIEW pgmq.policies AS
+    SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
+           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter, priorities
+      FROM pgmq.queue_policy ORDER BY queue_name;

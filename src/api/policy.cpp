@@ -1,7 +1,7 @@
 /*
- * policy.cpp: pgmq.run_maintenance, pgmq.worker_status, pgmq._forget_dedup_ids and the trigger that
- * invalidates policy caches. The policy API itself (set_policy, clear_policy,
- * policy, policies, policy_metrics) is SQL in sql/pgmq.sql.
+ * policy.cpp: pgmq.run_maintenance, pgmq.worker_status, pgmq._forget_dedup_ids, the trigger that
+ * invalidates policy caches and pgmq._priority (the key of priority queues' index). The policy API
+ * itself (set_policy, clear_policy, policy, policies, policy_metrics) is SQL in sql/pgmq.sql.
  */
 #include "api/args.hpp"
 #include "boundary.hpp"
@@ -10,6 +10,7 @@
 #include "pg/maintenance.hpp"
 #include "pg/plans.hpp"
 #include "pg/policy_cache.hpp"
+#include "pg/priority.hpp"
 #include "pg/results.hpp"
 #include "worker/status.hpp"
 
@@ -196,6 +197,17 @@ PGMQ_FUNCTION(pgmq_policy_changed) {
 	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigger->tg_relation));
 	return PointerGetDatum(nullptr);
+}
+
+/*
+ * pgmq_priority serves pgmq._priority(headers), the expression of a priority queue's index: the
+ * header x-pgmq-priority (pg/priority.hpp), 0 when headers are NULL or the header is missing or not
+ * an integer. Never NULL and never an error, so no row can make the index fail.
+ */
+PGMQ_FUNCTION(pgmq_priority) {
+	int32 priority;
+	pg::HeaderPriority(PG_ARGISNULL(0) ? (Datum)0 : PG_GETARG_DATUM(0), &priority);
+	PG_RETURN_INT32(priority);
 }
 
 } // namespace pgmq::api

@@ -32,6 +32,14 @@ namespace {
 	"msg_id = ANY (ARRAY(SELECT msg_id FROM pgmq.%1$s WHERE msg_id >= " start " AND vt <= $2" extra                    \
 	" ORDER BY msg_id LIMIT $1 FOR UPDATE SKIP LOCKED))"
 
+/* A priority queue's read order: the key of the index set_policy(priorities => true) makes (pg/priority.hpp). */
+#define PGMQ_PRIORITY_ORDER "pgmq._priority(headers) DESC, msg_id"
+
+/* The visible messages in priority order, locked; shared by read and pop of a priority queue. */
+#define PGMQ_PRIORITY_HEAD(extra)                                                                                      \
+	"msg_id = ANY (ARRAY(SELECT msg_id FROM pgmq.%1$s WHERE vt <= $2" extra " ORDER BY " PGMQ_PRIORITY_ORDER           \
+	" LIMIT $1 FOR UPDATE SKIP LOCKED))"
+
 /* StatementTables says which tables a statement names. */
 enum class StatementTables {
 	kQueue,            /* %1$s = quoted queue table, %2$s = quoted archive table */
@@ -216,6 +224,32 @@ const StatementInfo kStatements[] = {
 	{"DELETE FROM pgmq.%1$s WHERE " PGMQ_VISIBLE_HEAD("$4", " AND read_ct < $3") " RETURNING " PGMQ_MESSAGE_COLUMNS,
 	 4,
 	 {INT4OID, TIMESTAMPTZOID, INT4OID, INT8OID},
+	 StatementTables::kQueue,
+	 true},
+	/* kReadPriority: the visible messages in the priority index's order (set_policy), returned in that order. */
+	{"WITH u AS (UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
+	 "COALESCE(first_visible_at, vt) WHERE " PGMQ_PRIORITY_HEAD(
+		 " AND read_ct < $4") " RETURNING " PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS
+							  " FROM u ORDER BY " PGMQ_PRIORITY_ORDER,
+	 4,
+	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID},
+	 StatementTables::kQueue,
+	 true},
+	/* kReadWherePriority */
+	{"WITH u AS (UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
+	 "COALESCE(first_visible_at, vt) WHERE " PGMQ_PRIORITY_HEAD(
+		 " AND read_ct < $4 AND message @> $5") " RETURNING " PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS
+												" FROM u ORDER BY " PGMQ_PRIORITY_ORDER,
+	 5,
+	 {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, JSONBOID},
+	 StatementTables::kQueue,
+	 true},
+	/* kPopPriority */
+	{"WITH d AS (DELETE FROM pgmq.%1$s WHERE " PGMQ_PRIORITY_HEAD(
+		 " AND read_ct < $3") " RETURNING " PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS
+							  " FROM d ORDER BY " PGMQ_PRIORITY_ORDER,
+	 3,
+	 {INT4OID, TIMESTAMPTZOID, INT4OID},
 	 StatementTables::kQueue,
 	 true},
 	/* kGroupScan: every row in msg_id order, so the first row of a group met is its head. */

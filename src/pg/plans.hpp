@@ -55,6 +55,10 @@ enum class Statement {
 	kReadPolicy,      /* $1 qty, $2 now, $3 new vt, $4 max_deliveries int4, $5 lowest msg_id */
 	kReadWherePolicy, /* as kReadPolicy but $5 conditional, $6 lowest msg_id */
 	kPopPolicy,       /* $1 qty, $2 now, $3 max_deliveries, $4 lowest msg_id */
+	/* Priority queues (pg/priority.hpp): as the policy statements, in the order of the priority index. */
+	kReadPriority,      /* $1 qty, $2 now, $3 new vt, $4 max_deliveries -> message_record, priority order */
+	kReadWherePriority, /* as kReadPriority, $5 conditional */
+	kPopPriority,       /* $1 qty, $2 now, $3 max_deliveries -> message_record, priority order */
 	/* FIFO groups (grouped reads in pg/read_path.cpp); max_deliveries is PG_INT32_MAX without a policy. */
 	kGroupScan,     /* $1 now, $2 after msg_id, $3 limit, $4 max_deliveries -> msg_id, group, takeable */
 	kGroupHeads,    /* $1 now, $2 after msg_id, $3 max_deliveries -> as kGroupScan, the heads of all groups */

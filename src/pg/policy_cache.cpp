@@ -29,6 +29,7 @@ struct CachedPolicy {
 	int32 backoff_base; /* seconds, 0: no backoff */
 	int32 backoff_max;  /* seconds, 0: no cap */
 	bool backoff_jitter;
+	bool priorities;                                   /* reads by x-pgmq-priority (pg/priority.hpp) */
 	char invalid_queue[core::kMaxQueueNameLength + 1]; /* "" when none */
 	int32 dedup_seconds;                               /* 0: no deduplication */
 };
@@ -79,6 +80,7 @@ LoadPolicyCache() {
 	AttrNumber jitter_attno = get_attnum(relid, "backoff_jitter");
 	AttrNumber invalid_attno = get_attnum(relid, "invalid_queue");
 	AttrNumber dedup_attno = get_attnum(relid, "dedup_seconds");
+	AttrNumber priorities_attno = get_attnum(relid, "priorities");
 
 	HASHCTL ctl;
 	memset(&ctl, 0, sizeof(ctl));
@@ -130,6 +132,11 @@ LoadPolicyCache() {
 			value = heap_getattr(tuple, dedup_attno, desc, &isnull);
 			entry->dedup_seconds = isnull ? 0 : DatumGetInt32(value);
 		}
+		entry->priorities = false;
+		if (priorities_attno != InvalidAttrNumber) {
+			value = heap_getattr(tuple, priorities_attno, desc, &isnull);
+			entry->priorities = !isnull && DatumGetBool(value);
+		}
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
@@ -169,6 +176,12 @@ QueueBackoff(const Queue *queue, Backoff *backoff) {
 	backoff->max_seconds = entry->backoff_max;
 	backoff->jitter = entry->backoff_jitter;
 	return true;
+}
+
+bool
+QueuePriorities(const Queue *queue) {
+	const CachedPolicy *entry = LookupCachedPolicy(queue);
+	return entry != nullptr && entry->priorities;
 }
 
 bool

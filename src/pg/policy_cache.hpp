@@ -38,6 +38,9 @@ struct Backoff {
 /* QueueBackoff says whether the queue's policy has a backoff (backoff_base_seconds); if so fills *backoff. */
 bool QueueBackoff(const Queue *queue, Backoff *backoff);
 
+/* QueuePriorities says whether the queue's policy reads by priority (set_policy(priorities => true)). */
+bool QueuePriorities(const Queue *queue);
+
 /* QueueInvalidQueue says whether the queue's policy has an invalid queue; if so copies its name to name
  * (kMaxQueueNameLength + 1 bytes). */
 bool QueueInvalidQueue(const Queue *queue, char *name);

@@ -3,6 +3,7 @@
  */
 #include "pg/read_path.hpp"
 
+#include "guc.hpp"
 #include "pg/direct.hpp"
 #include "pg/plans.hpp"
 #include "pg/policy_cache.hpp"
@@ -52,6 +53,47 @@ ReadWithPolicy(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *re
 	ConnectSpi();
 	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
 	PutSpiMessages(fcinfo, n);
+	FinishSpi();
+	return n;
+}
+
+/* This backend's reads of priority queues since the last FIFO turn, and the setting they count for. */
+int32 priority_reads = 0;
+int32 priority_fifo_every = 0;
+
+/*
+ * FifoTurn counts a read of a priority queue and says whether it is the one in
+ * pgmq.priority_fifo_every that takes the oldest messages instead (README: starvation).
+ */
+bool
+FifoTurn() {
+	if (priority_fifo_every != guc_priority_fifo_every) {
+		/* A new setting restarts the count. */
+		priority_fifo_every = guc_priority_fifo_every;
+		priority_reads = 0;
+	}
+	if (priority_fifo_every <= 0)
+		return false;
+	if (++priority_reads < priority_fifo_every)
+		return false;
+	priority_reads = 0;
+	return true;
+}
+
+/*
+ * ReadByPriority reads a priority queue through the statement that walks its
+ * priority index (highest x-pgmq-priority first, then msg_id), skipping messages
+ * read max_deliveries times; appends the rows in that order, returns how many.
+ */
+uint64
+ReadByPriority(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *read, int32 max_deliveries) {
+	bool where = read->conditional != (Datum)0;
+	Datum values[5] = {Int32GetDatum(read->qty), TimestampTzGetDatum(read->now), TimestampTzGetDatum(read->new_vt),
+					   Int32GetDatum(max_deliveries), read->conditional};
+	ConnectSpi();
+	uint64 n = ExecutePlan(PreparedPlan(queue, where ? Statement::kReadWherePriority : Statement::kReadPriority),
+						   values, nullptr, false);
+	PutSpiMessagesAsIs(fcinfo, n);
 	FinishSpi();
 	return n;
 }
@@ -347,8 +389,11 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 	read.valid_until = 0;
 	int32 max_deliveries;
 	/* Never hand out a message beyond its queue's max_deliveries (see pg/policy_cache.hpp). */
-	if (QueueHasPolicy(queue, &max_deliveries))
+	if (QueueHasPolicy(queue, &max_deliveries)) {
+		if (QueuePriorities(queue) && !FifoTurn())
+			return ReadByPriority(fcinfo, queue, &read, max_deliveries);
 		return ReadWithPolicy(fcinfo, queue, &read, max_deliveries);
+	}
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	int64 taken = RunDirectRead(queue->queue_relid, &read, rsinfo->setResult, rsinfo->setDesc);
 	if (taken >= 0) {
@@ -417,7 +462,15 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 	ConnectSpi();
 	int32 max_deliveries;
 	uint64 n;
-	if (QueueHasPolicy(queue, &max_deliveries)) {
+	bool policy = QueueHasPolicy(queue, &max_deliveries);
+	if (policy && QueuePriorities(queue) && !FifoTurn()) {
+		Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries)};
+		n = ExecutePlan(PreparedPlan(queue, Statement::kPopPriority), values, nullptr, false);
+		PutSpiMessagesAsIs(fcinfo, n);
+		FinishSpi();
+		return n;
+	}
+	if (policy) {
 		Datum values[4] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries),
 						   Int64GetDatum(start)};
 		n = ExecutePlan(PreparedPlan(queue, Statement::kPopPolicy), values, nullptr, false);

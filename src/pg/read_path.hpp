@@ -6,7 +6,10 @@
  * LOCKED), and hides them until clock time + vt seconds. ReadMessages
  * chooses the strategy for each attempt: for a queue with a policy
  * (policy_cache.hpp) the prepared statement that never hands out a message beyond
- * max_deliveries; else one scan through the access methods when the table is
+ * max_deliveries (on a priority queue, pg/priority.hpp, the one that walks its
+ * priority index, highest x-pgmq-priority first, then msg_id, except on every
+ * pgmq.priority_fifo_every-th read of the backend, which stays FIFO); else one
+ * scan through the access methods when the table is
  * as pgmq creates it (direct.hpp), else the prepared statement followed, when
  * the head looks far from the read hint, by a probe. It scans from the read
  * hint and moves it (readhint.hpp), and for read_with_poll waits for sends to
@@ -56,7 +59,8 @@ struct ReadRequest {
 
 /*
  * ReadMessages reads from the queue (looked up with kReadAccess) as
- * request says and appends the messages, in msg_id order, to fcinfo's
+ * request says and appends the messages, in msg_id order (a priority read:
+ * in priority order), to fcinfo's
  * materialized result set (pg/results.hpp, begun by the caller). With
  * poll_seconds >= 0 it reads again, while nothing was found and poll_seconds
  * have not passed, whenever a send to the queue commits (or poll_interval_ms

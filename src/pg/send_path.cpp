@@ -7,6 +7,7 @@
 #include "pg/direct.hpp"
 #include "pg/plans.hpp"
 #include "pg/policy_cache.hpp"
+#include "pg/priority.hpp"
 #include "pg/readhint_protocol.hpp"
 #include "pg/wakeup.hpp"
 
@@ -199,8 +200,12 @@ SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *message
 			dedup_ids[i] = DedupIdOf(headers[i]);
 			with_id += dedup_ids[i] != nullptr;
 		}
-		if (with_id > 0)
+		if (with_id > 0) {
+			/* A queue may deduplicate and read by priority: its headers are checked before anything is stored. */
+			if (QueuePriorities(queue))
+				CheckPriorityHeaders(queue, count, headers);
 			return SendDeduplicated(queue, vt, count, messages, headers, dedup_ids, with_id, window_seconds, *ids);
+		}
 	}
 	ReadHintBeginSend(relid);
 	if (DirectInsert(relid, vt, count, messages, headers, *ids)) {
@@ -209,6 +214,12 @@ SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *message
 		ReadHintNoteIds(relid, (*ids)[0]);
 	} else {
 		pfree(*ids);
+		/*
+		 * Only here: a priority queue's index is on an expression (and set_policy added a column), so
+		 * DirectInsert always declines it, and plain queues' direct sends pay no policy lookup.
+		 */
+		if (QueuePriorities(queue))
+			CheckPriorityHeaders(queue, count, headers);
 		n = InsertThroughStatement(queue, vt, count, messages, headers, ids);
 		if (n > 0)
 			ReadHintNoteIds(relid, LowestId(*ids, n));

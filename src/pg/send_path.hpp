@@ -32,7 +32,9 @@ namespace pgmq::pg {
  * how many (count, unless the table's rules or triggers change that).
  * On a queue whose policy deduplicates (pg/dedup.hpp), a message whose
  * x-pgmq-dedup-id was sent within the window, or came earlier in the same
- * batch, is not inserted: its msg_id is the first message's.
+ * batch, is not inserted: its msg_id is the first message's. On a priority
+ * queue (pg/priority.hpp) a header x-pgmq-priority that is not an integer
+ * raises 22023 before anything is stored.
  */
 uint64 SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *messages, const Datum *headers,
 					int64 **ids);

@@ -88,6 +88,13 @@ SCRIPTS = {
                 f"SELECT coalesce(array_agg(msg_id), '{{}}') AS ids FROM r \\gset\n"
                 f"DELETE FROM {BASE} WHERE msg_id = ANY (:ids::bigint[]);\n",
     },
+    # Both sides are pgmq's read 1 + delete; ours reads a priority queue, base the same messages on a plain one.
+    "prio1_delete": {
+        "ours": f"SELECT msg_id AS id FROM pgmq.read('{Q}', 30, 1) \\gset\n"
+                f"SELECT pgmq.delete('{Q}', :id::bigint);\n",
+        "base": f"SELECT msg_id AS id FROM pgmq.read('{Q}', 30, 1) \\gset\n"
+                f"SELECT pgmq.delete('{Q}', :id::bigint);\n",
+    },
     "read1": {
         "ours": f"SELECT * FROM pgmq.read('{Q}', 30, :n);\n",
         "base": f"{BASE_READ};\n",
@@ -280,6 +287,23 @@ class Bench:
         tps = self.pgbench("grouped10_delete", system, 1, self.opts.backlog_seconds, {})
         return 1000.0 / tps
 
+    def run_priority(self, system, clients, base_policy=False):
+        """read 1 + delete on a pgmq queue of backlog messages with x-pgmq-priority i mod 10: ours with
+        set_policy(priorities => true) (its index built over the backlog), base without (plain FIFO reads);
+        with base_policy, base has a policy without priorities (FIFO reads through the policy statement)."""
+        self.reset("ours")
+        c = self.conn
+        c.execute(f"INSERT INTO pgmq.q_{Q} (vt, message, headers) SELECT clock_timestamp(), %s::jsonb, "
+                  f"jsonb_build_object('x-pgmq-priority', i %% 10) FROM generate_series(1, %s) i",
+                  (MSG, self.opts.backlog))
+        if system == "ours":
+            c.execute(f"SELECT pgmq.set_policy('{Q}', priorities => true)")
+        elif base_policy:
+            c.execute(f"SELECT pgmq.set_policy('{Q}')")
+        c.execute(f"VACUUM ANALYZE pgmq.q_{Q}")
+        c.execute("CHECKPOINT")
+        return self.pgbench("prio1_delete", system, clients, self.opts.seconds, {})
+
     def run_memory(self, system):
         """Backend memory growth (kB) over opts.memory_calls calls, after a warm-up, in one session."""
         self.reset(system, backlog=1000)
@@ -328,6 +352,10 @@ class Bench:
              lambda s: self.run_read_delete(s, 16)),
             ("ra100_4", f"read 100 + archive, 4 clients ({o.backlog:,} backlog)", "rate",
              lambda s: self.run_read_archive(s, 4)),
+            ("prio1_4", f"read 1 + delete, priority vs plain ({o.backlog:,} backlog)", "rate",
+             lambda s: self.run_priority(s, 4)),
+            ("prio1_4p", f"read 1 + delete, priority vs policy ({o.backlog:,} backlog)", "rate",
+             lambda s: self.run_priority(s, 4, base_policy=True)),
             ("mixed", "4 producers + 4 consumers (consumed)", "rate", self.run_mixed),
             ("backlog", f"read 1, {o.invisible:,} invisible head (ms/read)", "ms", self.run_backlog),
             ("grouped10", f"read_grouped 10 + delete, {o.backlog:,} msgs / {o.backlog // 100:,} groups (ms)",

@@ -46,6 +46,11 @@ def _fill(conn):
     conn.execute("SELECT * FROM pgmq.read('orders', 600, 1)")  # msg 1 read once, hidden
     conn.execute("SELECT pgmq.archive('orders', 2)")
     conn.execute("SELECT pgmq.send('fast', '{\"f\": 1}')")
+    # A priority queue: its policy row and its index on pgmq._priority(headers) are restored.
+    conn.execute("SELECT pgmq.create('urgent')")
+    conn.execute("SELECT pgmq.set_policy('urgent', priorities => true)")
+    conn.execute("SELECT pgmq.send_batch('urgent', ARRAY['{\"u\": 1}', '{\"u\": 2}', '{\"u\": 3}']::jsonb[], "
+                 "ARRAY['{}', '{\"x-pgmq-priority\": 5}', '{\"x-pgmq-priority\": 1}']::jsonb[])")
 
 
 def _state(conn):
@@ -56,6 +61,9 @@ def _state(conn):
                                  "FROM pgmq.q_orders ORDER BY msg_id").fetchall(),
         "archive": conn.execute("SELECT msg_id, message, archived_at FROM pgmq.a_orders").fetchall(),
         "fast": conn.execute("SELECT msg_id, message FROM pgmq.q_fast").fetchall(),
+        "urgent": conn.execute("SELECT msg_id, message, headers FROM pgmq.q_urgent ORDER BY msg_id").fetchall(),
+        "indexes": conn.execute("SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+                                "WHERE indrelid = 'pgmq.q_urgent'::regclass ORDER BY 1").fetchall(),
         "policy": conn.execute("SELECT * FROM pgmq.policies").fetchall(),
         "notify": conn.execute("SELECT queue_name, throttle_interval_ms FROM pgmq.list_notify_insert_throttles()")
                       .fetchall(),
@@ -81,8 +89,14 @@ def test_dump_and_restore_keeps_queues(databases, tmp_path, fmt):
     with psycopg.connect(dbname=DST, autocommit=True) as conn:
         after = _state(conn)
         assert after == before
-        assert [q for q, _ in after["queues"]] == ["fast", "invalid_orders", "orders"]
+        assert [q for q, _ in after["queues"]] == ["fast", "invalid_orders", "orders", "urgent"]
         assert after["policy"][0][:5] == ("orders", "invalid_orders", 3, 3600, None)
+        assert "pgmq.priority_idx_urgent" in [i for i, _ in after["indexes"]]
+        # The restored priority queue reads by priority, and still checks the header.
+        assert [m for m, in conn.execute("SELECT message FROM pgmq.read('urgent', 30, 3)")] == \
+            [{"u": 2}, {"u": 3}, {"u": 1}]
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute("SELECT pgmq.send('urgent', '{}', '{\"x-pgmq-priority\": \"high\"}'::jsonb)")
         # Every queue works: ids continue after the dumped ones, reads and policies apply.
         assert conn.execute("SELECT * FROM pgmq.send('orders', '{\"n\": 5}')").fetchone() == (5,)
         got = conn.execute("SELECT msg_id, read_ct FROM pgmq.read('orders', 30, 10)").fetchall()

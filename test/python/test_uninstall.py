@@ -56,6 +56,18 @@ def test_drop_extension_leaves_queue_tables(db):
     db.execute("INSERT INTO pgmq.q_jobs (vt, message) VALUES (now(), '{}')")  # a plain table now
 
 
+def test_drop_extension_drops_priority_index(db):
+    """A priority queue's index (on pgmq._priority(headers)) goes with the extension, as the read hint
+    trigger does: a plain DROP EXTENSION leaves the queue table, with its messages, and no index on it."""
+    db.execute("SELECT pgmq.disable_notify_insert('jobs')")
+    db.execute("SELECT pgmq.set_policy('jobs', priorities => true)")
+    assert _has(db, "SELECT to_regclass('pgmq.priority_idx_jobs') IS NOT NULL")
+    db.execute("DROP EXTENSION pgmq")
+    assert _has(db, "SELECT to_regclass('pgmq.priority_idx_jobs') IS NULL")
+    assert _has(db, "SELECT count(*) FROM pgmq.q_jobs") == 1
+    db.execute("INSERT INTO pgmq.q_jobs (vt, message, headers) VALUES (now(), '{}', '{\"x-pgmq-priority\": 1}')")
+
+
 def test_drop_queues_then_extension(db):
     db.execute("SELECT pgmq.clear_policy(queue_name) FROM pgmq.policies")
     db.execute("SELECT pgmq.drop_queue(queue_name) FROM pgmq.list_queues()")

@@ -184,10 +184,10 @@ def test_update_from_1_0_0_matches_fresh_install(two_dbs):
 
     # The messages, the policy and the throttle survived, and the updated functions use them.
     assert messages(old) == before
-    # 2.0.0 appended the backoff settings and dedup_seconds (unset) to the policy's row.
+    # 2.0.0 appended the backoff settings and dedup_seconds (unset) and priorities (off) to the policy's row.
     policy_after = old.execute("SELECT * FROM pgmq.policy('upg_a')").fetchone()
     assert policy_after[:len(policy_before)] == policy_before
-    assert policy_after[len(policy_before):] == (None, None, False, None)
+    assert policy_after[len(policy_before):] == (None, None, False, None, False)
     assert old.execute("SELECT queue_name, throttle_interval_ms FROM pgmq.list_notify_insert_throttles()"
                        ).fetchall() == [("upg_a", 1000)]
     assert [r[0] for r in old.execute("SELECT queue_name FROM pgmq.list_queues()")] == \
@@ -200,6 +200,12 @@ def test_update_from_1_0_0_matches_fresh_install(two_dbs):
     assert old.execute("SELECT queue_length FROM pgmq.metrics('upg_a')").fetchone() == (3,)
     old.execute("SELECT pgmq.acquire_queue_lock('upg_a')")
     assert old.execute("SELECT pgmq.drop_queue('upg_unlogged')").fetchone() == (True,)
+    # Priorities on a queue that was updated (its policy set again with them): reads go by priority.
+    assert old.execute("SELECT max_deliveries, priorities FROM pgmq.set_policy('upg_a', invalid_queue => 'upg_dlq', "
+                       "max_deliveries => 5, deadline_seconds => 3600, priorities => true)").fetchone() == (5, True)
+    old.execute("SELECT pgmq.send('upg_a', '{\"n\": 6}')")
+    old.execute("SELECT pgmq.send('upg_a', '{\"n\": 7}', '{\"x-pgmq-priority\": 3}'::jsonb)")
+    assert old.execute("SELECT message FROM pgmq.read('upg_a', 30, 1)").fetchone() == ({"n": 7},)
 
 
 def test_update_refuses_pgmq_1_0_0(two_dbs):
