@@ -210,3 +210,30 @@ def test_waiting_poll_sleeps_holding_no_transaction_id_and_no_row_lock(connect, 
     assert locks == []
     rows = poller.join_result(15)
     assert [r[0] for r in rows] == [msg_id]
+
+
+def test_plain_sql_insert_wakes_the_poll_at_commit(connect, conn, queue):
+    poller = start_poll(connect, queue)
+    writer = connect(autocommit=False)
+    (msg_id,) = writer.execute(f"INSERT INTO pgmq.q_{queue} (vt, message) VALUES (now(), '{{}}') "
+                               "RETURNING msg_id").fetchone()
+    released = clock_then_commit(writer)
+    row = returned_one(poller, msg_id)
+    assert lateness(row, released) < LATE
+
+
+def test_redrive_wakes_a_poll_of_the_target(connect, conn, queue):
+    dlq = queue + "_dlq"
+    conn.execute("SELECT pgmq.create(%s)", [dlq])
+    try:
+        conn.execute("SELECT pgmq.set_policy(%s, invalid_queue => %s, max_deliveries => 3)", [queue, dlq])
+        send(conn, dlq, headers={"x-pgmq-invalid": {"queue": queue, "msg_id": 77, "reason": "max_deliveries"}})
+        poller = start_poll(connect, queue)
+        mover = connect(autocommit=False)
+        assert mover.execute("SELECT pgmq.redrive(%s)", [dlq]).fetchone() == (1,)
+        released = clock_then_commit(mover)
+        row = returned_one(poller, 77)
+        assert lateness(row, released) < LATE
+    finally:
+        conn.execute("SELECT pgmq.clear_policy(%s)", [queue])
+        conn.execute("SELECT pgmq.drop_queue(%s)", [dlq])
