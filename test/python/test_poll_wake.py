@@ -194,12 +194,14 @@ def test_deleting_a_groups_head_wakes_the_grouped_poll(connect, queue, function)
 
 
 def test_waiting_poll_sleeps_holding_no_transaction_id_and_no_row_lock(connect, conn, queue):
+    """A 20 s poll, asleep until the vt of the message read here: no xid, no row or transaction lock
+    (only its relation locks on the queue table and its virtual xid), waiting, not running."""
     msg_id = send(conn, queue)
     read_one(conn, queue, 3)
     poll_conn = connect()
     pid = poll_conn.info.backend_pid
     poller = Thread(lambda: poll_conn.execute(
-        "SELECT * FROM pgmq.read_with_poll(%s, 30, 1, 10, 5000)", [queue]).fetchall())
+        "SELECT * FROM pgmq.read_with_poll(%s, 30, 1, 20, 5000)", [queue]).fetchall())
     poller.start()
     time.sleep(SETTLE)
     state = conn.execute("SELECT wait_event_type, wait_event, backend_xid FROM pg_catalog.pg_stat_activity "
