@@ -58,6 +58,7 @@ ShmemStartup() {
 extern "C" void
 _PG_init(void) {
 	pgmq::DefineGucs();
+	/* Before the read hint's: transaction callbacks run last registered first, the hint's before the wake-ups. */
 	pgmq::pg::WakeupRegisterCallbacks();
 	pgmq::pg::PolicyRegisterCallbacks();
 	pgmq::pg::TopicsRegisterCallbacks();

@@ -10,12 +10,16 @@
  * below the hint) resets the hint when its transaction commits, unless it is
  * pgmq's own send; an UPDATE (a vt moved back by hand) or a TRUNCATE (RESTART
  * IDENTITY starts msg_ids over) resets the hint when its transaction commits.
+ * It also marks the queue for the long-poll wake-ups (pg/wakeup.hpp): an
+ * INSERT wakes pollers at commit like a send, an UPDATE or TRUNCATE wakes
+ * the pollers that watch rows held by others.
  * The direct access paths do not fire triggers (pg/direct_table.cpp accepts
  * this one); the message paths (pg/send_path.cpp, pg/read_path.cpp) keep the
  * hint themselves.
  */
 #include "boundary.hpp"
 #include "pg/readhint.hpp"
+#include "pg/wakeup.hpp"
 
 extern "C" {
 #include "commands/trigger.h"
@@ -28,9 +32,13 @@ PGMQ_FUNCTION(pgmq_read_hint_guard) {
 						errmsg("pgmq._read_hint_guard() must be called as a trigger")));
 	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
 	Oid relid = RelationGetRelid(trigger->tg_relation);
-	if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
+	if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event)) {
 		pgmq::pg::ReadHintNoteInsert(relid);
-	else
+		pgmq::pg::NoteSend(relid); /* wakes pollers at commit, as a send does */
+	} else {
 		pgmq::pg::ReadHintNoteVtChange(relid);
+		/* pgmq's own reads through statements UPDATE too: wake only watchers (wakeup.hpp), not every poller. */
+		pgmq::pg::NoteTouch(relid);
+	}
 	return PointerGetDatum(nullptr);
 }

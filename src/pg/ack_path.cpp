@@ -8,6 +8,7 @@
 #include "pg/policy_cache.hpp"
 #include "pg/readhint.hpp"
 #include "pg/results.hpp"
+#include "pg/wakeup.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -90,23 +91,32 @@ AckThroughStatement(const Queue *queue, Ack ack, const int64 *ids, int count, in
 uint64
 AckMessages(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked) {
 	/* An empty array goes to the statement, which checks the archive's privileges itself. */
+	uint64 n = 0;
+	bool direct = false;
 	if (count > 0) {
 		int64 *sorted = static_cast<int64 *>(palloc(sizeof(int64) * count));
 		memcpy(sorted, ids, sizeof(int64) * count);
 		int done = TryDirectAck(queue, ack, sorted, count);
 		if (done >= 0) {
 			*acked = sorted;
-			return static_cast<uint64>(done);
-		}
-		pfree(sorted);
+			n = static_cast<uint64>(done);
+			direct = true;
+		} else
+			pfree(sorted);
 	}
-	return AckThroughStatement(queue, ack, ids, count, acked);
+	if (!direct)
+		n = AckThroughStatement(queue, ack, ids, count, acked);
+	/* A FIFO group's next message may be free now (or the rows again, if this aborts): wake watchers. */
+	if (n > 0)
+		NoteTouch(queue->queue_relid);
+	return n;
 }
 
 uint64
 SetVisibility(FunctionCallInfo fcinfo, const Queue *queue, Datum ids, bool many, TimestampTz vt) {
 	Datum values[2] = {ids, TimestampTzGetDatum(vt)};
 	ReadHintNoteVtChange(queue->queue_relid);
+	NoteVtChange(queue->queue_relid);
 	ConnectSpi();
 	Statement statement = many ? Statement::kSetVtBatch : Statement::kSetVt;
 	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
@@ -130,6 +140,7 @@ NackMessages(const Queue *queue, Datum ids, int32 delay_seconds, Jsonb *error, i
 	if (error != nullptr)
 		nulls[6] = ' ';
 	ReadHintNoteVtChange(queue->queue_relid);
+	NoteVtChange(queue->queue_relid);
 	ConnectSpi();
 	Backoff backoff;
 	if (delay_seconds < 0 && QueueBackoff(queue, &backoff)) {
@@ -159,6 +170,8 @@ ArchiveWithResult(const Queue *queue, int64 id, Jsonb *result) {
 	ConnectSpi();
 	uint64 n = ExecutePlan(PreparedPlan(queue, Statement::kArchiveResult), values, nullptr, false);
 	FinishSpi();
+	if (n > 0)
+		NoteTouch(queue->queue_relid);
 	return n > 0;
 }
 

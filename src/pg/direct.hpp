@@ -81,7 +81,8 @@ struct DirectRead {
 	int64 start;             /* lowest msg_id to look at (the read hint) */
 	Datum conditional;       /* jsonb the message must contain, or 0 */
 	int64 new_low;           /* out: no visible row below it (see readhint.hpp) ... */
-	TimestampTz valid_until; /* out: ... before this time */
+	TimestampTz valid_until; /* out: ... before this time; with nothing taken, the earliest vt after now it saw */
+	bool blocked;            /* out: it met a row visible by vt that it did not take (held, or not matching) */
 };
 
 /*

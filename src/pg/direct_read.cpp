@@ -269,6 +269,7 @@ RunDirectRead(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc des
 		if (!blocked)
 			read->new_low = id + 1;
 	}
+	read->blocked = blocked;
 	EndReadScan(&s);
 	EndScratch(caller);
 	return count;

@@ -63,6 +63,8 @@ MoveGroup(const QueuePolicy *policy, const core::MessageState *messages, int cou
 	Datum *ids = static_cast<Datum *>(palloc(sizeof(Datum) * count));
 	Datum *reasons = static_cast<Datum *>(palloc(sizeof(Datum) * count));
 	Datum *dues = static_cast<Datum *>(palloc(sizeof(Datum) * count));
+	/* Moving a FIFO group's head out frees the group's next message: wake the queue's watchers. */
+	NoteTouch(policy->queue.queue_relid);
 	for (int i = 0; i < count; i++) {
 		ids[i] = Int64GetDatum(messages[i].msg_id);
 		reasons[i] = CStringGetTextDatum(core::ReasonName(messages[i].reason));

@@ -204,6 +204,13 @@ const StatementInfo kStatements[] = {
 	 StatementTables::kQueue,
 	 false,
 	 true},
+	/* kNextVt: a poll's wait after an empty read through a statement (pg/read_path.cpp); no vt index, a scan. */
+	{"SELECT pg_catalog.min(vt) FILTER (WHERE vt > $1), COALESCE(pg_catalog.bool_or(vt <= $1 AND read_ct < $2), "
+	 "false) FROM pgmq.%1$s",
+	 2,
+	 {TIMESTAMPTZOID, INT4OID},
+	 StatementTables::kQueue,
+	 true},
 	/* kReadPolicy */
 	{"UPDATE pgmq.%1$s SET vt = $3, read_ct = read_ct + 1, last_read_at = $2, first_visible_at = "
 	 "COALESCE(first_visible_at, vt) WHERE " PGMQ_VISIBLE_HEAD("$5",

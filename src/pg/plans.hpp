@@ -51,6 +51,7 @@ enum class Statement {
 	kStatus,        /* $1 msg_ids, $2 now -> id, state (NULL: in neither table), the status columns */
 	kStatusInvalid, /* $1 msg_ids, $2 queue name; in the invalid queue -> id, read_ct, times, last_error, reason */
 	kMetrics,       /* $1 now, $2 queue oid -> count, visible count, max and min enqueued_at, last msg_id */
+	kNextVt,        /* $1 now, $2 max_deliveries -> earliest vt after now, any row visible by vt read < $2 times */
 	/* Queues with a policy (pg/policy_cache.hpp): skip messages read $4 (pop: $3) times, remember first visibility. */
 	kReadPolicy,      /* $1 qty, $2 now, $3 new vt, $4 max_deliveries int4, $5 lowest msg_id */
 	kReadWherePolicy, /* as kReadPolicy but $5 conditional, $6 lowest msg_id */

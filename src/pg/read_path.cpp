@@ -367,15 +367,32 @@ ReadGroupedOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *
 }
 
 /*
+ * ReadOutcome is what a poll needs to know after an empty read: when a
+ * message may next become visible by its vt, and whether the read met rows
+ * visible by vt that it could not take (see wakeup.hpp, watchers).
+ */
+struct ReadOutcome {
+	bool known;          /* the read found both out (a direct read); else NextVisibility asks */
+	TimestampTz next_vt; /* the earliest vt after the read's time, DT_NOEND when none */
+	bool blocked;
+};
+
+/*
  * ReadOnce runs one read, appends the rows, returns how many: through
  * the policy statement for a queue with a policy, else directly through the
  * access methods when the table allows it, else the prepared statement.
+ * It fills *outcome (for an empty read).
  */
 uint64
-ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
+ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request, ReadOutcome *outcome) {
+	outcome->known = false;
+	outcome->next_vt = DT_NOEND;
+	outcome->blocked = false;
 	/* qty 0 reads nothing (PGMQ's LIMIT 0); read_with_poll then waits until max_poll_seconds pass. */
-	if (request->qty == 0)
+	if (request->qty == 0) {
+		outcome->known = true;
 		return 0;
+	}
 	if (request->group != GroupMode::kNone)
 		return ReadGroupedOnce(fcinfo, queue, request);
 	DirectRead read;
@@ -387,6 +404,7 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 	read.conditional = request->conditional;
 	read.new_low = 0;
 	read.valid_until = 0;
+	read.blocked = false;
 	int32 max_deliveries;
 	/* Never hand out a message beyond its queue's max_deliveries (see pg/policy_cache.hpp). */
 	if (QueueHasPolicy(queue, &max_deliveries)) {
@@ -399,6 +417,10 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 	if (taken >= 0) {
 		/* The scan found where visible messages start: no separate probe. */
 		ReadHintStore(queue->queue_relid, &ticket, read.new_low, read.valid_until);
+		/* Having taken nothing it walked every row from the hint on; those below it wait for the hint's time. */
+		outcome->known = true;
+		outcome->next_vt = Min(read.valid_until, ticket.start_valid);
+		outcome->blocked = read.blocked;
 		return static_cast<uint64>(taken);
 	}
 	int64 first;
@@ -408,9 +430,34 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 }
 
 /*
+ * NextVisibility fills *outcome for an empty read through a statement,
+ * which cannot tell: one scan of the queue table (it has no vt index). Rows
+ * read max_deliveries times do not count as blocked.
+ */
+void
+NextVisibility(const Queue *queue, ReadOutcome *outcome) {
+	int32 max_deliveries;
+	if (!QueueHasPolicy(queue, &max_deliveries))
+		max_deliveries = PG_INT32_MAX;
+	Datum values[2] = {TimestampTzGetDatum(GetCurrentTimestamp()), Int32GetDatum(max_deliveries)};
+	ConnectSpi();
+	/* Not read-only: a new snapshot, which sees what committed since the read. */
+	ExecuteStatement(queue, Statement::kNextVt, values, nullptr, false);
+	bool isnull;
+	Datum next_vt = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	outcome->next_vt = isnull ? DT_NOEND : DatumGetTimestampTz(next_vt);
+	outcome->blocked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	FinishSpi();
+	outcome->known = true;
+}
+
+/*
  * Poll reads at once and, while nothing is found and poll_seconds have
- * not passed, waits for a send to this queue to commit (or poll_interval_ms,
- * whichever comes first) and reads again; returns how many it read.
+ * not passed, waits and reads again: until a change to this queue that may
+ * make a message visible commits (wakeup.hpp), the earliest vt after now
+ * that the empty read saw passes, or poll_interval_ms pass, whichever comes
+ * first. It holds no row lock while it waits (the empty read took none);
+ * returns how many it read.
  */
 uint64
 Poll(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
@@ -418,23 +465,40 @@ Poll(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
 	bool shared_wakeup = WakeupAvailable();
 	Oid relid = queue->queue_relid;
 	uint64 seen = shared_wakeup ? WakeupPrepare(relid) : 0;
+	bool watching = false;
 	uint64 n;
 	for (;;) {
-		n = ReadOnce(fcinfo, queue, request);
-		if (n > 0)
+		ReadOutcome outcome;
+		n = ReadOnce(fcinfo, queue, request, &outcome);
+		if (n > 0) {
+			NoteTouch(relid);
 			break;
+		}
 		long remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
 		if (remaining_ms <= 0)
 			break;
+		if (!outcome.known)
+			NextVisibility(queue, &outcome);
+		if (outcome.blocked && shared_wakeup && !watching) {
+			/* Rows held by others: wake when their holders end; one that ended just now may not have seen us. */
+			WakeupWatch(relid);
+			watching = true;
+			continue;
+		}
 		if (shared_wakeup) {
 			uint64 now_seen = WakeupCounter(relid);
 			if (now_seen != seen) {
-				/* A send committed while we were reading: read again at once. */
+				/* A change committed while we were reading: read again at once. */
 				seen = now_seen;
 				continue;
 			}
 		}
-		WakeupWait(relid, Min(remaining_ms, static_cast<long>(request->poll_interval_ms)));
+		long wait_ms = Min(remaining_ms, static_cast<long>(request->poll_interval_ms));
+		if (outcome.next_vt != DT_NOEND)
+			/* Rounded up: the read after the wait finds the vt passed. */
+			wait_ms = Min(wait_ms, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), outcome.next_vt));
+		if (wait_ms > 0)
+			WakeupWait(relid, wait_ms);
 		if (shared_wakeup)
 			seen = WakeupCounter(relid);
 		CHECK_FOR_INTERRUPTS();
@@ -447,8 +511,13 @@ Poll(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
 
 uint64
 ReadMessages(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
-	if (request->poll_seconds < 0)
-		return ReadOnce(fcinfo, queue, request);
+	if (request->poll_seconds < 0) {
+		ReadOutcome outcome;
+		uint64 n = ReadOnce(fcinfo, queue, request, &outcome);
+		if (n > 0)
+			NoteTouch(queue->queue_relid);
+		return n;
+	}
 	return Poll(fcinfo, queue, request);
 }
 
@@ -480,6 +549,8 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 	}
 	PutSpiMessages(fcinfo, n);
 	FinishSpi();
+	if (n > 0)
+		NoteTouch(queue->queue_relid);
 	return n;
 }
 

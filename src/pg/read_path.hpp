@@ -13,7 +13,8 @@
  * as pgmq creates it (direct.hpp), else the prepared statement followed, when
  * the head looks far from the read hint, by a probe. It scans from the read
  * hint and moves it (readhint.hpp), and for read_with_poll waits for sends to
- * commit (wakeup.hpp).
+ * commit, for the earliest vt its empty read saw, or for changes that free a
+ * message earlier (wakeup.hpp).
  */
 #pragma once
 
@@ -63,8 +64,9 @@ struct ReadRequest {
  * in priority order), to fcinfo's
  * materialized result set (pg/results.hpp, begun by the caller). With
  * poll_seconds >= 0 it reads again, while nothing was found and poll_seconds
- * have not passed, whenever a send to the queue commits (or poll_interval_ms
- * pass). Grouped reads (request->group) append the messages in the order
+ * have not passed, whenever a send to the queue commits, the earliest future
+ * vt the empty read saw passes, a change that may free a message earlier ends
+ * (wakeup.hpp), or poll_interval_ms pass. Grouped reads (request->group) append the messages in the order
  * they were chosen (read_grouped: group by group, oldest group first).
  * Returns how many messages it appended.
  */

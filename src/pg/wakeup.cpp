@@ -20,14 +20,23 @@ namespace {
 
 struct WakeupSlot {
 	pg_atomic_uint64 commits;
+	pg_atomic_uint32 waiters;  /* backends polling the slot */
+	pg_atomic_uint32 watchers; /* of those, the ones that met rows they could not take */
 	ConditionVariable cv;
 };
 
 WakeupSlot *slots = nullptr; /* in shared memory, or NULL when not preloaded */
 
 constexpr int kWordBits = 64;
-uint64 pending[kWakeupSlots / kWordBits]; /* slots this transaction sent to */
-bool any_pending = false;
+constexpr int kWords = kWakeupSlots / kWordBits;
+uint64 pending[kWords];    /* slots this transaction sent to */
+uint64 vt_changed[kWords]; /* slots whose vts it moved (also in touched) */
+uint64 touched[kWords];    /* slots whose rows it took, locked or removed */
+bool any_pending = false;  /* some bit set in one of them */
+
+/* The slot this backend polls (counted in its waiters), or -1; and whether counted in its watchers. */
+int waiting_slot = -1;
+bool watching = false;
 
 int
 SlotOf(Oid relid) {
@@ -35,15 +44,43 @@ SlotOf(Oid relid) {
 }
 
 void
-SignalPending() {
-	for (int w = 0; w < kWakeupSlots / kWordBits; w++) {
-		uint64 bits = pending[w];
+Mark(uint64 *bitmap, int slot) {
+	bitmap[slot / kWordBits] |= UINT64CONST(1) << (slot % kWordBits);
+	any_pending = true;
+}
+
+void
+Signal(WakeupSlot *slot) {
+	pg_atomic_fetch_add_u64(&slot->commits, 1);
+	ConditionVariableBroadcast(&slot->cv);
+}
+
+/*
+ * SignalEnd signals the marked slots at the end of a (sub)transaction:
+ * every slot sent to at commit; at commit, a slot whose vts were moved when
+ * it has waiters, and one touched when it has watchers; at an abort, a slot
+ * touched when it has waiters (rows it took are visible again, and a poll
+ * may not have met them: the read hint can have passed them).
+ */
+void
+SignalEnd(bool commit) {
+	/* Pairs with the barrier of the waiters' atomic increments: our changes are visible, now read the counts. */
+	pg_memory_barrier();
+	for (int w = 0; w < kWords; w++) {
+		uint64 bits = (commit ? pending[w] : 0) | touched[w];
 		while (bits != 0) {
 			int bit = pg_rightmost_one_pos64(bits);
+			uint64 mask = UINT64CONST(1) << bit;
 			bits &= bits - 1;
 			WakeupSlot *slot = &slots[w * kWordBits + bit];
-			pg_atomic_fetch_add_u64(&slot->commits, 1);
-			ConditionVariableBroadcast(&slot->cv);
+			bool wake;
+			if (!commit)
+				wake = pg_atomic_read_u32(&slot->waiters) > 0;
+			else
+				wake = (pending[w] & mask) != 0 || pg_atomic_read_u32(&slot->watchers) > 0 ||
+					   ((vt_changed[w] & mask) != 0 && pg_atomic_read_u32(&slot->waiters) > 0);
+			if (wake)
+				Signal(slot);
 		}
 	}
 }
@@ -51,28 +88,64 @@ SignalPending() {
 void
 ClearPending() {
 	memset(pending, 0, sizeof(pending));
+	memset(vt_changed, 0, sizeof(vt_changed));
+	memset(touched, 0, sizeof(touched));
 	any_pending = false;
+}
+
+/* StopWaiting removes this backend from its slot's counts. */
+void
+StopWaiting() {
+	if (waiting_slot < 0)
+		return;
+	WakeupSlot *slot = &slots[waiting_slot];
+	pg_atomic_fetch_sub_u32(&slot->waiters, 1);
+	if (watching)
+		pg_atomic_fetch_sub_u32(&slot->watchers, 1);
+	waiting_slot = -1;
+	watching = false;
 }
 
 void
 OnXactEvent(XactEvent event, void *) {
+	/* A poll ended by an error: the counts it holds (the condition variable's sleep is cancelled by the abort). */
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		StopWaiting();
 	if (!any_pending)
 		return;
 	switch (event) {
 	case XACT_EVENT_COMMIT:
 	case XACT_EVENT_PARALLEL_COMMIT:
 		if (slots != nullptr)
-			SignalPending();
+			SignalEnd(true);
 		ClearPending();
 		break;
 	case XACT_EVENT_ABORT:
 	case XACT_EVENT_PARALLEL_ABORT:
+		if (slots != nullptr)
+			SignalEnd(false);
+		ClearPending();
+		break;
 	case XACT_EVENT_PREPARE:
 		ClearPending();
 		break;
 	default:
 		break;
 	}
+}
+
+/*
+ * OnSubXactEvent: a subtransaction's abort frees the rows it took at once;
+ * its marks are not told apart from the parent's, so all touched slots are
+ * signalled (and stay marked). A poll it ended gives up its counts.
+ */
+void
+OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	StopWaiting();
+	if (any_pending && slots != nullptr)
+		SignalEnd(false);
 }
 
 } // namespace
@@ -89,6 +162,8 @@ WakeupShmemInit() {
 	if (!found) {
 		for (int i = 0; i < kWakeupSlots; i++) {
 			pg_atomic_init_u64(&slots[i].commits, 0);
+			pg_atomic_init_u32(&slots[i].waiters, 0);
+			pg_atomic_init_u32(&slots[i].watchers, 0);
 			ConditionVariableInit(&slots[i].cv);
 		}
 	}
@@ -97,13 +172,23 @@ WakeupShmemInit() {
 void
 WakeupRegisterCallbacks() {
 	RegisterXactCallback(OnXactEvent, nullptr);
+	RegisterSubXactCallback(OnSubXactEvent, nullptr);
 }
 
 void
 NoteSend(Oid queue_relid) {
-	int slot = SlotOf(queue_relid);
-	pending[slot / kWordBits] |= UINT64CONST(1) << (slot % kWordBits);
-	any_pending = true;
+	Mark(pending, SlotOf(queue_relid));
+}
+
+void
+NoteVtChange(Oid queue_relid) {
+	Mark(vt_changed, SlotOf(queue_relid));
+	Mark(touched, SlotOf(queue_relid));
+}
+
+void
+NoteTouch(Oid queue_relid) {
+	Mark(touched, SlotOf(queue_relid));
 }
 
 bool
@@ -113,9 +198,21 @@ WakeupAvailable() {
 
 uint64
 WakeupPrepare(Oid queue_relid) {
-	WakeupSlot *slot = &slots[SlotOf(queue_relid)];
+	Assert(waiting_slot < 0);
+	waiting_slot = SlotOf(queue_relid);
+	WakeupSlot *slot = &slots[waiting_slot];
+	/* A full barrier: a change committing after it sees us; one before it is seen by our next snapshot. */
+	pg_atomic_fetch_add_u32(&slot->waiters, 1);
 	ConditionVariablePrepareToSleep(&slot->cv);
 	return pg_atomic_read_u64(&slot->commits);
+}
+
+void
+WakeupWatch(Oid queue_relid) {
+	if (watching || waiting_slot != SlotOf(queue_relid))
+		return;
+	pg_atomic_fetch_add_u32(&slots[waiting_slot].watchers, 1);
+	watching = true;
 }
 
 uint64
@@ -137,8 +234,10 @@ WakeupWait(Oid queue_relid, long timeout_ms) {
 
 void
 WakeupFinish() {
-	if (slots != nullptr)
-		ConditionVariableCancelSleep();
+	if (slots == nullptr)
+		return;
+	StopWaiting();
+	ConditionVariableCancelSleep();
 }
 
 } // namespace pgmq::pg

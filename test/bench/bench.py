@@ -69,6 +69,20 @@ SCRIPTS = {
         "ours": f"SELECT pgmq.send_topic('orders.created.eu', '{MSG}'::jsonb);\n",
         "base": f"SELECT * FROM pgmq.send('{Q}', '{MSG}'::jsonb);\n",
     },
+    # Read 1, then give it back at once: nack (ours) against set_vt to now (base), both on pgmq's queue.
+    "nack": {
+        "ours": f"SELECT msg_id AS id FROM pgmq.read('{Q}', 30, 1) \\gset\n"
+                f"SELECT pgmq.nack('{Q}', :id::bigint, 0);\n",
+        "base": f"SELECT msg_id AS id FROM pgmq.read('{Q}', 30, 1) \\gset\n"
+                f"SELECT msg_id FROM pgmq.set_vt('{Q}', :id::bigint, 0);\n",
+    },
+    # One message's status (a random msg_id of the queue, its archive or its invalid queue) against a
+    # hand-written lookup by primary key in the queue table alone: the ratio is status()'s overhead.
+    "status": {
+        "ours": f"\\set id random(1, :total)\nSELECT * FROM pgmq.status('{Q}s', :id::bigint);\n",
+        "base": f"\\set id random(1, :total)\nSELECT msg_id, read_ct, enqueued_at, vt, last_read_at, "
+                f"headers -> 'x-pgmq-last-error' FROM pgmq.q_{Q}s WHERE msg_id = :id::bigint;\n",
+    },
     # Grouped read of 10, then delete them. Base: the grouped read as PGMQ 1.9 to 1.11 writes it, aggregating
     # the heads of every group of the queue (GROUP BY), then the oldest visible group's messages.
     "grouped10_delete": {
@@ -335,6 +349,40 @@ class Bench:
         self.reset(system)
         return latency_samples(system, self.opts.samples, self.options)
 
+    def run_wake_vt(self, system):
+        self.reset(system)
+        return wake_vt_samples(system, self.opts.wake_samples, self.options)
+
+    def run_nack(self, system, clients):
+        # Both sides on pgmq's queue: the ratio is nack's cost against set_vt's.
+        self.reset("ours", backlog=10_000)
+        return self.pgbench("nack", system, clients, self.opts.seconds, {})
+
+    def run_status(self, system):
+        """ms per status lookup; the queue, archive and invalid queue are built once (both sides read them)."""
+        n = self.opts.status_rows
+        if not getattr(self, "status_ready", False):
+            c = self.conn
+            for name in (f"{Q}s", f"{Q}s_dlq"):
+                if self.exists(f"pgmq.q_{name}"):
+                    c.execute("SELECT pgmq.drop_queue(%s)", (name,))
+                c.execute("SELECT pgmq.create(%s)", (name,))
+            c.execute("SELECT pgmq.set_policy(%s, invalid_queue => %s, max_deliveries => 5)", (f"{Q}s", f"{Q}s_dlq"))
+            # msg_ids 1..n queued, n+1..2n archived, 2n+1..3n moved to the invalid queue.
+            c.execute(f"INSERT INTO pgmq.q_{Q}s (msg_id, vt, message) OVERRIDING SYSTEM VALUE "
+                      f"SELECT i, clock_timestamp(), %s::jsonb FROM generate_series(1, %s) i", (MSG, n))
+            c.execute(f"INSERT INTO pgmq.a_{Q}s (msg_id, vt, message) SELECT i, clock_timestamp(), %s::jsonb "
+                      f"FROM generate_series(%s, %s) i", (MSG, n + 1, 2 * n))
+            c.execute(f"INSERT INTO pgmq.q_{Q}s_dlq (vt, message, headers) SELECT clock_timestamp(), %s::jsonb, "
+                      f"jsonb_build_object('x-pgmq-invalid', jsonb_build_object('msg_id', i, 'queue', '{Q}s', "
+                      f"'reason', 'max_deliveries')) FROM generate_series(%s, %s) i", (MSG, 2 * n + 1, 3 * n))
+            for t in (f"q_{Q}s", f"a_{Q}s", f"q_{Q}s_dlq"):
+                c.execute(f"VACUUM ANALYZE pgmq.{t}")
+            c.execute("CHECKPOINT")
+            self.status_ready = True
+        tps = self.pgbench("status", system, 1, self.opts.backlog_seconds, {"total": 3 * n})
+        return 1000.0 / tps
+
     # ---- driver ------------------------------------------------------------------------
     def rows(self):
         o = self.opts
@@ -366,6 +414,11 @@ class Bench:
              f"{o.backlog // 2:,} msgs / {o.backlog // 200:,} groups (ms)", "ms",
              lambda s: self.run_grouped(s, o.backlog // 2, o.backlog // 200, o.invisible)),
             ("latency", "read_with_poll wake vs LISTEN/NOTIFY (ms)", "latency", self.run_latency),
+            ("wake_vt", "read_with_poll(.., 100) wake at vt vs polling every 100 ms (ms)", "latency",
+             lambda s: self.run_wake_vt(s)),
+            ("nack_4", "read 1 + nack 0 vs read 1 + set_vt 0, 4 clients", "rate", lambda s: self.run_nack(s, 4)),
+            ("status", f"status(q, id), {o.status_rows:,} msgs in each of queue, archive, invalid queue (ms)", "ms",
+             lambda s: self.run_status(s)),
             ("memory", f"backend memory growth over {o.memory_calls:,} calls (kB)", "kB", self.run_memory),
         ]
 
@@ -510,6 +563,41 @@ def latency_samples(system, samples, options):
     return [(b - a) * 1000.0 for a, b in zip(sent, got)]
 
 
+def wake_vt_samples(system, samples, options):
+    """Lateness in ms of a consumer at vt expiry, by the server's clock: from the vt of the queue's only
+    message (set a few tens of ms ahead by an UPDATE) to the last_read_at the read that took it wrote.
+    Ours: read_with_poll(q, 30, 1, 5, 100) called right after the UPDATE; base: the baseline read,
+    repeated every 100 ms while it finds nothing (what a careful client does without wake-ups)."""
+    kw = {"dbname": "postgres", "options": options} if options else {"dbname": "postgres"}
+    conn = psycopg.connect(autocommit=True, **kw)
+    table = f"pgmq.q_{Q}" if system == "ours" else BASE
+    if system == "ours":
+        conn.execute(f"SELECT pgmq.send('{Q}', %s::jsonb)", (MSG,))
+    else:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute(f"INSERT INTO {BASE} (vt, message) VALUES (clock_timestamp(), %s::jsonb)", (MSG,))
+    read_sql = BASE_READ.replace(":n", "1")
+    out = []
+    for i in range(samples):
+        ahead = 0.02 + (i * 0.037) % 0.1  # 20 to 120 ms, spread over the base's polling phase
+        (vt,) = conn.execute(f"UPDATE {table} SET vt = clock_timestamp() + make_interval(secs => %s) RETURNING vt",
+                             (ahead,)).fetchone()
+        if system == "ours":
+            row = conn.execute(f"SELECT last_read_at FROM pgmq.read_with_poll('{Q}', 30, 1, 5, 100)",
+                               prepare=True).fetchone()
+            read_at = row[0]
+        else:
+            while True:
+                row = conn.execute(read_sql, prepare=True).fetchone()
+                if row is not None:
+                    break
+                time.sleep(0.1)
+            read_at = row[3]
+        out.append((read_at - vt).total_seconds() * 1000.0)
+    conn.close()
+    return out
+
+
 def parse():
     p = argparse.ArgumentParser()
     p.add_argument("--full", action="store_true")
@@ -522,10 +610,12 @@ def parse():
     o.only = [x for x in o.only.split(",") if x]
     if o.full:
         defaults = dict(reps=5, seconds=20, backlog=1_000_000, mixed_backlog=100_000, invisible=500_000,
-                        tail=20_000, backlog_seconds=10, samples=500, memory_calls=1_000_000)
+                        tail=20_000, backlog_seconds=10, samples=500, memory_calls=1_000_000, wake_samples=100,
+                        status_rows=1_000_000)
     else:
         defaults = dict(reps=5, seconds=3, backlog=200_000, mixed_backlog=20_000, invisible=100_000, tail=5_000,
-                        backlog_seconds=2, samples=100, memory_calls=100_000)
+                        backlog_seconds=2, samples=100, memory_calls=100_000, wake_samples=12,
+                        status_rows=200_000)
     for k, v in defaults.items():
         if getattr(o, k, None) is None:
             setattr(o, k, v)
