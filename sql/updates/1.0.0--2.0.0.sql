@@ -162,5 +162,5 @@ $$;
 ALTER TABLE pgmq.queue_policy ADD COLUMN priorities boolean NOT NULL DEFAULT false;
 CREATE OR REPLACE VIEW pgmq.policies AS
     SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
-           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter, priorities
+           updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds, priorities
       FROM pgmq.queue_policy ORDER BY queue_name;

@@ -336,15 +336,20 @@ const StatementInfo kStatements[] = {
 	 5,
 	 {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, TEXTOID},
 	 StatementTables::kQueue},
-	/* kPolicyQueues */
-	{"SELECT queue_name::text FROM pgmq.queue_policy WHERE max_deliveries IS NOT NULL OR deadline_seconds IS NOT "
-	 "NULL OR retention_seconds IS NOT NULL OR dedup_seconds IS NOT NULL ORDER BY queue_name",
+	/*
+	 * kPolicyQueues, kLoadPolicy: dedup_seconds (new in 2.0.0) is read from the row as jsonb, so that a
+	 * server running this library on a schema not yet updated (ALTER EXTENSION pgmq UPDATE) still
+	 * enforces the policies it has.
+	 */
+	{"SELECT queue_name::text FROM pgmq.queue_policy AS p WHERE max_deliveries IS NOT NULL OR deadline_seconds IS "
+	 "NOT NULL OR retention_seconds IS NOT NULL OR (pg_catalog.to_jsonb(p) -> 'dedup_seconds') <> 'null' "
+	 "ORDER BY queue_name",
 	 0,
 	 {},
 	 StatementTables::kPgmq},
-	/* kLoadPolicy */
 	{"SELECT invalid_queue::text, coalesce(max_deliveries, 0), coalesce(deadline_seconds, 0), "
-	 "coalesce(retention_seconds, 0), retention_action = 'delete', coalesce(dedup_seconds, 0) FROM pgmq.queue_policy "
+	 "coalesce(retention_seconds, 0), retention_action = 'delete', "
+	 "coalesce((pg_catalog.to_jsonb(p) ->> 'dedup_seconds')::int4, 0) FROM pgmq.queue_policy AS p "
 	 "WHERE queue_name = $1",
 	 1,
 	 {TEXTOID},
