@@ -208,6 +208,21 @@ def test_update_from_1_0_0_matches_fresh_install(two_dbs):
     assert old.execute("SELECT message FROM pgmq.read('upg_a', 30, 1)").fetchone() == ({"n": 7},)
 
 
+def test_policies_enforced_before_the_update(two_dbs):
+    """This library on a 1.0.0 schema not yet updated still enforces that schema's policies."""
+    old, _ = two_dbs
+    old.execute("CREATE EXTENSION pgmq VERSION '1.0.0'")
+    old.execute("SELECT pgmq.create('old_q')")
+    old.execute("SELECT pgmq.create('old_dlq')")
+    old.execute("SELECT pgmq.set_policy('old_q', invalid_queue => 'old_dlq', max_deliveries => 1)")
+    sent = old.execute("SELECT * FROM pgmq.send('old_q', '{\"n\": 1}')").fetchone()[0]
+    assert old.execute("SELECT msg_id FROM pgmq.read('old_q', 0, 1)").fetchone() == (sent,)
+    moved = old.execute("SELECT queue_name, destination, messages FROM pgmq.run_maintenance()").fetchall()
+    assert moved == [("old_q", "old_dlq", 1)]
+    assert old.execute("SELECT count(*) FROM pgmq.q_old_q").fetchone() == (0,)
+    assert old.execute("SELECT message FROM pgmq.q_old_dlq").fetchall() == [({"n": 1},)]
+
+
 def test_update_refuses_pgmq_1_0_0(two_dbs):
     """PGMQ's 1.0.0 is another extension's version 1.0.0: the script refuses it (here imitated by a
     pgmq 1.0.0 without the read hint trigger function, which PGMQ never had)."""
