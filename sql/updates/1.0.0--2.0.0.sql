@@ -97,3 +97,16 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Partitioned queues (new in 2.0.0; 1.0.0's create_partitioned raised feature_not_supported): the
+-- table of their partitioning, as in sql/pgmq.sql.
+CREATE TABLE pgmq.partition_config (
+    table_name varchar PRIMARY KEY,
+    queue_name varchar NOT NULL
+        REFERENCES pgmq.meta (queue_name) ON DELETE CASCADE,
+    control text NOT NULL CHECK (control IN ('msg_id', 'enqueued_at', 'archived_at')),
+    partition_interval text NOT NULL,
+    retention_interval text,
+    premake integer NOT NULL CHECK (premake >= 1)
+);
+SELECT pg_catalog.pg_extension_config_dump('pgmq.partition_config', '');

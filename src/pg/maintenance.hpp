@@ -59,6 +59,23 @@ struct MoveCounts {
  * set_config(..., false), outlives it.
  */
 
+/* QueueOwner returns the owner of a queue (or archive) table, InvalidOid when it is gone. */
+Oid QueueOwner(Oid relid);
+
+/* ExtensionOwner returns the owner of extension pgmq, who owns its tables. */
+Oid ExtensionOwner();
+
+/* SavedIdentity is what SwitchIdentity changed, for RestoreIdentity: plain data. */
+struct SavedIdentity {
+	Oid user;
+	int sec_context;
+	int guc_nest_level;
+};
+
+/* SwitchIdentity runs what follows as role, as described above; RestoreIdentity undoes it. */
+void SwitchIdentity(Oid role, SavedIdentity *saved);
+void RestoreIdentity(const SavedIdentity *saved);
+
 /* PolicyQueueNames returns the names of queues with a policy (SPI connected), allocated in cxt. */
 int PolicyQueueNames(MemoryContext cxt, char ***names);
 
