@@ -123,8 +123,8 @@ SELECT pgmq.send('p_time', '{"t": 1}');
 SELECT msg_id FROM pgmq.read('p_time', 30, 1);
 SELECT pgmq.archive('p_time', 1::bigint);
 SELECT msg_id, archived_at = now() AS archived_now FROM pgmq.a_p_time;
--- a message from five hours ago (its partition made as a send would make it), then maintenance:
--- that partition is past the retention and goes with its message
+-- a message from five hours ago (its partition made as a send would make it, with those after it up
+-- to now), then maintenance: the partitions wholly older than 3 hours go, the message with them
 SELECT count(*) AS made FROM pgmq._maintain_partitions('pgmq.q_p_time', 'p_time', 'enqueued_at', '1 hour', '3 hours',
                                                        4, 0, (now() - interval '5 hours')::text, false, false);
 INSERT INTO pgmq.q_p_time (enqueued_at, vt, message) VALUES (now() - interval '5 hours', now(), '{"old": true}');

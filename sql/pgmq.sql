@@ -220,6 +220,7 @@ CREATE FUNCTION pgmq._partitions(parent regclass)
       FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
       LEFT JOIN LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid), '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') AS b ON true
      WHERE i.inhparent = parent
+       AND pg_get_expr(c.relpartbound, c.oid) IS NOT NULL  -- NULL: dropped meanwhile
      ORDER BY pg_catalog.length(b[1]), b[1]  -- numbers and times alike in order (bounds are never negative)
 $$;
 COMMENT ON FUNCTION pgmq._partitions(regclass) IS 'Internal: the partitions of a partitioned table and their range bounds.';
@@ -228,7 +229,7 @@ COMMENT ON FUNCTION pgmq._partitions(regclass) IS 'Internal: the partitions of a
 -- its owner (by the worker, run_maintenance, or a send or archive whose row found no partition):
 -- it creates the partition of the current msg_id (the sequence's next value) or time, those of
 -- the next extra msg_ids (a batch about to be sent) and premake more after them, the partition of
--- failing_value if given, and with drop_old drops the partitions
+-- failing_value if given (and up to 7 after it), and with drop_old drops the partitions
 -- whose whole range lies more than the retention before the current msg_id or time. A partition is
 -- made as a table of its own and then attached (SHARE UPDATE EXCLUSIVE on the parent: sends and
 -- reads go on); a drop needs ACCESS EXCLUSIVE on the parent, taken without waiting when nowait.
@@ -312,7 +313,15 @@ BEGIN
         start := pgmq._partition_next(start, step.ids, step.span);
     END LOOP;
     IF failing_value IS NOT NULL THEN
-        wanted := wanted || pgmq._partition_start(failing_value, step.ids, step.span);
+        -- The failing row's partition and, as a statement's rows (an archive of many) usually
+        -- follow it, up to 7 more towards the current one.
+        start := pgmq._partition_start(failing_value, step.ids, step.span);
+        FOR i IN 0 .. 7 LOOP
+            wanted := wanted || start;
+            start := pgmq._partition_next(start, step.ids, step.span);
+            EXIT WHEN CASE WHEN step.ids IS NOT NULL THEN start::bigint > point::bigint
+                           ELSE start::timestamptz > point::timestamptz END;
+        END LOOP;
     END IF;
     FOREACH start IN ARRAY wanted LOOP
         bound := pgmq._partition_next(start, step.ids, step.span);
@@ -328,6 +337,8 @@ BEGIN
                                ELSE to_char(start::timestamptz AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24MISS') END;
         name := left((SELECT c.relname FROM pg_class AS c WHERE c.oid = parent), 63 - length(suffix)) || suffix;
         IF to_regclass(format('pgmq.%I', name)) IS NOT NULL THEN
+            -- Attached since this transaction's snapshot was taken (REPEATABLE READ): nothing to do.
+            CONTINUE WHEN pg_partition_root(to_regclass(format('pgmq.%I', name))) = parent;
             RAISE EXCEPTION 'cannot create partition "%" of %: a relation of that name exists', name, parent
                 USING ERRCODE = 'duplicate_table';
         END IF;
@@ -984,7 +995,10 @@ CREATE FUNCTION pgmq.notify_queue_listeners() RETURNS trigger
 DECLARE
     interval_ms integer;
 BEGIN
-    IF TG_NARGS <> 1 OR TG_TABLE_SCHEMA <> 'pgmq' OR TG_TABLE_NAME::text <> 'q_' || TG_ARGV[0] THEN
+    -- On a partitioned queue the trigger fires on its partitions (a clone on each): their root is the queue table.
+    IF TG_NARGS <> 1 OR TG_TABLE_SCHEMA <> 'pgmq'
+       OR (TG_TABLE_NAME::text <> 'q_' || TG_ARGV[0]
+           AND pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM pg_catalog.to_regclass(pg_catalog.format('pgmq.%I', 'q_' || TG_ARGV[0]))) THEN
         RAISE EXCEPTION 'pgmq.notify_queue_listeners() fires only on the queue table named by its argument'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -993,7 +1007,7 @@ BEGIN
     -- No throttle (interval 0, or the row is missing): notify, and lock nothing, so
     -- concurrent senders to the queue never wait for each other.
     IF NOT FOUND OR interval_ms = 0 THEN
-        PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
+        PERFORM pg_catalog.pg_notify('pgmq.q_' || TG_ARGV[0] || '.INSERT', NULL);
         RETURN NEW;
     END IF;
     -- Throttled: at most one notification per interval. A sender that finds the row locked
@@ -1005,7 +1019,7 @@ BEGIN
        AND t.ctid = (SELECT l.ctid FROM pgmq.notify_insert_throttle AS l
                       WHERE l.queue_name = TG_ARGV[0] FOR UPDATE SKIP LOCKED);
     IF FOUND THEN
-        PERFORM pg_catalog.pg_notify('pgmq.' || TG_TABLE_NAME || '.INSERT', NULL);
+        PERFORM pg_catalog.pg_notify('pgmq.q_' || TG_ARGV[0] || '.INSERT', NULL);
     END IF;
     RETURN NEW;
 END

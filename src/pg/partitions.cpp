@@ -26,8 +26,12 @@ namespace pgmq::pg {
 
 namespace {
 
-/* kMaxPartitionRetries bounds how often one statement creates a missing partition and runs again. */
-constexpr int kMaxPartitionRetries = 3;
+/*
+ * kMaxPartitionRetries bounds how often one statement creates a missing partition and runs again: each
+ * try that fails makes the partition of its failing row (and up to 7 after it, pgmq._maintain_partitions),
+ * so an archive of messages spread over many partitions gets there in a few tries.
+ */
+constexpr int kMaxPartitionRetries = 64;
 
 /* PartitionConfig is one pgmq.partition_config row, as text (NULL retention: keep everything). */
 struct PartitionConfig {
