@@ -191,3 +191,24 @@ SELECT pgmq.create_partitioned(repeat('l', 47), '10000', '100000', 1);
 SELECT partition FROM pgmq._partitions(format('pgmq.%I', 'q_' || repeat('l', 47))::regclass);
 SELECT pgmq.send(repeat('l', 47), '{}');
 ROLLBACK;
+
+------------------------------------------------------------------------------
+-- PGMQ's own regression expectations for partitioned queues (its test_partitioned_delete and
+-- the queues of test_lifecycle), in our words
+------------------------------------------------------------------------------
+BEGIN;
+SELECT pgmq.create_partitioned('p_pgmq', '2', '2');
+SELECT queue_name FROM pgmq.list_queues() WHERE queue_name = 'p_pgmq';
+SELECT send AS msg_id1 FROM pgmq.send('p_pgmq', '0') \gset
+SELECT send AS msg_id2 FROM pgmq.send('p_pgmq', '0') \gset
+SELECT send AS msg_id3 FROM pgmq.send('p_pgmq', '0') \gset
+SELECT count(*) = 3 AS three FROM pgmq.q_p_pgmq;
+SELECT * FROM pgmq.delete('p_pgmq', :msg_id3);
+SELECT count(*) = 2 AS two FROM pgmq.q_p_pgmq;
+SELECT ARRAY(SELECT archive FROM pgmq.archive('p_pgmq', ARRAY[:msg_id1, :msg_id2, :msg_id3, -3]))
+       = ARRAY[:msg_id1, :msg_id2]::bigint[] AS archived_the_two;
+SELECT pgmq.create_partitioned('p_pgmq_duration', '5 seconds', '10 seconds');
+SELECT pgmq.create_partitioned('p_pgmq_numeric', '10 seconds', '20 seconds');
+SELECT pgmq.drop_queue(queue, true) FROM unnest('{p_pgmq_numeric}'::text[]) AS queue;
+SELECT pgmq.drop_queue(queue) FROM unnest('{p_pgmq_duration, p_pgmq}'::text[]) AS queue;
+ROLLBACK;
