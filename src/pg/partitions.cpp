@@ -33,6 +33,13 @@ namespace {
  */
 constexpr int kMaxPartitionRetries = 64;
 
+/*
+ * kMaxRetriesWithoutCreating bounds the tries in a row that found the partitions made already: by a
+ * concurrent send that held the lock this one waited for, which is worth another try; more in a row
+ * mean the row's partition cannot be made (a range taken by a partition of someone else's).
+ */
+constexpr int kMaxRetriesWithoutCreating = 3;
+
 /* PartitionConfig is one pgmq.partition_config row, as text (NULL retention: keep everything). */
 struct PartitionConfig {
 	char *queue_name;
@@ -127,29 +134,35 @@ FailingValue(const ErrorData *error) {
 	return pnstrdup(start, end - start);
 }
 
+/* Remedy is what CreatePartitionFor did about an error. */
+enum class Remedy {
+	kNone,     /* not a missing partition of a table of pgmq.partition_config: the error stands */
+	kCreated,  /* made partitions: run the statement again */
+	kNoneMade, /* a table of pgmq's whose partitions were there (made meanwhile by another send) */
+};
+
 /*
  * CreatePartitionFor creates the partition a row of a "no partition of relation ... found for row" error
  * (23514) needs, when that relation is a partitioned table of pgmq's, those of the next rows msg_ids and
- * premake more ahead; returns
- * whether it created one (then the statement may run again).
+ * premake more ahead.
  */
-bool
+Remedy
 CreatePartitionFor(const ErrorData *error, int64 rows) {
 	if (error->sqlerrcode != ERRCODE_CHECK_VIOLATION || error->schema_name == nullptr || error->table_name == nullptr ||
 		strcmp(error->schema_name, "pgmq") != 0)
-		return false;
+		return Remedy::kNone;
 	Oid relid = PartitionedRelid(error->table_name);
 	PartitionConfig config;
 	if (!OidIsValid(relid) || !LoadPartitionConfig(error->table_name, &config))
-		return false;
+		return Remedy::kNone;
 	/* What ATTACH PARTITION takes: sends and reads go on, the worker's maintenance of the table waits. */
 	LockRelationOid(relid, ShareUpdateExclusiveLock);
 	Oid owner = QueueOwner(relid);
 	if (!OidIsValid(owner))
-		return false;
+		return Remedy::kNone;
 	uint64 created = RunMaintainPartitions(error->table_name, owner, &config, rows, FailingValue(error), false, false);
 	SPI_freetuptable(SPI_tuptable);
-	return created > 0;
+	return created > 0 ? Remedy::kCreated : Remedy::kNoneMade;
 }
 
 /* IsPartitioned says whether pgmq.<table> is a partitioned table. */
@@ -227,6 +240,7 @@ ExecuteInsertPlan(const Queue *queue, const Queue *also, SPIPlanPtr plan, Datum 
 				  int64 new_ids) {
 	if (!HasPartitionedTable(queue) && (also == nullptr || !HasPartitionedTable(also)))
 		return ExecutePlan(plan, values, nulls, false);
+	int without_creating = 0;
 	for (int attempt = 0; attempt < kMaxPartitionRetries; attempt++) {
 		MemoryContext cxt = CurrentMemoryContext;
 		ResourceOwner owner = CurrentResourceOwner;
@@ -253,7 +267,9 @@ ExecuteInsertPlan(const Queue *queue, const Queue *also, SPIPlanPtr plan, Datum 
 		PG_END_TRY();
 		if (error == nullptr)
 			return n;
-		if (!CreatePartitionFor(error, new_ids))
+		Remedy remedy = CreatePartitionFor(error, new_ids);
+		without_creating = remedy == Remedy::kNoneMade ? without_creating + 1 : 0;
+		if (remedy == Remedy::kNone || without_creating > kMaxRetriesWithoutCreating)
 			ReThrowError(error);
 		FreeErrorData(error);
 	}
