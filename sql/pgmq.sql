@@ -120,6 +120,285 @@ CREATE FUNCTION pgmq.create_unlogged(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_create_unlogged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgmq.create_unlogged(text) IS 'Creates a queue whose table is UNLOGGED (faster, emptied by a crash; its msg_id sequence stays logged).';
 
+-- Partitioned queues (PGMQ's create_partitioned, without pg_partman). One row per partitioned
+-- queue or archive table; pgmq's worker (or pgmq.run_maintenance) creates its partitions premake
+-- ahead and drops those wholly older than the retention; a send or archive whose row has no
+-- partition yet creates it on demand. See README, "Partitioned queues".
+CREATE TABLE pgmq.partition_config (
+    table_name varchar PRIMARY KEY,
+    queue_name varchar NOT NULL
+        REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE,
+    control text NOT NULL CHECK (control IN ('msg_id', 'enqueued_at', 'archived_at')),
+    partition_interval text NOT NULL,
+    retention_interval text,
+    premake integer NOT NULL CHECK (premake >= 1)
+);
+SELECT pg_catalog.pg_extension_config_dump('pgmq.partition_config', '');
+
+-- _partition_step parses a partition or retention interval as create_partitioned takes it: an
+-- integer (a number of msg_ids) or an interval (a span of time; PGMQ's pg_partman 4 names hourly,
+-- daily, weekly, monthly, quarterly and yearly also work).
+CREATE FUNCTION pgmq._partition_step(value text, what text, OUT ids bigint, OUT span interval)
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    months integer;
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', what USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF value ~ '^\s*[+-]?[0-9]+\s*$' THEN
+        BEGIN
+            ids := value::bigint;
+        EXCEPTION WHEN numeric_value_out_of_range THEN
+            RAISE EXCEPTION '% is out of range: %', what, value USING ERRCODE = 'invalid_parameter_value';
+        END;
+        IF ids < 1 THEN
+            RAISE EXCEPTION '% must be greater than zero, got %', what, value USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        RETURN;
+    END IF;
+    span := CASE lower(btrim(value))
+                WHEN 'hourly' THEN interval '1 hour' WHEN 'daily' THEN interval '1 day'
+                WHEN 'weekly' THEN interval '1 week' WHEN 'monthly' THEN interval '1 month'
+                WHEN 'quarterly' THEN interval '3 months' WHEN 'yearly' THEN interval '1 year' END;
+    IF span IS NULL THEN
+        BEGIN
+            span := value::interval;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE EXCEPTION '% must be a number of messages or an interval, got %', what, quote_literal(value)
+                USING ERRCODE = 'invalid_parameter_value';
+        END;
+    END IF;
+    months := extract(year FROM span)::integer * 12 + extract(month FROM span)::integer;
+    IF span <= interval '0' OR (months <> 0 AND span <> make_interval(months => months))
+       OR (months = 0 AND extract(epoch FROM span) <= 0) THEN
+        RAISE EXCEPTION '% must be a positive interval of months, or of days and smaller units, got %', what,
+            quote_literal(value) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION pgmq._partition_step(text,text) IS 'Internal: a partition or retention interval as a number of msg_ids or a span of time; raises 22023 otherwise.';
+
+-- _partition_start is the start of the partition of range step holding value: msg_ids in ranges
+-- [k * ids, (k + 1) * ids), times in bins of span from 2000-01-01 00:00 UTC (whole months in UTC).
+CREATE FUNCTION pgmq._partition_start(value text, ids bigint, span interval) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v bigint;
+    t timestamp;
+    months integer;
+    k bigint;
+BEGIN
+    IF ids IS NOT NULL THEN
+        v := value::bigint;
+        RETURN (v - (((v % ids) + ids) % ids))::text;
+    END IF;
+    months := extract(year FROM span)::integer * 12 + extract(month FROM span)::integer;
+    IF months = 0 THEN
+        RETURN date_bin(span, value::timestamptz, timestamptz '2000-01-01 00:00:00+00')::text;
+    END IF;
+    t := value::timestamptz AT TIME ZONE 'UTC';
+    k := (extract(year FROM t)::integer - 2000) * 12 + extract(month FROM t)::integer - 1;
+    k := k - (((k % months) + months) % months);
+    RETURN ((timestamp '2000-01-01 00:00:00' + make_interval(months => k::integer)) AT TIME ZONE 'UTC')::text;
+END
+$$;
+COMMENT ON FUNCTION pgmq._partition_start(text,bigint,interval) IS 'Internal: the lower bound of the partition that holds a msg_id or time.';
+
+-- _partition_next is the bound step after start (times computed in UTC).
+CREATE FUNCTION pgmq._partition_next(start text, ids bigint, span interval) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN ids IS NOT NULL THEN (start::bigint + ids)::text
+                ELSE (((start::timestamptz AT TIME ZONE 'UTC') + span) AT TIME ZONE 'UTC')::text END
+$$;
+COMMENT ON FUNCTION pgmq._partition_next(text,bigint,interval) IS 'Internal: the upper bound of the partition that starts at start.';
+
+-- The partitions of a partitioned table with their bounds as text (NULL: unbounded, or the default partition).
+CREATE FUNCTION pgmq._partitions(parent regclass)
+    RETURNS TABLE (partition regclass, lower_bound text, upper_bound text, is_default boolean)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass,
+           CASE WHEN b[1] IN ('MINVALUE', 'MAXVALUE') THEN NULL ELSE btrim(b[1], '''') END,
+           CASE WHEN b[2] IN ('MINVALUE', 'MAXVALUE') THEN NULL ELSE btrim(b[2], '''') END,
+           pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
+      FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+      LEFT JOIN LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid), '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') AS b ON true
+     WHERE i.inhparent = parent
+       AND pg_get_expr(c.relpartbound, c.oid) IS NOT NULL  -- NULL: dropped meanwhile
+     ORDER BY pg_catalog.length(b[1]), b[1]  -- numbers and times alike in order (bounds are never negative)
+$$;
+COMMENT ON FUNCTION pgmq._partitions(regclass) IS 'Internal: the partitions of a partitioned table and their range bounds.';
+
+-- _maintain_partitions is one maintenance step of one partitioned queue or archive table, run as
+-- its owner (by the worker, run_maintenance, or a send or archive whose row found no partition):
+-- it creates the partition of the current msg_id (the sequence's next value) or time, those of
+-- the next extra msg_ids (a batch about to be sent) and premake more after them, the partition of
+-- failing_value if given (and up to 7 after it), and with drop_old drops the partitions
+-- whose whole range lies more than the retention before the current msg_id or time. A partition is
+-- made as a table of its own and then attached (SHARE UPDATE EXCLUSIVE on the parent: sends and
+-- reads go on); a drop needs ACCESS EXCLUSIVE on the parent, taken without waiting when nowait.
+CREATE FUNCTION pgmq._maintain_partitions(
+    parent regclass, queue_name text, control text, partition_interval text, retention_interval text,
+    premake integer, extra bigint, failing_value text, drop_old boolean, nowait boolean
+) RETURNS TABLE (action text, partition_name text, messages bigint)
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    step record;
+    keep record;
+    seq text;
+    point text;
+    horizon text;
+    start text;
+    bound text;
+    wanted text[] := ARRAY[]::text[];
+    name text;
+    suffix text;
+    p record;
+    n bigint;
+    is_queue boolean := control <> 'archived_at' AND (SELECT c.relname FROM pg_class AS c WHERE c.oid = parent) LIKE 'q\_%';
+    locked boolean;
+BEGIN
+    step := pgmq._partition_step(partition_interval, 'partition_interval');
+    IF control = 'msg_id' THEN
+        seq := pg_get_serial_sequence(format('pgmq.%I', 'q_' || queue_name), 'msg_id');
+        IF seq IS NULL THEN
+            point := '1';
+        ELSE
+            EXECUTE format('SELECT CASE WHEN s.is_called THEN s.last_value OPERATOR(pg_catalog.+) 1 ELSE s.last_value END::text FROM %s AS s', seq)
+                INTO point;
+        END IF;
+    ELSE
+        point := now()::text;
+    END IF;
+    -- Drops first: the lock they need is the stronger one.
+    IF drop_old AND retention_interval IS NOT NULL THEN
+        keep := pgmq._partition_step(retention_interval, 'retention_interval');
+        IF step.ids IS NOT NULL THEN
+            horizon := (point::bigint - keep.ids)::text;
+        ELSE
+            horizon := (now() - keep.span)::text;
+        END IF;
+        locked := false;
+        FOR p IN SELECT * FROM pgmq._partitions(parent) AS x
+                  WHERE x.upper_bound IS NOT NULL
+                    AND CASE WHEN step.ids IS NOT NULL THEN x.upper_bound::bigint <= horizon::bigint
+                             ELSE x.upper_bound::timestamptz <= horizon::timestamptz END LOOP
+            IF NOT locked THEN
+                IF nowait THEN
+                    BEGIN
+                        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', parent);
+                    EXCEPTION WHEN lock_not_available THEN
+                        EXIT;  -- busy: the next pass drops them
+                    END;
+                ELSE
+                    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', parent);
+                END IF;
+                locked := true;
+            END IF;
+            EXECUTE format('SELECT pg_catalog.count(*) FROM %s', p.partition) INTO n;
+            name := p.partition::text;
+            EXECUTE format('DROP TABLE %s', p.partition);
+            action := 'dropped'; partition_name := name; messages := n;
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+    -- The partitions wanted: the current one, premake after it, and the one of the failing row.
+    start := pgmq._partition_start(point, step.ids, step.span);
+    IF step.ids IS NOT NULL AND extra > 0 THEN
+        -- The partitions of a batch about to be sent, then premake after the last one.
+        WHILE start::bigint + step.ids <= point::bigint + extra LOOP
+            wanted := wanted || start;
+            start := pgmq._partition_next(start, step.ids, step.span);
+        END LOOP;
+    END IF;
+    FOR i IN 0 .. premake LOOP
+        wanted := wanted || start;
+        start := pgmq._partition_next(start, step.ids, step.span);
+    END LOOP;
+    IF failing_value IS NOT NULL THEN
+        -- The failing row's partition and, as a statement's rows (an archive of many) usually
+        -- follow it, up to 7 more towards the current one.
+        start := pgmq._partition_start(failing_value, step.ids, step.span);
+        FOR i IN 0 .. 7 LOOP
+            wanted := wanted || start;
+            start := pgmq._partition_next(start, step.ids, step.span);
+            EXIT WHEN CASE WHEN step.ids IS NOT NULL THEN start::bigint > point::bigint
+                           ELSE start::timestamptz > point::timestamptz END;
+        END LOOP;
+    END IF;
+    FOREACH start IN ARRAY wanted LOOP
+        bound := pgmq._partition_next(start, step.ids, step.span);
+        CONTINUE WHEN EXISTS (
+            SELECT 1 FROM pgmq._partitions(parent) AS x
+             WHERE x.is_default IS NOT TRUE
+               AND CASE WHEN step.ids IS NOT NULL
+                        THEN (x.lower_bound IS NULL OR x.lower_bound::bigint < bound::bigint)
+                         AND (x.upper_bound IS NULL OR x.upper_bound::bigint > start::bigint)
+                        ELSE (x.lower_bound IS NULL OR x.lower_bound::timestamptz < bound::timestamptz)
+                         AND (x.upper_bound IS NULL OR x.upper_bound::timestamptz > start::timestamptz) END);
+        suffix := '_p' || CASE WHEN step.ids IS NOT NULL THEN start
+                               ELSE to_char(start::timestamptz AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24MISS') END;
+        name := left((SELECT c.relname FROM pg_class AS c WHERE c.oid = parent), 63 - length(suffix)) || suffix;
+        IF to_regclass(format('pgmq.%I', name)) IS NOT NULL THEN
+            -- Attached since this transaction's snapshot was taken (REPEATABLE READ): nothing to do.
+            CONTINUE WHEN pg_partition_root(to_regclass(format('pgmq.%I', name))) = parent;
+            RAISE EXCEPTION 'cannot create partition "%" of %: a relation of that name exists', name, parent
+                USING ERRCODE = 'duplicate_table';
+        END IF;
+        EXECUTE format('CREATE TABLE pgmq.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)%s', name, parent,
+                       CASE WHEN is_queue THEN format(' WITH (fillfactor = %s)',
+                            coalesce(current_setting('pgmq.queue_fillfactor', true), '100')) ELSE '' END);
+        IF step.ids IS NOT NULL THEN
+            EXECUTE format('ALTER TABLE %s ATTACH PARTITION pgmq.%I FOR VALUES FROM (%s) TO (%s)',
+                           parent, name, start, bound);
+        ELSE
+            EXECUTE format('ALTER TABLE %s ATTACH PARTITION pgmq.%I FOR VALUES FROM (%L) TO (%L)',
+                           parent, name, start, bound);
+        END IF;
+        action := 'created'; partition_name := format('pgmq.%I', name); messages := 0;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION pgmq._maintain_partitions(regclass,text,text,text,text,integer,bigint,text,boolean,boolean) IS 'Internal: creates a partitioned queue''s or archive''s partitions ahead (and one for a failing row) and drops those past the retention.';
+
+CREATE FUNCTION pgmq._partition_control(partition_interval text, archive boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN (pgmq._partition_step(partition_interval, 'partition_interval')).ids IS NOT NULL THEN 'msg_id'
+                WHEN archive THEN 'archived_at' ELSE 'enqueued_at' END
+$$;
+COMMENT ON FUNCTION pgmq._partition_control(text,boolean) IS 'Internal: the partition column for an interval: msg_id for a number, else enqueued_at (archived_at in an archive).';
+
+-- _check_partition_args checks create_partitioned's and convert_archive_partitioned's arguments.
+CREATE FUNCTION pgmq._check_partition_args(partition_interval text, retention_interval text, premake integer)
+    RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    step record := pgmq._partition_step(partition_interval, 'partition_interval');
+    keep record;
+BEGIN
+    IF premake IS NULL THEN
+        RAISE EXCEPTION 'premake must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF premake < 1 THEN
+        RAISE EXCEPTION 'premake must be at least 1, got %', premake;
+    END IF;
+    IF premake > 1000 THEN
+        RAISE EXCEPTION 'premake must be at most 1000, got %', premake USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF retention_interval IS NOT NULL THEN
+        keep := pgmq._partition_step(retention_interval, 'retention_interval');
+        IF (step.ids IS NULL) <> (keep.ids IS NULL) THEN
+            RAISE EXCEPTION 'retention_interval % must be of the kind of partition_interval %',
+                quote_literal(retention_interval), quote_literal(partition_interval)
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Both are numbers of messages (msg_id ranges) or both are intervals of time.';
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION pgmq._check_partition_args(text,text,integer) IS 'Internal: raises unless the partition interval, retention interval and premake are valid together.';
+
 CREATE FUNCTION pgmq.create_partitioned(
     queue_name text,
     partition_interval text DEFAULT '10000',
@@ -127,13 +406,70 @@ CREATE FUNCTION pgmq.create_partitioned(
     premake integer DEFAULT 4
 ) RETURNS void LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    qname text;
+    qtable text;
+    atable text;
+    control text;
+    acontrol text;
+    kind "char";
 BEGIN
-    RAISE EXCEPTION 'partitioned queues are not supported by this pgmq'
-        USING ERRCODE = 'feature_not_supported',
-              HINT = 'Use pgmq.create() and pgmq.set_policy(..., retention_seconds => ...) for retention.';
+    qtable := pgmq.format_table_name(queue_name, 'q');  -- checks the name (P0001, 22004)
+    qname := substr(qtable, 3);
+    atable := 'a_' || qname;
+    PERFORM pgmq._check_partition_args(partition_interval, retention_interval, premake);
+    control := pgmq._partition_control(partition_interval, false);
+    acontrol := pgmq._partition_control(partition_interval, true);
+    PERFORM pgmq.acquire_queue_lock(qname);
+    SELECT c.relkind INTO kind FROM pg_class AS c
+     WHERE c.relnamespace = 'pgmq'::regnamespace AND c.relname = qtable;
+    IF kind = 'p' AND EXISTS (SELECT 1 FROM pgmq.meta AS m WHERE m.queue_key = qname) THEN
+        RAISE NOTICE 'queue "%" already exists, skipping', qname;
+        RETURN;
+    ELSIF kind IS NOT NULL OR to_regclass(format('pgmq.%I', atable)) IS NOT NULL THEN
+        RAISE EXCEPTION 'queue "%" already exists and is not partitioned', qname
+            USING ERRCODE = 'duplicate_table',
+                  HINT = 'Drop it first, or partition only its archive with pgmq.convert_archive_partitioned.';
+    END IF;
+    -- PGMQ 1.13's shapes: no primary key, msg_id BY DEFAULT, partitioned by msg_id or enqueued_at.
+    EXECUTE format(
+        'CREATE TABLE pgmq.%I (msg_id bigint GENERATED BY DEFAULT AS IDENTITY, '
+        'read_ct integer NOT NULL DEFAULT 0, enqueued_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(), '
+        'last_read_at timestamp with time zone, vt timestamp with time zone NOT NULL, message jsonb, headers jsonb) '
+        'PARTITION BY RANGE (%I)', qtable, control);
+    EXECUTE format('CREATE INDEX %I ON pgmq.%I (%I)', qtable || '_part_idx', qtable, control);
+    IF control <> 'msg_id' THEN
+        -- Reads, deletes and archives find messages by msg_id (not in PGMQ).
+        EXECUTE format('CREATE INDEX %I ON pgmq.%I (msg_id)', qtable || '_msg_id_idx', qtable);
+    END IF;
+    EXECUTE format(
+        'CREATE TABLE pgmq.%I (msg_id bigint NOT NULL, read_ct integer NOT NULL DEFAULT 0, '
+        'enqueued_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(), last_read_at timestamp with time zone, '
+        'archived_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(), vt timestamp with time zone NOT NULL, '
+        'message jsonb, headers jsonb) PARTITION BY RANGE (%I)', atable, acontrol);
+    EXECUTE format('CREATE INDEX %I ON pgmq.%I (archived_at)', 'archived_at_idx_' || qname, atable);
+    EXECUTE format('CREATE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR TRUNCATE ON pgmq.%I '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard()', qtable);
+    EXECUTE format('ALTER TRIGGER pgmq_read_hint_guard ON pgmq.%I DEPENDS ON EXTENSION pgmq', qtable);
+    -- The name as given (its case kept, as create does); queue_key is the lower-case identity.
+    INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES (queue_name, true, false)
+        ON CONFLICT DO NOTHING;
+    UPDATE pgmq.meta AS m SET is_partitioned = true, is_unlogged = false WHERE m.queue_key = qname;
+    INSERT INTO pgmq.partition_config AS c (table_name, queue_name, control, partition_interval, retention_interval, premake)
+        VALUES (qtable, qname, control, partition_interval, retention_interval, premake),
+               (atable, qname, acontrol, partition_interval, retention_interval, premake)
+        ON CONFLICT ON CONSTRAINT partition_config_pkey DO UPDATE
+        SET queue_name = EXCLUDED.queue_name, control = EXCLUDED.control,
+            partition_interval = EXCLUDED.partition_interval, retention_interval = EXCLUDED.retention_interval,
+            premake = EXCLUDED.premake;
+    PERFORM pgmq._maintain_partitions(format('pgmq.%I', qtable)::regclass, qname, control, partition_interval,
+                                      retention_interval, premake, 0, NULL, false, false);
+    PERFORM pgmq._maintain_partitions(format('pgmq.%I', atable)::regclass, qname, acontrol, partition_interval,
+                                      retention_interval, premake, 0, NULL, false, false);
 END
 $$;
-COMMENT ON FUNCTION pgmq.create_partitioned(text,text,text,integer) IS 'Not supported (partitioned queues): raises feature_not_supported; use create and set_policy retention.';
+COMMENT ON FUNCTION pgmq.create_partitioned(text,text,text,integer) IS 'Creates a partitioned queue: a number partition_interval partitions by msg_id ranges, an interval by enqueued_at (the archive by archived_at); premake partitions are made ahead and those past retention_interval dropped.';
 
 CREATE FUNCTION pgmq.convert_archive_partitioned(
     table_name text,
@@ -142,12 +478,65 @@ CREATE FUNCTION pgmq.convert_archive_partitioned(
     leading_partition integer DEFAULT 10
 ) RETURNS void LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    qname text;
+    atable text;
+    old_table text;
+    old_index text;
+    index text;
+    acontrol text;
+    kind "char";
 BEGIN
-    RAISE EXCEPTION 'partitioned archives are not supported by this pgmq'
-        USING ERRCODE = 'feature_not_supported';
+    atable := pgmq.format_table_name(table_name, 'a');  -- checks the name (P0001, 22004)
+    qname := substr(atable, 3);
+    old_table := atable || '_old';
+    index := 'archived_at_idx_' || qname;
+    old_index := index || '_old';
+    PERFORM pgmq._check_partition_args(partition_interval, retention_interval, 1);
+    acontrol := pgmq._partition_control(partition_interval, true);
+    PERFORM pgmq._require_queue_owner(qname);
+    PERFORM pgmq.acquire_queue_lock(qname);
+    SELECT c.relkind INTO kind FROM pg_class AS c
+     WHERE c.relnamespace = 'pgmq'::regnamespace AND c.relname = atable;
+    IF kind = 'p' THEN
+        RAISE NOTICE 'table "%" is already partitioned', atable;
+        RETURN;
+    ELSIF kind IS DISTINCT FROM 'r' THEN
+        RAISE NOTICE 'table "%" does not exist', atable;
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pgmq.meta AS m WHERE m.queue_key = qname) THEN
+        RAISE EXCEPTION 'queue "%" does not exist', qname USING ERRCODE = 'undefined_table';
+    END IF;
+    -- As PGMQ: the old archive is kept, renamed, with its rows; the new one starts empty.
+    EXECUTE format('ALTER TABLE pgmq.%I RENAME TO %I', atable, old_table);
+    -- Its primary key too, so that a queue of this name can be made again later.
+    IF to_regclass(format('pgmq.%I', atable || '_pkey')) IS NOT NULL
+       AND EXISTS (SELECT 1 FROM pg_constraint AS k
+                    WHERE k.conrelid = format('pgmq.%I', old_table)::regclass AND k.conname = atable || '_pkey') THEN
+        EXECUTE format('ALTER TABLE pgmq.%I RENAME CONSTRAINT %I TO %I', old_table, atable || '_pkey', old_table || '_pkey');
+    END IF;
+    IF to_regclass(format('pgmq.%I', index)) IS NOT NULL THEN
+        EXECUTE format('ALTER INDEX pgmq.%I RENAME TO %I', index, old_index);
+    END IF;
+    EXECUTE format(
+        'CREATE TABLE pgmq.%I (msg_id bigint NOT NULL, read_ct integer NOT NULL DEFAULT 0, '
+        'enqueued_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(), last_read_at timestamp with time zone, '
+        'archived_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(), vt timestamp with time zone NOT NULL, '
+        'message jsonb, headers jsonb) PARTITION BY RANGE (%I)', atable, acontrol);
+    EXECUTE format('CREATE INDEX %I ON pgmq.%I (archived_at)', index, atable);
+    INSERT INTO pgmq.partition_config AS c (table_name, queue_name, control, partition_interval, retention_interval, premake)
+        VALUES (atable, qname, acontrol, partition_interval, retention_interval, 4)
+        ON CONFLICT ON CONSTRAINT partition_config_pkey DO UPDATE
+        SET queue_name = EXCLUDED.queue_name, control = EXCLUDED.control,
+            partition_interval = EXCLUDED.partition_interval, retention_interval = EXCLUDED.retention_interval,
+            premake = EXCLUDED.premake;
+    PERFORM pgmq._maintain_partitions(format('pgmq.%I', atable)::regclass, qname, acontrol, partition_interval,
+                                      retention_interval, 4, 0, NULL, false, false);
 END
 $$;
-COMMENT ON FUNCTION pgmq.convert_archive_partitioned(text,text,text,integer) IS 'Not supported (partitioned archives): raises feature_not_supported.';
+COMMENT ON FUNCTION pgmq.convert_archive_partitioned(text,text,text,integer) IS 'Replaces a queue''s archive by a partitioned one (the old table is kept as a_<name>_old, with its rows); leading_partition is ignored, as in PGMQ.';
 
 CREATE FUNCTION pgmq.drop_queue(queue_name text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'pgmq_drop_queue' LANGUAGE C VOLATILE;
@@ -614,7 +1003,10 @@ DECLARE
 BEGIN
     -- TG_ARGV[0]: the queue_key; TG_ARGV[1] (since 2.0.0): the name in meta, which names the channel
     -- (as PGMQ 1.13.1 does: "pgmq.q_MyQueue.INSERT"). Triggers made before have only the key.
-    IF TG_NARGS NOT IN (1, 2) OR TG_TABLE_SCHEMA <> 'pgmq' OR TG_TABLE_NAME::text <> 'q_' || TG_ARGV[0]
+    -- On a partitioned queue the trigger fires on its partitions (a clone on each): their root is the queue table.
+    IF TG_NARGS NOT IN (1, 2) OR TG_TABLE_SCHEMA <> 'pgmq'
+       OR (TG_TABLE_NAME::text <> 'q_' || TG_ARGV[0]
+           AND pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM pg_catalog.to_regclass(pg_catalog.format('pgmq.%I', 'q_' || TG_ARGV[0])))
        OR lower(TG_ARGV[TG_NARGS - 1] COLLATE "C") <> TG_ARGV[0] THEN
         RAISE EXCEPTION 'pgmq.notify_queue_listeners() fires only on the queue table named by its argument'
             USING ERRCODE = 'insufficient_privilege';

@@ -211,18 +211,24 @@ COMMIT;
 SELECT count(*) AS advisory_locks_after_commit FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
 
 ------------------------------------------------------------------------------
--- detach_archive (deprecated no-op), partitioning (not supported)
+-- detach_archive (deprecated no-op), partitioning (in detail: regress partitioned)
 ------------------------------------------------------------------------------
 SELECT pgmq.detach_archive('admin_q');
 SELECT count(*) AS archive_still_there FROM pgmq.a_admin_q;
 
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/test/regress/try.sql
+-- In a transaction that is rolled back: the worker never sees these queues.
+BEGIN;
 SELECT pg_temp.try($$SELECT pgmq.create_partitioned('admin_p')$$);
 SELECT pg_temp.try($$SELECT pgmq.create_partitioned('admin_p', '10000', '100000', 4)$$);
-SELECT pg_temp.try($$SELECT pgmq.create_partitioned('admin_p', 'daily', '7 days')$$);
+SELECT pg_temp.try($$SELECT pgmq.create_partitioned('admin_pd', 'daily', '7 days')$$);
 SELECT pg_temp.try($$SELECT pgmq.convert_archive_partitioned('admin_q')$$);
-SELECT count(*) AS partitioned_created FROM pgmq.meta WHERE queue_name = 'admin_p';
+SELECT queue_name, is_partitioned, is_unlogged FROM pgmq.list_queues() WHERE queue_name IN ('admin_p', 'admin_pd');
+SELECT c.relname, c.relkind FROM pg_class AS c
+ WHERE c.relnamespace = 'pgmq'::regnamespace AND c.relname IN ('q_admin_p', 'a_admin_p', 'q_admin_pd', 'a_admin_pd', 'a_admin_q', 'a_admin_q_old')
+ ORDER BY 1;
+ROLLBACK;
 
 ------------------------------------------------------------------------------
 -- drop_queue

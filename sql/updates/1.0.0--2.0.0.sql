@@ -164,3 +164,16 @@ CREATE OR REPLACE VIEW pgmq.policies AS
     SELECT queue_name, invalid_queue, max_deliveries, deadline_seconds, retention_seconds, retention_action,
            updated_at, backoff_base_seconds, backoff_max_seconds, backoff_jitter, dedup_seconds, priorities
       FROM pgmq.queue_policy ORDER BY queue_name;
+
+-- Partitioned queues (new in 2.0.0; 1.0.0's create_partitioned raised feature_not_supported): the
+-- table of their partitioning, as in sql/pgmq.sql.
+CREATE TABLE pgmq.partition_config (
+    table_name varchar PRIMARY KEY,
+    queue_name varchar NOT NULL
+        REFERENCES pgmq.meta (queue_key) ON DELETE CASCADE,
+    control text NOT NULL CHECK (control IN ('msg_id', 'enqueued_at', 'archived_at')),
+    partition_interval text NOT NULL,
+    retention_interval text,
+    premake integer NOT NULL CHECK (premake >= 1)
+);
+SELECT pg_catalog.pg_extension_config_dump('pgmq.partition_config', '');

@@ -63,10 +63,11 @@ BEGIN
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'cannot update PGMQ to this pgmq: partitioned queues (pg_partman): %', bad
             USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'This pgmq has no partitioned queues or archives. Nothing was changed.',
+                  DETAIL = 'Queues partitioned by pg_partman are not converted (this pgmq partitions queues itself, without pg_partman). Nothing was changed.',
                   HINT = 'With PGMQ still installed, create a queue with pgmq.create(), move the messages there '
                          '(INSERT INTO pgmq.q_<new> (vt, read_ct, enqueued_at, message, headers) SELECT ... FROM pgmq.q_<old>), '
-                         'drop the partitioned queue with pgmq.drop_queue(), and run ALTER EXTENSION pgmq UPDATE again.';
+                         'drop the partitioned queue with pgmq.drop_queue(), and run ALTER EXTENSION pgmq UPDATE again; '
+                         'then pgmq.create_partitioned() makes partitioned queues again.';
     END IF;
     SELECT string_agg(quote_literal(m.queue_name), ', ') INTO bad
       FROM pgmq.meta AS m

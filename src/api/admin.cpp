@@ -18,6 +18,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
@@ -303,6 +304,25 @@ PGMQ_FUNCTION(pgmq_metrics) {
 	values[5] = TimestampTzGetDatum(now);
 	values[6] = got[1];
 	values[7] = (Datum)0;
+	/*
+	 * PGMQ's default_partition_length: NULL for a plain queue, else the estimated rows of the default
+	 * partitions q_<name>_default and a_<name>_default (pgmq makes none: a partition is created for
+	 * each row instead, pg/partitions.hpp; 0 unless someone attached one).
+	 */
+	if (get_rel_relkind(queue.queue_relid) == RELKIND_PARTITIONED_TABLE) {
+		StringInfoData sql;
+		initStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT COALESCE(pg_catalog.sum(GREATEST(c.reltuples, 0)), 0)::bigint FROM "
+						 "pg_catalog.pg_class AS c WHERE c.relnamespace OPERATOR(pg_catalog.=) %u "
+						 "AND c.relname OPERATOR(pg_catalog.=) ANY (ARRAY[%s, %s]::name[])",
+						 pg::PgmqNamespace(), quote_literal_cstr(psprintf("%s_default", queue.queue_table)),
+						 quote_literal_cstr(psprintf("%s_default", queue.archive_table)));
+		pg::ExecuteSql(sql.data, true);
+		bool isnull_default;
+		values[7] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull_default);
+		nulls[7] = false;
+	}
 	pg::FinishSpi();
 	/* SPI memory is gone now, but every by-reference value above was built outside it. */
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));

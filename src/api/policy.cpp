@@ -8,6 +8,7 @@
 #include "guc.hpp"
 #include "pg/dedup.hpp"
 #include "pg/maintenance.hpp"
+#include "pg/partitions.hpp"
 #include "pg/plans.hpp"
 #include "pg/policy_cache.hpp"
 #include "pg/priority.hpp"
@@ -106,6 +107,58 @@ MaintainQueue(FunctionCallInfo fcinfo, const char *queue_name) {
 	}
 }
 
+/*
+ * MaintainPartitionedTable runs the partition maintenance of one partitioned queue or archive table
+ * (pg/partitions.hpp) in an internal subtransaction, as MaintainQueue runs a queue's policy, and
+ * returns a row (queue_name, 'partition_created' or 'partition_dropped', the partition, the messages
+ * dropped with it) per partition.
+ */
+void
+MaintainPartitionedTable(FunctionCallInfo fcinfo, const char *table) {
+	MemoryContext call_cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	pg::PartitionAction *actions = nullptr;
+	char queue_name[NAMEDATALEN];
+	volatile int n = 0;
+	volatile bool committed = false;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(call_cxt);
+	PG_TRY();
+	{
+		n = pg::MaintainPartitions(table, true, call_cxt, &actions, queue_name);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(call_cxt);
+		CurrentResourceOwner = owner;
+		committed = true;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(call_cxt);
+		ErrorData *error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(call_cxt);
+		CurrentResourceOwner = owner;
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(error);
+		ereport(WARNING, (errcode(error->sqlerrcode), errmsg("pgmq could not maintain the partitions of table "
+															 "\"pgmq.%s\": %s",
+															 table, error->message)));
+		FreeErrorData(error);
+	}
+	PG_END_TRY();
+	if (!committed)
+		return;
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	for (int i = 0; i < n; i++) {
+		Datum values[4] = {CStringGetTextDatum(queue_name),
+						   CStringGetTextDatum(actions[i].dropped ? "partition_dropped" : "partition_created"),
+						   CStringGetTextDatum(actions[i].partition), Int64GetDatum(actions[i].messages)};
+		bool nulls[4] = {false, false, false, false};
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
 } // namespace
 
 /*
@@ -120,6 +173,10 @@ PGMQ_FUNCTION(pgmq_run_maintenance) {
 	int n = pg::PolicyQueueNames(call_cxt, &names);
 	for (int i = 0; i < n; i++)
 		MaintainQueue(fcinfo, names[i]);
+	char **tables;
+	n = pg::PartitionedTableNames(call_cxt, &tables);
+	for (int i = 0; i < n; i++)
+		MaintainPartitionedTable(fcinfo, tables[i]);
 	pg::FinishSpi();
 	return (Datum)0;
 }

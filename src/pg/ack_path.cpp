@@ -4,6 +4,7 @@
 #include "pg/ack_path.hpp"
 
 #include "pg/direct.hpp"
+#include "pg/partitions.hpp"
 #include "pg/plans.hpp"
 #include "pg/policy_cache.hpp"
 #include "pg/readhint.hpp"
@@ -75,7 +76,9 @@ AckThroughStatement(const Queue *queue, Ack ack, const int64 *ids, int count, in
 	} else
 		values[0] = Int64GetDatum(ids[0]);
 	ConnectSpi();
-	uint64 n = ExecutePlan(PreparedPlan(queue, AckStatement(ack, batch)), values, nullptr, false);
+	SPIPlanPtr plan = PreparedPlan(queue, AckStatement(ack, batch));
+	uint64 n = ack == Ack::kArchive ? ExecuteInsertPlan(queue, nullptr, plan, values, nullptr, 0)
+									: ExecutePlan(plan, values, nullptr, false);
 	/* SPI_palloc: in the memory context that was current at SPI_connect, the caller's. */
 	*acked = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
 	for (uint64 i = 0; i < n; i++) {
@@ -168,7 +171,7 @@ ArchiveWithResult(const Queue *queue, int64 id, Jsonb *result) {
 	ArchiveRelid(queue);
 	Datum values[2] = {Int64GetDatum(id), PointerGetDatum(result)};
 	ConnectSpi();
-	uint64 n = ExecutePlan(PreparedPlan(queue, Statement::kArchiveResult), values, nullptr, false);
+	uint64 n = ExecuteInsertPlan(queue, nullptr, PreparedPlan(queue, Statement::kArchiveResult), values, nullptr, 0);
 	FinishSpi();
 	if (n > 0)
 		NoteTouch(queue->queue_relid);

@@ -2,6 +2,7 @@
  * maintenance.cpp: the batches that enforce queue policies (their statements are in plans.cpp).
  */
 #include "pg/maintenance.hpp"
+#include "pg/partitions.hpp"
 #include "pg/plans.hpp"
 
 #include "boundary.hpp"
@@ -81,13 +82,16 @@ MoveGroup(const QueuePolicy *policy, const core::MessageState *messages, int cou
 		PointerGetDatum(construct_array(dues, count, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
 		TimestampTzGetDatum(now), CStringGetTextDatum(source->name.text)};
 	if (!retention && policy->has_invalid_queue) {
-		uint64 n =
-			ExecutePlan(PreparedPlan(source, Statement::kMoveToQueue, &policy->invalid_queue), values, nullptr, false);
+		uint64 n = ExecuteInsertPlan(source, &policy->invalid_queue,
+									 PreparedPlan(source, Statement::kMoveToQueue, &policy->invalid_queue), values,
+									 nullptr, count);
 		NoteSend(policy->invalid_queue.queue_relid);
 		return n;
 	}
-	return ExecuteStatement(source, Statement::kMoveToArchive, values, nullptr, false);
+	return ExecuteInsertPlan(source, nullptr, PreparedPlan(source, Statement::kMoveToArchive), values, nullptr, 0);
 }
+
+} // namespace
 
 /* QueueOwner returns the owner of the queue table, InvalidOid when it is gone. */
 Oid

@@ -61,12 +61,18 @@ struct MoveCounts {
  * set_config(..., false), outlives it.
  */
 
+/* QueueOwner returns the owner of a queue (or archive) table, InvalidOid when it is gone. */
+Oid QueueOwner(Oid relid);
+
 /* SavedIdentity is what SwitchIdentity changed, for RestoreIdentity: plain data. */
 struct SavedIdentity {
 	Oid user;
 	int sec_context;
 	int guc_nest_level;
 };
+
+/* QueueOwner returns the owner of a queue (or archive) table, InvalidOid when it is gone. */
+Oid QueueOwner(Oid relid);
 
 /* ExtensionOwner returns the owner of extension pgmq, who owns its tables (queue_policy, the stats, dedup). */
 Oid ExtensionOwner();

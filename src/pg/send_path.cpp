@@ -5,6 +5,7 @@
 
 #include "pg/dedup.hpp"
 #include "pg/direct.hpp"
+#include "pg/partitions.hpp"
 #include "pg/plans.hpp"
 #include "pg/policy_cache.hpp"
 #include "pg/priority.hpp"
@@ -55,7 +56,9 @@ InsertThroughStatement(const Queue *queue, TimestampTz vt, int count, const Datu
 	ConnectSpi();
 	/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
 	ReadHintSetOwnSend(true);
-	uint64 n = ExecutePlan(PreparedPlan(queue, batch ? Statement::kSendBatch : Statement::kSend), values, nulls, false);
+	/* A partitioned queue creates the partition a message finds missing (pg/partitions.hpp). */
+	uint64 n = ExecuteInsertPlan(queue, nullptr, PreparedPlan(queue, batch ? Statement::kSendBatch : Statement::kSend),
+								 values, nulls, count);
 	ReadHintSetOwnSend(false);
 	/* SPI_palloc: in the memory context that was current at SPI_connect, the caller's. */
 	*ids = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));

@@ -11,6 +11,7 @@
 
 #include "guc.hpp"
 #include "pg/maintenance.hpp"
+#include "pg/partitions.hpp"
 #include "pg/plans.hpp"
 #include "worker/status.hpp"
 
@@ -111,6 +112,42 @@ QueueBatch(const char *queue_name, MemoryContext pass_cxt, pg::MoveCounts *total
 	return more;
 }
 
+/*
+ * PartitionStep runs the partition maintenance of one partitioned table in its own transaction,
+ * without waiting for its locks (pg/partitions.hpp); an error is logged and rolled back.
+ */
+void
+PartitionStep(const char *table, MemoryContext pass_cxt) {
+	PG_TRY();
+	{
+		char activity[NAMEDATALEN + 64];
+		snprintf(activity, sizeof(activity), "pgmq: maintaining the partitions of %s", table);
+		BeginWork(activity);
+		pg::PartitionAction *actions;
+		char queue_name[NAMEDATALEN];
+		int n = pg::MaintainPartitions(table, false, CurrentMemoryContext, &actions, queue_name);
+		for (int i = 0; i < n; i++)
+			ereport(actions[i].dropped ? LOG : DEBUG1,
+					(errmsg("pgmq worker %s partition %s of queue \"%s\"%s", actions[i].dropped ? "dropped" : "created",
+							actions[i].partition, queue_name,
+							actions[i].dropped ? psprintf(" with %lld messages (retention)",
+														  static_cast<long long>(actions[i].messages))
+											   : "")));
+		EndWork();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(pass_cxt);
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(pass_cxt);
+}
+
 /* LogMoves reports what was moved: DEBUG1 per pass, LOG summed over kLogIntervalMs. */
 void
 LogMoves(const pg::MoveCounts *pass) {
@@ -148,6 +185,8 @@ RunPass(MemoryContext pass_cxt) {
 	}
 	char **names = nullptr;
 	int n = ready ? pg::PolicyQueueNames(pass_cxt, &names) : 0;
+	char **tables = nullptr;
+	int n_tables = ready ? pg::PartitionedTableNames(pass_cxt, &tables) : 0;
 	EndWork();
 	MemoryContextSwitchTo(pass_cxt);
 	WorkerRecordProbe(ready); /* the launcher starts no worker here for a while when it is missing */
@@ -161,6 +200,10 @@ RunPass(MemoryContext pass_cxt) {
 			if (!QueueBatch(names[i], pass_cxt, &totals))
 				break;
 		}
+	}
+	for (int i = 0; i < n_tables; i++) {
+		CHECK_FOR_INTERRUPTS();
+		PartitionStep(tables[i], pass_cxt);
 	}
 	WorkerRecordPass(GetCurrentTimestamp(), totals.deadline + totals.max_deliveries + totals.retention);
 	LogMoves(&totals);

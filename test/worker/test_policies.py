@@ -243,10 +243,12 @@ def test_worker_skips_a_queue_locked_by_ddl_and_goes_on(conn, database):
     fresh_queues(conn, "ddl_a", "ddl_a_dlq", "ddl_b", "ddl_b_dlq")
     for q in ("ddl_a", "ddl_b"):
         conn.execute(f"SELECT pgmq.set_policy('{q}', invalid_queue => '{q}_dlq', max_deliveries => 1)")
-        conn.execute(f"SELECT pgmq.send('{q}', '{{}}')")
-        conn.execute(f"SELECT pgmq.read('{q}', 0, 1)")  # read once, visible again: overdue
     with psycopg.connect(dbname=database) as locker:
+        # Locked before the messages are overdue, so no pass can move ddl_a's before the lock.
         locker.execute("LOCK TABLE pgmq.q_ddl_a_dlq IN ACCESS EXCLUSIVE MODE")
+        for q in ("ddl_a", "ddl_b"):
+            conn.execute(f"SELECT pgmq.send('{q}', '{{}}')")
+            conn.execute(f"SELECT pgmq.read('{q}', 0, 1)")  # read once, visible again: overdue
         wait_for(lambda: conn.execute("SELECT count(*) FROM pgmq.q_ddl_b_dlq").fetchone()[0] == 1, 10,
                  what="the queue after the locked one to be served")
         assert conn.execute("SELECT count(*) FROM pgmq.q_ddl_a").fetchone()[0] == 1
