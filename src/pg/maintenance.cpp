@@ -104,8 +104,6 @@ QueueOwner(Oid relid) {
 	return owner;
 }
 
-} // namespace
-
 /* ExtensionOwner returns the owner of extension pgmq, who owns its tables (queue_policy and the stats). */
 Oid
 ExtensionOwner() {
