@@ -414,10 +414,28 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 	TimestampTz now = GetCurrentTimestamp();
 	ReadHintTicket ticket;
 	int64 start = ReadHintStart(queue->queue_relid, now, &ticket);
-	ConnectSpi();
 	int32 max_deliveries;
+	bool policy = QueueHasPolicy(queue, &max_deliveries);
+	if (!policy) {
+		/* One scan from the read hint that deletes what it takes, as the read's (no statement, no probe). */
+		DirectRead pop;
+		pop.qty = qty;
+		pop.now = now;
+		pop.new_vt = now;
+		pop.start = start;
+		pop.conditional = (Datum)0;
+		pop.new_low = 0;
+		pop.valid_until = 0;
+		ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+		int64 taken = RunDirectPop(queue->queue_relid, &pop, rsinfo->setResult, rsinfo->setDesc);
+		if (taken >= 0) {
+			ReadHintStore(queue->queue_relid, &ticket, pop.new_low, pop.valid_until);
+			return static_cast<uint64>(taken);
+		}
+	}
+	ConnectSpi();
 	uint64 n;
-	if (QueueHasPolicy(queue, &max_deliveries)) {
+	if (policy) {
 		Datum values[4] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries),
 						   Int64GetDatum(start)};
 		n = ExecutePlan(PreparedPlan(queue, Statement::kPopPolicy), values, nullptr, false);
