@@ -698,7 +698,7 @@ def parse():
     if o.full:
         defaults = dict(reps=5, seconds=20, backlog=1_000_000, mixed_backlog=100_000, invisible=500_000,
                         tail=20_000, backlog_seconds=10, samples=500, memory_calls=1_000_000,
-                        held_seconds=120, held_window=10, consumers_backlog=1_000_000, pipeline_backlog=100_000,
+                        held_seconds=120, held_window=10, consumers_backlog=500_000, pipeline_backlog=100_000,
                         row_reps={"held_xmin": 1, "consumers_": 3, "grouped10_1m": 3})
     else:
         defaults = dict(reps=5, seconds=3, backlog=200_000, mixed_backlog=20_000, invisible=100_000, tail=5_000,
