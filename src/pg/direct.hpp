@@ -90,7 +90,8 @@ int64 RunDirectRead(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDe
  * RunDirectPop is RunDirectRead for pop (new_vt unused): what the pop
  * statement (DELETE ... WHERE msg_id = ANY (ARRAY(SELECT ... FOR UPDATE SKIP
  * LOCKED))) does, in the same one pass, with a delete instead of the update
- * (the table needs SELECT and DELETE privileges); it appends the deleted rows.
+ * (the table needs SELECT, UPDATE and DELETE privileges, as the statement's
+ * FOR UPDATE and DELETE); it appends the deleted rows.
  * As rows it takes are gone, valid_until only covers the rows it passed.
  */
 int64 RunDirectPop(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc);

@@ -75,7 +75,8 @@ struct ReadScan {
 bool
 BeginReadScan(Oid relid, int64 start, bool pop, ReadScan *s) {
 	s->pop = pop;
-	if (!OpenQueueRelation(relid, ACL_SELECT | (pop ? ACL_DELETE : ACL_UPDATE), &s->q))
+	/* FOR UPDATE needs UPDATE; a pop also DELETE (as the statements). */
+	if (!OpenQueueRelation(relid, ACL_SELECT | ACL_UPDATE | (pop ? ACL_DELETE : 0), &s->q))
 		return false;
 	/* A new snapshot, as a statement would take (READ COMMITTED: sees what committed until now). */
 	CommandCounterIncrement();
