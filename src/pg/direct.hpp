@@ -20,6 +20,8 @@
  * serialization failure in REPEATABLE READ), and the update of vt, read_ct
  * and last_read_at (HOT when no index covers them).
  *
+ * pop is the same scan, deleting the rows it takes instead of updating them.
+ *
  * delete and archive likewise look the row up in the primary key, delete it
  * (following a concurrent update to the newest version in READ COMMITTED,
  * as EvalPlanQual does) and insert it into the archive table.
@@ -91,6 +93,16 @@ struct DirectRead {
  * nothing, when the table does not qualify.
  */
 int64 RunDirectRead(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc);
+
+/*
+ * RunDirectPop is RunDirectRead for pop (new_vt unused): what the pop
+ * statement (DELETE ... WHERE msg_id = ANY (ARRAY(SELECT ... FOR UPDATE SKIP
+ * LOCKED))) does, in the same one pass, with a delete instead of the update
+ * (the table needs SELECT, UPDATE and DELETE privileges, as the statement's
+ * FOR UPDATE and DELETE); it appends the deleted rows.
+ * As rows it takes are gone, valid_until only covers the rows it passed.
+ */
+int64 RunDirectPop(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc);
 
 /*
  * DirectProbe walks the msg_id index of relid from start on with a new

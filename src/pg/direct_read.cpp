@@ -58,22 +58,25 @@ Matches(TupleTableSlot *slot, TimestampTz now, Datum conditional) {
 	return !isnull && DatumGetBool(DirectFunctionCall2(jsonb_contains, message, conditional));
 }
 
-/* ReadScan is a direct read in progress. */
+/* ReadScan is a direct read (or pop) in progress. */
 struct ReadScan {
+	bool pop; /* a pop: taking a row deletes it, instead of updating vt, read_ct and last_read_at */
 	OpenQueue q;
 	Snapshot snapshot;
 	CommandId cid;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;    /* the row version the index scan returned */
 	TupleTableSlot *locked;  /* the version a tuple lock found */
-	TupleTableSlot *updated; /* the version the read writes */
+	TupleTableSlot *updated; /* the version the read writes (a pop: the row it deleted) */
 };
 
 /* BeginReadScan opens relid and starts the scan from start; false (nothing open) when the table does not qualify.
  */
 bool
-BeginReadScan(Oid relid, int64 start, ReadScan *s) {
-	if (!OpenQueueRelation(relid, ACL_SELECT | ACL_UPDATE, &s->q))
+BeginReadScan(Oid relid, int64 start, bool pop, ReadScan *s) {
+	s->pop = pop;
+	/* FOR UPDATE needs UPDATE; a pop also DELETE (as the statements). */
+	if (!OpenQueueRelation(relid, ACL_SELECT | ACL_UPDATE | (pop ? ACL_DELETE : 0), &s->q))
 		return false;
 	/* A new snapshot, as a statement would take (READ COMMITTED: sees what committed until now). */
 	CommandCounterIncrement();
@@ -100,8 +103,31 @@ EndReadScan(ReadScan *s) {
 }
 
 /*
+ * TryDelete deletes the row version in source (at its tts_tid) as a pop
+ * does, its values copied into s->updated, without waiting (locked: as in
+ * TryTake); the results are those of TryTake.
+ */
+TM_Result
+TryDelete(ReadScan *s, TupleTableSlot *source, bool locked, TransactionId *holder) {
+	TupleTableSlot *deleted = s->updated;
+	slot_getallattrs(source);
+	ExecClearTuple(deleted);
+	for (int i = 0; i < kQueueNatts; i++) {
+		deleted->tts_values[i] = source->tts_values[i];
+		deleted->tts_isnull[i] = source->tts_isnull[i];
+	}
+	ExecStoreVirtualTuple(deleted);
+	TM_FailureData tmfd;
+	TM_Result result =
+		table_tuple_delete(s->q.rel, &source->tts_tid, s->cid, s->snapshot, InvalidSnapshot, locked, &tmfd, false);
+	*holder = result == TM_BeingModified ? tmfd.xmax : InvalidTransactionId;
+	return result;
+}
+
+/*
  * TryTake updates the row version in source (at its tts_tid) as a read
- * does (vt, read_ct, last_read_at) into s->updated, without waiting: returns
+ * does (vt, read_ct, last_read_at) into s->updated (a pop: deletes it, see
+ * TryDelete), without waiting: returns
  * TM_BeingModified when another transaction holds the row, TM_Updated or
  * TM_Deleted when it changed since the snapshot, TM_Ok when it is taken.
  * locked: this transaction holds the row's tuple lock (heap_update without
@@ -111,6 +137,8 @@ EndReadScan(ReadScan *s) {
  */
 TM_Result
 TryTake(ReadScan *s, const DirectRead *read, TupleTableSlot *source, bool locked, TransactionId *holder) {
+	if (s->pop)
+		return TryDelete(s, source, locked, holder);
 	TupleTableSlot *updated = s->updated;
 	slot_getallattrs(source);
 	ExecClearTuple(updated);
@@ -156,7 +184,7 @@ TryTakeRow(ReadScan *s, const DirectRead *read) {
 
 /* RowFate is what became of a row the read looked at; kPassed and kTaken let the read hint move past it. */
 enum class RowFate {
-	kTaken,   /* updated by this read, in s->updated */
+	kTaken,   /* updated (a pop: deleted) by this read, in s->updated */
 	kPassed,  /* invisible by vt, or deleted */
 	kBlocked, /* visible by vt but not taken: held by another transaction, or not matching */
 };
@@ -233,13 +261,12 @@ ExamineRow(ReadScan *s, DirectRead *read) {
 	return TakeMatchingRow(s, read);
 }
 
-} // namespace
-
+/* RunScan is RunDirectRead, and with pop RunDirectPop. */
 int64
-RunDirectRead(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc) {
+RunScan(Oid relid, DirectRead *read, bool pop, Tuplestorestate *store, TupleDesc desc) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	ReadScan s;
-	if (!BeginReadScan(relid, read->start, &s)) {
+	if (!BeginReadScan(relid, read->start, pop, &s)) {
 		EndScratch(caller);
 		return -1;
 	}
@@ -261,8 +288,9 @@ RunDirectRead(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc des
 		if (fate == RowFate::kTaken) {
 			tuplestore_putvalues(store, desc, s.updated->tts_values, s.updated->tts_isnull);
 			count++;
-			/* Hidden until new_vt once this transaction commits (a reset if it aborts). */
-			read->valid_until = Min(read->valid_until, read->new_vt);
+			/* Hidden until new_vt once this transaction commits (a reset if it aborts); a pop's row is gone. */
+			if (!pop)
+				read->valid_until = Min(read->valid_until, read->new_vt);
 		}
 		if (fate == RowFate::kBlocked)
 			blocked = true;
@@ -273,6 +301,18 @@ RunDirectRead(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc des
 	EndReadScan(&s);
 	EndScratch(caller);
 	return count;
+}
+
+} // namespace
+
+int64
+RunDirectRead(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc) {
+	return RunScan(relid, read, false, store, desc);
+}
+
+int64
+RunDirectPop(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc) {
+	return RunScan(relid, read, true, store, desc);
 }
 
 void

@@ -528,15 +528,36 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 	TimestampTz now = GetCurrentTimestamp();
 	ReadHintTicket ticket;
 	int64 start = ReadHintStart(queue->queue_relid, now, &ticket);
-	ConnectSpi();
 	int32 max_deliveries;
-	uint64 n;
 	bool policy = QueueHasPolicy(queue, &max_deliveries);
+	if (!policy) {
+		/* One scan from the read hint that deletes what it takes, as the read's (no statement, no probe). */
+		DirectRead pop;
+		pop.qty = qty;
+		pop.now = now;
+		pop.new_vt = now;
+		pop.start = start;
+		pop.conditional = (Datum)0;
+		pop.new_low = 0;
+		pop.valid_until = 0;
+		ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+		int64 taken = RunDirectPop(queue->queue_relid, &pop, rsinfo->setResult, rsinfo->setDesc);
+		if (taken >= 0) {
+			ReadHintStore(queue->queue_relid, &ticket, pop.new_low, pop.valid_until);
+			if (taken > 0)
+				NoteTouch(queue->queue_relid);
+			return static_cast<uint64>(taken);
+		}
+	}
+	ConnectSpi();
+	uint64 n;
 	if (policy && QueuePriorities(queue) && !FifoTurn()) {
 		Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries)};
 		n = ExecutePlan(PreparedPlan(queue, Statement::kPopPriority), values, nullptr, false);
 		PutSpiMessagesAsIs(fcinfo, n);
 		FinishSpi();
+		if (n > 0)
+			NoteTouch(queue->queue_relid);
 		return n;
 	}
 	if (policy) {

@@ -113,6 +113,19 @@ SCRIPTS = {
         "ours": f"SELECT * FROM pgmq.read('{Q}', 30, :n);\n",
         "base": f"{BASE_READ};\n",
     },
+    # pop of 1 message; base: the hand-written single-statement pop.
+    "pop1": {
+        "ours": f"SELECT * FROM pgmq.pop('{Q}');\n",
+        "base": f"DELETE FROM {BASE} WHERE msg_id = (SELECT msg_id FROM {BASE} WHERE vt <= clock_timestamp() "
+                f"ORDER BY msg_id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {COLS};\n",
+    },
+    # read 1 + delete that tolerates an empty queue (the delete only when a message came).
+    "consume1": {
+        "ours": f"SELECT coalesce(max(msg_id), 0) AS id FROM pgmq.read('{Q}', 30, 1) \\gset\n"
+                f"\\if :id > 0\nSELECT pgmq.delete('{Q}', :id::bigint);\n\\endif\n",
+        "base": f"WITH r AS ({BASE_READ.replace(':n', '1')}) SELECT coalesce(max(msg_id), 0) AS id FROM r \\gset\n"
+                f"\\if :id > 0\nDELETE FROM {BASE} WHERE msg_id = :id::bigint RETURNING msg_id;\n\\endif\n",
+    },
 }
 
 
@@ -129,13 +142,30 @@ class Bench:
         self.conn.execute("CREATE EXTENSION IF NOT EXISTS pgmq")
         self.batch_literal = "{" + ",".join('"' + MSG.replace('"', '\\"') + '"' for _ in range(100)) + "}"
         self.options = "-c synchronous_commit=off" if opts.sync_off else ""
+        # PGMQ's own install script, loaded by run.sh into a database of its own (PGMQ_SQL): a third column.
+        self.ref_db = os.environ.get("PGMQ_BENCH_REF_DB", "")
+        self.ref = psycopg.connect(dbname=self.ref_db, autocommit=True) if self.ref_db else None
+        self.systems = ("ours", "base", "pgmq") if self.ref else ("ours", "base")
+
+    def db(self, system):
+        """The database a system's queue lives in: PGMQ's script has its own (its schema is also pgmq)."""
+        return self.ref_db if system == "pgmq" else "postgres"
+
+    def c(self, system):
+        return self.ref if system == "pgmq" else self.conn
+
+    def pgmq_has(self, function):
+        """Whether PGMQ's loaded script defines pgmq.<function> (older releases lack read_grouped, ...)."""
+        return self.ref is not None and self.ref.execute(
+            "SELECT count(*) > 0 FROM pg_proc WHERE pronamespace = 'pgmq'::regnamespace AND proname = %s",
+            (function,)).fetchone()[0]
 
     # ---- state -------------------------------------------------------------------------
     def reset(self, system, backlog=0, invisible=0, groups=0):
         """Fresh queue tables for system; invisible messages (vt in an hour) first, then backlog visible ones;
         with groups, the invisible ones are one group in flight ("busy"), the backlog's message i has header
         x-pgmq-group g<i mod groups>, and the FIFO index is made."""
-        c = self.conn
+        c = self.c(system)
         if groups:
             self.reset(system)
             table = self.table(system)
@@ -146,15 +176,15 @@ class Bench:
             c.execute(f"INSERT INTO {table} (vt, message, headers) SELECT clock_timestamp(), %s::jsonb, "
                       f"jsonb_build_object('x-pgmq-group', 'g' || (i %% %s)) FROM generate_series(1, %s) i",
                       (MSG, groups, backlog))
-            if system == "ours":
+            if system != "base":
                 c.execute(f"SELECT pgmq.create_fifo_index('{Q}')")
             else:
                 c.execute(f"CREATE INDEX ON {BASE} (({GROUP_KEY}), msg_id)")
             c.execute(f"VACUUM ANALYZE {table}")
             c.execute("CHECKPOINT")
             return
-        if system == "ours":
-            if self.exists(f"pgmq.q_{Q}"):
+        if system != "base":
+            if self.exists(f"pgmq.q_{Q}", system):
                 c.execute(f"SELECT pgmq.drop_queue('{Q}')")
             c.execute(f"SELECT pgmq.create('{Q}')")
             for count, delay in ((invisible, 3600), (backlog, 0)):
@@ -193,19 +223,22 @@ class Bench:
         c.execute(f"VACUUM ANALYZE {table}")
         c.execute("CHECKPOINT")
 
-    def exists(self, rel):
-        return self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (rel,)).fetchone()[0]
+    def exists(self, rel, system="ours"):
+        return self.c(system).execute("SELECT to_regclass(%s) IS NOT NULL", (rel,)).fetchone()[0]
 
     def table(self, system):
-        return f"pgmq.q_{Q}" if system == "ours" else BASE
+        return BASE if system == "base" else f"pgmq.q_{Q}"
 
-    def count(self, system):
-        return self.conn.execute(f"SELECT count(*) FROM {self.table(system)}").fetchone()[0]
+    def archive_table(self, system):
+        return BASE_ARCH if system == "base" else f"pgmq.a_{Q}"
+
+    def count(self, system, table=None):
+        return self.c(system).execute(f"SELECT count(*) FROM {table or self.table(system)}").fetchone()[0]
 
     def table_stats(self, system):
         t = self.table(system)
-        self.conn.execute("SELECT pg_stat_force_next_flush()")
-        row = self.conn.execute(
+        self.c(system).execute("SELECT pg_stat_force_next_flush()")
+        row = self.c(system).execute(
             "SELECT n_dead_tup, n_tup_hot_upd, n_tup_upd, pg_total_relation_size(relid) FROM pg_stat_user_tables "
             "WHERE relid = %s::regclass", (t,)).fetchone()
         return row
@@ -214,11 +247,12 @@ class Bench:
     def script(self, workload, system):
         path = os.path.join(self.tmp, f"{workload}_{system}.sql")
         with open(path, "w") as f:
-            f.write(SCRIPTS[workload][system])
+            # PGMQ has the same SQL API: our script, unless the workload has one of its own for it.
+            f.write(SCRIPTS[workload].get(system) or SCRIPTS[workload]["ours"])
         os.chmod(path, 0o644)
         return path
 
-    def pgbench(self, workload, system, clients, seconds, variables, wait=True, transactions=0):
+    def pgbench(self, workload, system, clients, seconds, variables, wait=True, transactions=0, extra=()):
         env = dict(os.environ)
         opts = self.options
         if system == "base":
@@ -226,7 +260,7 @@ class Bench:
         env["PGOPTIONS"] = opts.strip()
         cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 4)),
                *(["-t", str(transactions)] if transactions else ["-T", str(seconds)]),
-               "-f", self.script(workload, system), "postgres"]
+               *extra, "-f", self.script(workload, system), self.db(system)]
         for k, v in variables.items():
             cmd[1:1] = ["-D", f"{k}={v}"]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -298,6 +332,8 @@ class Bench:
 
     def run_grouped(self, system, backlog, groups, invisible=0):
         self.reset(system, backlog=backlog, groups=groups, invisible=invisible)
+        if system == "pgmq":
+            return self.pgmq_grouped_capped(backlog)
         tps = self.pgbench("grouped10_delete", system, 1, self.opts.backlog_seconds, {})
         return 1000.0 / tps
 
@@ -318,11 +354,33 @@ class Bench:
         c.execute("CHECKPOINT")
         return self.pgbench("prio1_delete", system, clients, self.opts.seconds, {})
 
+    def pgmq_grouped_capped(self, backlog):
+        """PGMQ's read_grouped + delete, timed from here with a statement_timeout (a read of PGMQ 1.11 on
+        1,000,000 messages in 10,000 groups took 200 s): ms per read, or the cap when the first read is
+        cancelled (noted)."""
+        o = self.opts
+        with psycopg.connect(dbname=self.ref_db, autocommit=True) as c:
+            c.execute(f"SET statement_timeout = {o.grouped_cap_seconds * 1000}")
+            reads = 0
+            started = time.perf_counter()
+            try:
+                while reads == 0 or time.perf_counter() - started < o.backlog_seconds:
+                    ids = c.execute(f"SELECT coalesce(array_agg(msg_id), '{{}}') FROM pgmq.read_grouped('{Q}', 30, 10)",
+                                    prepare=True).fetchone()[0]
+                    c.execute(f"SELECT count(*) FROM pgmq.delete('{Q}', %s::bigint[])", (ids,), prepare=True)
+                    reads += 1
+            except psycopg.errors.QueryCanceled:
+                self.extra.setdefault((f"grouped {backlog:,}", "pgmq"), []).append(
+                    f"read_grouped cancelled after statement_timeout {o.grouped_cap_seconds} s: "
+                    f"the figure is that cap, a lower bound")
+                return o.grouped_cap_seconds * 1000.0
+            return (time.perf_counter() - started) * 1000.0 / reads
+
     def run_memory(self, system):
         """Backend memory growth (kB) over opts.memory_calls calls, after a warm-up, in one session."""
         self.reset(system, backlog=1000)
         calls_per_cycle = len(MEMORY_CYCLE["ours"]) + 2  # the read inside delete and archive
-        with psycopg.connect(dbname="postgres", autocommit=True) as c:
+        with psycopg.connect(dbname=self.db(system), autocommit=True) as c:
             if system == "base":
                 c.execute("SET plan_cache_mode = force_generic_plan")
 
@@ -332,7 +390,7 @@ class Bench:
                     chunk = min(500, n - done)
                     with c.pipeline():
                         for _ in range(chunk):
-                            for sql in MEMORY_CYCLE[system]:
+                            for sql in MEMORY_CYCLE.get(system, MEMORY_CYCLE["ours"]):
                                 c.execute(sql, prepare=True)
                     done += chunk
 
@@ -345,9 +403,104 @@ class Bench:
             f"{self.opts.memory_calls // calls_per_cycle * calls_per_cycle:,} more calls")
         return (after - before) / 1024.0
 
+    def run_pop(self, system, clients):
+        self.reset(system, backlog=self.opts.backlog)
+        return self.pgbench("pop1", system, clients, self.opts.seconds, {})
+
+    def run_consumers(self, system, clients):
+        """read 1 + delete with many clients; pgbench's threads stay at 4 (2 cores)."""
+        self.reset(system, backlog=self.opts.consumers_backlog)
+        rate = self.pgbench("read1_delete", system, clients, self.opts.seconds, {"n": 1})
+        self.consumer_rates.setdefault(system, {}).setdefault(clients, []).append(rate)
+        return rate
+
+    def run_pipeline(self, system):
+        """send_batch 100 producers and read 100 + archive consumers at once; consumed = rows archived."""
+        o = self.opts
+        self.reset(system, backlog=o.pipeline_backlog)
+        start = self.count(system)
+        producers = self.pgbench("batch100", system, o.pipeline_producers, o.seconds, {"msgs": self.batch_literal},
+                                 wait=False)
+        consumers = self.pgbench("read100_archive", system, o.pipeline_consumers, o.seconds, {"n": 100}, wait=False)
+        self.finish(consumers)
+        self.finish(producers)
+        consumed = self.count(system, self.archive_table(system))
+        end = self.count(system)
+        self.extra.setdefault(("pipeline100", system), []).append(
+            f"depth {start:,}->{end:,}, {consumed:,} archived in {o.seconds} s")
+        return consumed / o.seconds
+
+    def run_grouped_concurrent(self, system, clients):
+        """clients grouped readers at once (read_grouped 10 + delete); msgs/s, and per client how many reads."""
+        o = self.opts
+        self.reset(system, backlog=o.backlog, groups=o.backlog // 100)
+        start = self.count(system)
+        logdir = tempfile.mkdtemp(prefix="grouped.", dir=self.tmp)
+        os.chmod(logdir, 0o777)
+        self.pgbench("grouped10_delete", system, clients, o.seconds, {},
+                     extra=("-l", "--log-prefix", os.path.join(logdir, "tx")))
+        consumed = start - self.count(system)
+        per_client = {}
+        for name in os.listdir(logdir):
+            with open(os.path.join(logdir, name)) as f:
+                for line in f:
+                    client = int(line.split()[0])
+                    per_client[client] = per_client.get(client, 0) + 1
+        counts = [per_client.get(i, 0) for i in range(clients)]
+        self.extra.setdefault(("grouped10_8", system), []).append(
+            f"{consumed:,} messages; transactions per client {counts} ({sum(1 for n in counts if n > 0)} of "
+            f"{clients} clients made progress)")
+        return consumed / o.seconds
+
+    def run_held_xmin(self, system):
+        """4 producers + 4 consumers for held_seconds, without and with a REPEATABLE READ snapshot held open in
+        another session: consumed msgs/s per window (from the table's deleted-tuple counter, sampled from a side
+        connection), depth, dead tuples, table and index size at the end."""
+        o = self.opts
+        out = {}
+        for variant in ("free", "held"):
+            self.reset(system, backlog=o.mixed_backlog)
+            c = self.c(system)
+            start = self.count(system)
+            relid = c.execute("SELECT %s::regclass::oid", (self.table(system),)).fetchone()[0]
+            holder = None
+            if variant == "held":
+                holder = psycopg.connect(dbname=self.db(system), autocommit=True)
+                holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                holder.execute("SELECT 1 FROM pg_catalog.pg_class LIMIT 1")  # takes the snapshot, keeps it
+
+            def deleted():
+                return c.execute("SELECT pg_stat_get_tuples_deleted(%s)", (relid,)).fetchone()[0]
+
+            base_count = deleted()
+            t0 = time.time()
+            producers = self.pgbench("send1", system, 4, o.held_seconds, {}, wait=False)
+            consumers = self.pgbench("consume1", system, 4, o.held_seconds, {}, wait=False)
+            windows = []
+            last = base_count
+            for k in range(1, o.held_seconds // o.held_window + 1):
+                time.sleep(max(0.0, t0 + k * o.held_window - time.time()))
+                now = deleted()
+                windows.append((now - last) / o.held_window)
+                last = now
+            self.finish(consumers)
+            self.finish(producers)
+            end = self.count(system)
+            c.execute("SELECT pg_stat_force_next_flush()")
+            dead, table_size, index_size = c.execute(
+                "SELECT n_dead_tup, pg_table_size(relid), pg_indexes_size(relid) FROM pg_stat_user_tables "
+                "WHERE relid = %s", (relid,)).fetchone()
+            total = deleted() - base_count
+            if holder is not None:
+                holder.execute("COMMIT")
+                holder.close()
+            out[variant] = dict(windows=windows, rate=total / o.held_seconds, depth=(start, end), dead=dead,
+                                table=table_size, index=index_size)
+        return out
+
     def run_latency(self, system):
         self.reset(system)
-        return latency_samples(system, self.opts.samples, self.options)
+        return latency_samples(system, self.opts.samples, self.options, self.db(system))
 
     def run_wake_vt(self, system):
         self.reset(system)
@@ -420,26 +573,67 @@ class Bench:
             ("status", f"status(q, id), {o.status_rows:,} msgs in each of queue, archive, invalid queue (ms)", "ms",
              lambda s: self.run_status(s)),
             ("memory", f"backend memory growth over {o.memory_calls:,} calls (kB)", "kB", self.run_memory),
+            # Issue 12: storage at scale.
+            ("pop1_4", f"pop 1, 4 clients ({o.backlog:,} backlog)", "rate", lambda s: self.run_pop(s, 4)),
+            ("pipeline100", f"send_batch 100 x {o.pipeline_producers} + read 100 + archive x "
+             f"{o.pipeline_consumers} (consumed)", "rate", lambda s: self.run_pipeline(s)),
+            ("held_xmin", f"4 producers + 4 consumers, {o.held_seconds} s, REPEATABLE READ snapshot held",
+             "windows", lambda s: self.run_held_xmin(s)),
+        ] + [
+            (f"consumers_{n}", f"read 1 + delete, {n} clients ({o.consumers_backlog:,} backlog)", "rate",
+             lambda s, n=n: self.run_consumers(s, n)) for n in (16, 64, 128, 256)
+        ] + [
+            # Issue 8: grouped reads at depth and concurrent.
+            ("grouped10_1m", "read_grouped 10 + delete, 1,000,000 msgs / 10,000 groups (ms)", "ms",
+             lambda s: self.run_grouped(s, 1_000_000, 10_000)),
+            ("grouped10_8",
+             f"read_grouped 10 + delete, 8 clients, {o.backlog // 1000:,}k / {o.backlog // 100:,} groups",
+             "rate", lambda s: self.run_grouped_concurrent(s, 8)),
         ]
+
+    def reps(self, key, kind):
+        """Repetitions of a row: --reps, else the row's own count in this mode, else the mode's."""
+        if self.opts.reps_given:
+            return self.opts.reps
+        if kind == "kB":
+            return 1
+        for prefix, n in self.opts.row_reps.items():
+            if key.startswith(prefix):
+                return n
+        return self.opts.reps
+
+    def pgmq_runs(self, key):
+        """Whether PGMQ's loaded script has what row key uses; rows of our extras (topics, ...) have no PGMQ run."""
+        if key.startswith("grouped"):
+            return self.pgmq_has("read_grouped") and self.pgmq_has("create_fifo_index")
+        return key in PGMQ_ROWS or key.startswith("consumers_")
 
     def main(self):
         o = self.opts
         self.extra = {}
-        rows = [r for r in self.rows() if not o.only or r[0] in o.only]
+        self.consumer_rates = {}
+        rows = [r for r in self.rows() if not o.only or r[0] in o.only or
+                (r[0].startswith("consumers_") and "consumers_N" in o.only)]
         print(f"# mode: {'full' if o.full else 'quick'}, synchronous_commit = {'off' if o.sync_off else 'on'}, "
               f"{o.reps} repetitions of {o.seconds} s per system, interleaved ours/base; "
-              f"backlog {o.backlog:,}, invisible head {o.invisible:,}, latency samples {o.samples}/repetition",
+              f"backlog {o.backlog:,}, invisible head {o.invisible:,}, latency samples {o.samples}/repetition"
+              + (f"; pgmq column: PGMQ's script in database {self.ref_db}" if self.ref else ""),
               flush=True)
         results = []
         for key, title, kind, fn in rows:
-            vals = {"ours": [], "base": []}
+            vals = {system: [] for system in self.systems}
             # Memory growth is one long session per system, not a rate: one repetition.
-            for rep in range(1 if kind == "kB" else o.reps):
-                for system in ("ours", "base"):
+            for rep in range(self.reps(key, kind)):
+                for system in self.systems:
+                    if system == "pgmq" and not self.pgmq_runs(key):
+                        continue
                     started = time.time()
                     v = fn(system)
                     vals[system].append(v)
-                    shown = f"p50 {statistics.median(v):.2f} ms" if kind == "latency" else f"{v:,.2f}"
+                    if kind == "windows":
+                        shown = " / ".join(f"{x:,.0f}" for x in (v["free"]["rate"], v["held"]["rate"]))
+                    else:
+                        shown = f"p50 {statistics.median(v):.2f} ms" if kind == "latency" else f"{v:,.2f}"
                     log(f"  {key} rep {rep + 1} {system}: {shown} ({time.time() - started:.0f} s)")
             results.append((key, title, kind, vals))
             self.print_row(title, kind, vals)
@@ -448,12 +642,40 @@ class Bench:
         for (key, system), notes in sorted(self.extra.items()):
             for n in notes:
                 print(f"# {key} {system}: {n}")
+        for system, by_n in sorted(self.consumer_rates.items()):
+            if 16 in by_n and 256 in by_n:
+                a, b = statistics.median(by_n[16]), statistics.median(by_n[256])
+                print(f"# consumers_N {system}: " + ", ".join(f"{n} {statistics.median(r):,.0f}" for n, r in
+                                                             sorted(by_n.items())) +
+                      f" msgs/s; 16 -> 256 clients: {b / a:.2f}x ({'falls' if b < 0.9 * a else 'holds'})")
 
     def print_row(self, title, kind, vals):
         print(self.format_row(title, kind, vals), flush=True)
 
     @staticmethod
     def format_row(title, kind, vals):
+        if kind == "windows":
+            return format_windows(title, vals)
+        line = Bench.format_two(title, kind, vals)
+        if "pgmq" not in vals:
+            return line
+        # The third column: PGMQ's script, and ours/pgmq (or "-" where PGMQ has no equivalent).
+        if not vals["pgmq"]:
+            return f"{line:<91} | pgmq {'-':>10}"
+        if kind == "latency":
+            s = sorted(x for rep in vals["pgmq"] for x in rep)
+            return f"{line} | pgmq p50 {s[len(s) // 2]:7.2f} p99 {s[min(len(s) - 1, int(.99 * len(s)))]:7.2f}"
+        p = statistics.median(vals["pgmq"])
+        if kind == "kB":
+            return f"{line:<91} | pgmq {max(vals['pgmq']):10,.1f}"
+        if kind == "ms":
+            ratio = statistics.median(b / a for a, b in zip(vals["ours"], vals["pgmq"]))
+            return f"{line:<91} | pgmq {p:10,.3f} {ratio:8.2f}x faster"
+        ratio = statistics.median(a / b for a, b in zip(vals["ours"], vals["pgmq"]))
+        return f"{line:<91} | pgmq {p:10,.0f} {ratio:8.2f}"
+
+    @staticmethod
+    def format_two(title, kind, vals):
         if kind == "latency":
             def pct(samples, p):
                 s = sorted(samples)
@@ -475,9 +697,32 @@ class Bench:
         return f"{title:<52} {ours:14,.0f} {base:14,.0f} {ratio:8.2f}"
 
     def print_table(self, results):
-        print(f"{'workload':<52} {'ours msgs/s':>14} {'base msgs/s':>14} {'ours/base':>9}")
+        header = f"{'workload':<52} {'ours msgs/s':>14} {'base msgs/s':>14} {'ours/base':>9}"
+        print(f"{header:<91} | {'pgmq msgs/s':>15} {'ours/pgmq':>8}" if self.ref else header)
         for key, title, kind, vals in results:
             print(self.format_row(title, kind, vals))
+
+
+# Rows PGMQ's own script can run (the grouped rows too when it has read_grouped; see Bench.pgmq_runs).
+PGMQ_ROWS = {"send1_4", "send1_16", "batch100_4", "rd1_4", "rd1_16", "ra100_4", "mixed", "backlog", "latency",
+             "memory", "pop1_4", "pipeline100", "held_xmin"}
+
+
+def format_windows(title, vals):
+    """The held_xmin block: per system, the run without and with the held snapshot, one line each."""
+    lines = [title]
+    for system, runs in vals.items():
+        for rep, v in enumerate(runs):
+            for variant in ("free", "held"):
+                r = v[variant]
+                lines.append(
+                    f"  {system:<4} {'no snapshot' if variant == 'free' else 'snapshot held':<13} "
+                    f"{r['rate']:8,.0f} msgs/s | per window: " + " ".join(f"{x:,.0f}" for x in r["windows"]) +
+                    f" | depth {r['depth'][0]:,}->{r['depth'][1]:,}, dead tuples {r['dead']:,}, "
+                    f"table {r['table'] // 1024:,} kB + indexes {r['index'] // 1024:,} kB")
+        if not runs:
+            lines.append(f"  {system:<4} -")
+    return "\n".join(lines)
 
 
 # One cycle of the memory row: 3 messages in, 3 out, 7 calls of the API (ours) in 5 statements.
@@ -503,9 +748,9 @@ def backend_memory(conn):
     return conn.execute("SELECT sum(total_bytes)::bigint FROM pg_backend_memory_contexts").fetchone()[0]
 
 
-def latency_samples(system, samples, options):
+def latency_samples(system, samples, options, dbname="postgres"):
     """Send-to-receive latency in ms: from just before the producer's COMMIT to the consumer's return."""
-    kw = {"dbname": "postgres", "options": options} if options else {"dbname": "postgres"}
+    kw = {"dbname": dbname, "options": options} if options else {"dbname": dbname}
     cons = psycopg.connect(autocommit=True, **kw)
     prod = psycopg.connect(autocommit=False, **kw)
     if system == "base":
@@ -521,7 +766,7 @@ def latency_samples(system, samples, options):
             notifies = cons.notifies() if system == "base" else None
             for _ in range(samples):
                 ready.release()
-                if system == "ours":
+                if system != "base":
                     rows = cons.execute(f"SELECT msg_id FROM pgmq.read_with_poll('{Q}', 30, 1, 5, 100)",
                                         prepare=True).fetchall()
                     t1 = time.perf_counter()
@@ -544,7 +789,7 @@ def latency_samples(system, samples, options):
         if errors:
             break
         time.sleep(0.01)  # let the consumer reach its wait
-        if system == "ours":
+        if system != "base":
             prod.execute(f"SELECT pgmq.send('{Q}', %s::jsonb)", (MSG,), prepare=True)
         else:
             prod.execute(f"INSERT INTO {BASE} (vt, message) VALUES (clock_timestamp(), %s::jsonb)", (MSG,),
@@ -608,14 +853,23 @@ def parse():
     p.add_argument("--list", action="store_true")
     o = p.parse_args()
     o.only = [x for x in o.only.split(",") if x]
+    o.reps_given = o.reps is not None
     if o.full:
         defaults = dict(reps=5, seconds=20, backlog=1_000_000, mixed_backlog=100_000, invisible=500_000,
                         tail=20_000, backlog_seconds=10, samples=500, memory_calls=1_000_000, wake_samples=100,
-                        status_rows=1_000_000)
+                        status_rows=1_000_000,
+                        held_seconds=120, held_window=10, grouped_cap_seconds=60, consumers_backlog=500_000,
+                        pipeline_backlog=100_000,
+                        row_reps={"held_xmin": 1, "consumers_": 3, "grouped10_1m": 3})
     else:
         defaults = dict(reps=5, seconds=3, backlog=200_000, mixed_backlog=20_000, invisible=100_000, tail=5_000,
                         backlog_seconds=2, samples=100, memory_calls=100_000, wake_samples=12,
-                        status_rows=200_000)
+                        status_rows=200_000,
+                        held_seconds=30, held_window=5, grouped_cap_seconds=20, consumers_backlog=100_000,
+                        pipeline_backlog=20_000,
+                        row_reps={"held_xmin": 1, "consumers_": 2, "grouped10_1m": 1, "pop1_4": 3,
+                                  "pipeline100": 3, "grouped10_8": 3})
+    defaults.update(pipeline_producers=1, pipeline_consumers=3)
     for k, v in defaults.items():
         if getattr(o, k, None) is None:
             setattr(o, k, v)
