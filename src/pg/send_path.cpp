@@ -104,7 +104,8 @@ InsertWithIds(const Queue *queue, TimestampTz vt, int count, const Datum *messag
 	ConnectSpi();
 	/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
 	ReadHintSetOwnSend(true);
-	ExecutePlan(PreparedPlan(queue, Statement::kSendWithIds), values, nullptr, false);
+	/* As InsertThroughStatement: a row that finds no partition makes it; its msg_id is already taken. */
+	ExecuteInsertPlan(queue, nullptr, PreparedPlan(queue, Statement::kSendWithIds), values, nullptr, 0);
 	ReadHintSetOwnSend(false);
 	FinishSpi();
 }
