@@ -19,6 +19,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 }
@@ -468,6 +469,12 @@ Poll(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request) {
 	bool watching = false;
 	uint64 n;
 	for (;;) {
+		/*
+		 * The poll holds its locks on the queue, so a read's lock takes in no invalidations: take them
+		 * here, or its statements would keep the plans made before a partition was attached (by a send
+		 * making one on demand, or by premake) and never see the messages in it.
+		 */
+		AcceptInvalidationMessages();
 		ReadOutcome outcome;
 		n = ReadOnce(fcinfo, queue, request, &outcome);
 		if (n > 0) {
