@@ -18,7 +18,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from helpers import Thread
-from test_poll_wake import LATE, clock_then_commit, lateness, read_one, returned_one, send, start_poll
+from test_poll_wake import GROUPED_POLLS, LATE, clock_then_commit, lateness, read_one, returned_one, send, start_poll
 from test_versions import OLD_DB, drop_db, recreate_db
 
 _numbers = itertools.count(1)
@@ -58,6 +58,15 @@ def test_poll_on_a_partitioned_queue_wakes_at_a_sends_commit(connect, part_queue
     sent = clock_then_commit(conn)
     row = returned_one(poller, msg_id)
     assert lateness(row, sent) < LATE
+
+
+@pytest.mark.parametrize("function", GROUPED_POLLS)
+def test_grouped_poll_on_a_partitioned_queue_returns_when_the_heads_vt_expires(connect, conn, part_queue, function):
+    head = send(conn, part_queue, headers={"x-pgmq-group": "g"})
+    send(conn, part_queue, headers={"x-pgmq-group": "g"})
+    _, vt = read_one(conn, part_queue, 1, "read_grouped")
+    row = returned_one(start_poll(connect, part_queue, function), head)
+    assert 0 <= lateness(row, vt) < LATE
 
 
 def test_poll_on_a_partitioned_queue_wakes_at_a_send_that_makes_a_partition(connect, part_queue):
