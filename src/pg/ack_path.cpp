@@ -67,17 +67,13 @@ uint64
 AckThroughStatement(const Queue *queue, Ack ack, const int64 *ids, int count, int64 **acked) {
 	bool batch = count != 1;
 	Datum values[1];
-	if (batch) {
-		Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * Max(count, 1)));
-		for (int i = 0; i < count; i++)
-			elements[i] = Int64GetDatum(ids[i]);
-		values[0] =
-			PointerGetDatum(construct_array(elements, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	} else
+	if (batch)
+		values[0] = IdArray(ids, count);
+	else
 		values[0] = Int64GetDatum(ids[0]);
 	ConnectSpi();
 	SPIPlanPtr plan = PreparedPlan(queue, AckStatement(ack, batch));
-	uint64 n = ack == Ack::kArchive ? ExecuteInsertPlan(queue, nullptr, plan, values, nullptr, 0)
+	uint64 n = ack == Ack::kArchive ? ExecuteInsertPlan(queue->archive_table, plan, values, nullptr, 0)
 									: ExecutePlan(plan, values, nullptr, false);
 	/* SPI_palloc: in the memory context that was current at SPI_connect, the caller's. */
 	*acked = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
@@ -171,7 +167,8 @@ ArchiveWithResult(const Queue *queue, int64 id, Jsonb *result) {
 	ArchiveRelid(queue);
 	Datum values[2] = {Int64GetDatum(id), PointerGetDatum(result)};
 	ConnectSpi();
-	uint64 n = ExecuteInsertPlan(queue, nullptr, PreparedPlan(queue, Statement::kArchiveResult), values, nullptr, 0);
+	uint64 n =
+		ExecuteInsertPlan(queue->archive_table, PreparedPlan(queue, Statement::kArchiveResult), values, nullptr, 0);
 	FinishSpi();
 	if (n > 0)
 		NoteTouch(queue->queue_relid);

@@ -30,15 +30,6 @@ TextArray(text *const *values, int count) {
 	return PointerGetDatum(construct_array(datums, count, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* Int8Array makes a bigint[] of count values. */
-Datum
-Int8Array(const int64 *values, int count) {
-	Datum *datums = static_cast<Datum *>(palloc(sizeof(Datum) * count));
-	for (int i = 0; i < count; i++)
-		datums[i] = Int64GetDatum(values[i]);
-	return PointerGetDatum(construct_array(datums, count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 } // namespace
 
 text *
@@ -77,7 +68,7 @@ CompareDedupIds(const text *a, const text *b) {
 void
 ClaimDedupIds(const Queue *queue, int32 window_seconds, TimestampTz now, int count, text *const *ids,
 			  const int64 *proposed, int64 *first) {
-	Datum values[5] = {CStringGetTextDatum(queue->name.text), TextArray(ids, count), Int8Array(proposed, count),
+	Datum values[5] = {CStringGetTextDatum(queue->name.text), TextArray(ids, count), IdArray(proposed, count),
 					   TimestampTzGetDatum(now),
 					   TimestampTzGetDatum(now - static_cast<int64>(window_seconds) * USECS_PER_SEC)};
 	ConnectSpi();

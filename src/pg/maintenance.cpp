@@ -82,13 +82,14 @@ MoveGroup(const QueuePolicy *policy, const core::MessageState *messages, int cou
 		PointerGetDatum(construct_array(dues, count, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
 		TimestampTzGetDatum(now), CStringGetTextDatum(source->name.text)};
 	if (!retention && policy->has_invalid_queue) {
-		uint64 n = ExecuteInsertPlan(source, &policy->invalid_queue,
+		uint64 n = ExecuteInsertPlan(policy->invalid_queue.queue_table,
 									 PreparedPlan(source, Statement::kMoveToQueue, &policy->invalid_queue), values,
 									 nullptr, count);
 		NoteSend(policy->invalid_queue.queue_relid);
 		return n;
 	}
-	return ExecuteInsertPlan(source, nullptr, PreparedPlan(source, Statement::kMoveToArchive), values, nullptr, 0);
+	return ExecuteInsertPlan(source->archive_table, PreparedPlan(source, Statement::kMoveToArchive), values, nullptr,
+							 0);
 }
 
 } // namespace

@@ -228,17 +228,9 @@ MaintainPartitions(const char *table, bool wait, MemoryContext cxt, PartitionAct
 	return static_cast<int>(n);
 }
 
-bool
-HasPartitionedTable(const Queue *queue) {
-	if (OidIsValid(queue->queue_relid) && get_rel_relkind(queue->queue_relid) == RELKIND_PARTITIONED_TABLE)
-		return true;
-	return IsPartitioned(queue->archive_table);
-}
-
 uint64
-ExecuteInsertPlan(const Queue *queue, const Queue *also, SPIPlanPtr plan, Datum *values, const char *nulls,
-				  int64 new_ids) {
-	if (!HasPartitionedTable(queue) && (also == nullptr || !HasPartitionedTable(also)))
+ExecuteInsertPlan(const char *table, SPIPlanPtr plan, Datum *values, const char *nulls, int64 new_ids) {
+	if (!IsPartitioned(table))
 		return ExecutePlan(plan, values, nulls, false);
 	int without_creating = 0;
 	for (int attempt = 0; attempt < kMaxPartitionRetries; attempt++) {

@@ -44,17 +44,13 @@ int PartitionedTableNames(MemoryContext cxt, char ***tables);
 int MaintainPartitions(const char *table, bool wait, MemoryContext cxt, PartitionAction **actions,
 					   char queue_name[NAMEDATALEN]);
 
-/* HasPartitionedTable says whether the queue's table or its archive is partitioned. */
-bool HasPartitionedTable(const Queue *queue);
-
 /*
- * ExecuteInsertPlan is ExecutePlan (read-write) for a statement that inserts into a table of queue
- * (or of also, when not NULL): when one of them is partitioned it runs the statement in a
+ * ExecuteInsertPlan is ExecutePlan (read-write) for a statement that inserts into pgmq.<table> (a
+ * queue's table or archive): when that table is partitioned it runs the statement in a
  * subtransaction and, if a row found no partition, creates it and runs the statement again. new_ids is how
  * many msg_ids the statement takes from the sequence (a send; 0 for moves, whose rows keep theirs): the
  * partitions for that many are made at once, so a retry with new msg_ids does not miss again.
  */
-uint64 ExecuteInsertPlan(const Queue *queue, const Queue *also, SPIPlanPtr plan, Datum *values, const char *nulls,
-						 int64 new_ids);
+uint64 ExecuteInsertPlan(const char *table, SPIPlanPtr plan, Datum *values, const char *nulls, int64 new_ids);
 
 } // namespace pgmq::pg

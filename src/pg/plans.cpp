@@ -9,6 +9,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "lib/ilist.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -637,6 +638,14 @@ ExecuteSql(const char *sql, bool read_only) {
 	if (rc < 0)
 		elog(ERROR, "pgmq: SPI_execute failed: %s", SPI_result_code_string(rc));
 	return SPI_processed;
+}
+
+Datum
+IdArray(const int64 *ids, int count) {
+	Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * Max(count, 1)));
+	for (int i = 0; i < count; i++)
+		elements[i] = Int64GetDatum(ids[i]);
+	return PointerGetDatum(construct_array(elements, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 void

@@ -118,6 +118,9 @@ uint64 ExecuteStatement(const Queue *queue, Statement statement, Datum *values, 
 uint64 ExecuteSql(const char *sql, bool read_only);
 
 /* ConnectSpi / FinishSpi wrap SPI_connect / SPI_finish with error checks. */
+/* IdArray makes a bigint[] of count msg_ids (count >= 0), a statement argument, in the current context. */
+Datum IdArray(const int64 *ids, int count);
+
 void ConnectSpi();
 void FinishSpi();
 

@@ -354,11 +354,7 @@ ReadGroupedOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *
 		nids = RoundRobin(queue, search.groups, search.ngroups, qty, now, max_deliveries, ids);
 	uint64 n = 0;
 	if (nids > 0) {
-		Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * nids));
-		for (int32 i = 0; i < nids; i++)
-			elems[i] = Int64GetDatum(ids[i]);
-		ArrayType *array = construct_array(elems, nids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-		Datum values[3] = {PointerGetDatum(array), TimestampTzGetDatum(now), TimestampTzGetDatum(new_vt)};
+		Datum values[3] = {IdArray(ids, nids), TimestampTzGetDatum(now), TimestampTzGetDatum(new_vt)};
 		n = ExecuteStatement(queue, policy ? Statement::kGroupTakePolicy : Statement::kGroupTake, values, nullptr,
 							 false);
 		PutSpiMessagesAsIs(fcinfo, n);

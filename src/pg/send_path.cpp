@@ -57,8 +57,9 @@ InsertThroughStatement(const Queue *queue, TimestampTz vt, int count, const Datu
 	/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
 	ReadHintSetOwnSend(true);
 	/* A partitioned queue creates the partition a message finds missing (pg/partitions.hpp). */
-	uint64 n = ExecuteInsertPlan(queue, nullptr, PreparedPlan(queue, batch ? Statement::kSendBatch : Statement::kSend),
-								 values, nulls, count);
+	uint64 n =
+		ExecuteInsertPlan(queue->queue_table, PreparedPlan(queue, batch ? Statement::kSendBatch : Statement::kSend),
+						  values, nulls, count);
 	ReadHintSetOwnSend(false);
 	/* SPI_palloc: in the memory context that was current at SPI_connect, the caller's. */
 	*ids = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
@@ -95,17 +96,13 @@ InsertWithIds(const Queue *queue, TimestampTz vt, int count, const Datum *messag
 			  const int64 *ids) {
 	if (DirectInsertWithIds(queue->queue_relid, vt, count, messages, headers, ids))
 		return;
-	Datum *id_datums = static_cast<Datum *>(palloc(sizeof(Datum) * count));
-	for (int i = 0; i < count; i++)
-		id_datums[i] = Int64GetDatum(ids[i]);
-	Datum values[4] = {
-		TimestampTzGetDatum(vt), JsonbArray(messages, count), JsonbArray(headers, count),
-		PointerGetDatum(construct_array(id_datums, count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
+	Datum values[4] = {TimestampTzGetDatum(vt), JsonbArray(messages, count), JsonbArray(headers, count),
+					   IdArray(ids, count)};
 	ConnectSpi();
 	/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
 	ReadHintSetOwnSend(true);
 	/* As InsertThroughStatement: a row that finds no partition makes it; its msg_id is already taken. */
-	ExecuteInsertPlan(queue, nullptr, PreparedPlan(queue, Statement::kSendWithIds), values, nullptr, 0);
+	ExecuteInsertPlan(queue->queue_table, PreparedPlan(queue, Statement::kSendWithIds), values, nullptr, 0);
 	ReadHintSetOwnSend(false);
 	FinishSpi();
 }
