@@ -22,8 +22,14 @@
 #include "pg/wakeup.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "commands/trigger.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 }
 
 PGMQ_FUNCTION(pgmq_read_hint_guard) {
@@ -41,4 +47,25 @@ PGMQ_FUNCTION(pgmq_read_hint_guard) {
 		pgmq::pg::NoteTouch(relid);
 	}
 	return PointerGetDatum(nullptr);
+}
+
+/*
+ * pgmq__read_hint returns (low, valid_until) of the read hint of the queue
+ * table (NULLs when it has none): no visible message below msg_id low before
+ * valid_until. It needs the SELECT privilege on the table.
+ */
+PGMQ_FUNCTION(pgmq__read_hint) {
+	Oid relid = PG_GETARG_OID(0);
+	AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "pgmq: _read_hint must return a composite type");
+	int64 low;
+	TimestampTz valid_until;
+	bool found = pgmq::pg::ReadHintPeek(relid, &low, &valid_until);
+	Datum values[2] = {Int64GetDatum(low), TimestampTzGetDatum(valid_until)};
+	bool nulls[2] = {!found, !found};
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

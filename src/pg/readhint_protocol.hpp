@@ -24,17 +24,19 @@ struct ReadHintTicket {
 	int64 start;             /* msg_id the read scans from */
 	TimestampTz start_valid; /* valid_until of start */
 	uint64 changes;          /* the slot's change counter at start */
+	int64 bound;             /* no send in progress at the read's snapshot has a msg_id below this */
 };
 
 /* ReadHintBeginSend is called before a send inserts into the queue. */
 void ReadHintBeginSend(Oid queue_relid);
 
 /*
- * ReadHintNoteIds is called by a send after taking msg_ids, lowest_id the
- * smallest: a msg_id sequence with CACHE > 1 hands each backend its own
- * range, so the ids may lie below the hint; it is reset then.
+ * ReadHintNoteIds is called by a send after taking msg_ids ids[0..n), n > 0:
+ * the highest tells later sends' bounds; a msg_id sequence with CACHE > 1
+ * (or restarted) may hand out ids below the hint (reset then) or below the
+ * send's bound (lowered then).
  */
-void ReadHintNoteIds(Oid queue_relid, int64 lowest_id);
+void ReadHintNoteIds(Oid queue_relid, const int64 *ids, uint64 n);
 
 /* ReadHintSetOwnSend marks (on) or unmarks pgmq's own send through SQL; an abort unmarks it. */
 void ReadHintSetOwnSend(bool on);
