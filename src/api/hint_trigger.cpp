@@ -50,9 +50,10 @@ PGMQ_FUNCTION(pgmq_read_hint_guard) {
 }
 
 /*
- * pgmq__read_hint returns (low, valid_until) of the read hint of the queue
- * table (NULLs when it has none): no visible message below msg_id low before
- * valid_until. It needs the SELECT privilege on the table.
+ * pgmq__read_hint returns (low, valid_until, floor) of the read hint of the
+ * queue table (NULLs when it has none): no visible message below msg_id low
+ * before valid_until, none below floor until a reset (NULL: no floor). It
+ * needs the SELECT privilege on the table.
  */
 PGMQ_FUNCTION(pgmq__read_hint) {
 	Oid relid = PG_GETARG_OID(0);
@@ -62,10 +63,11 @@ PGMQ_FUNCTION(pgmq__read_hint) {
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "pgmq: _read_hint must return a composite type");
+	int64 floor;
 	int64 low;
 	TimestampTz valid_until;
-	bool found = pgmq::pg::ReadHintPeek(relid, &low, &valid_until);
-	Datum values[2] = {Int64GetDatum(low), TimestampTzGetDatum(valid_until)};
-	bool nulls[2] = {!found, !found};
+	bool found = pgmq::pg::ReadHintPeek(relid, &floor, &low, &valid_until);
+	Datum values[3] = {Int64GetDatum(low), TimestampTzGetDatum(valid_until), Int64GetDatum(floor)};
+	bool nulls[3] = {!found, !found, !found || floor == PG_INT64_MIN};
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

@@ -85,6 +85,7 @@ struct DirectRead {
 	int64 new_low;           /* out: no visible row below it (see readhint.hpp) ... */
 	TimestampTz valid_until; /* out: ... before this time; with nothing taken, the earliest vt after now it saw */
 	bool blocked;            /* out: it met a row visible by vt that it did not take (held, or not matching) */
+	int64 first_timed;       /* out: smallest msg_id it passed for its vt or took (not a pop); PG_INT64_MAX: none */
 };
 
 /*
@@ -108,9 +109,10 @@ int64 RunDirectPop(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDes
  * DirectProbe walks the msg_id index of relid from start on with a new
  * snapshot and no locks, past rows whose vt is after now (valid_until: the
  * earliest such vt) and rows not visible to the snapshot, and sets new_low to
- * the first row visible by vt, or one past the last row. Without a primary
- * key it leaves both untouched.
+ * the first row visible by vt, or one past the last row; first_timed is the
+ * smallest msg_id it passed for its vt (PG_INT64_MAX: none). Without a primary
+ * key it leaves them untouched.
  */
-void DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until);
+void DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until, int64 *first_timed);
 
 } // namespace pgmq::pg

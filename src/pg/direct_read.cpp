@@ -182,10 +182,11 @@ TryTakeRow(ReadScan *s, const DirectRead *read) {
 	return result;
 }
 
-/* RowFate is what became of a row the read looked at; kPassed and kTaken let the read hint move past it. */
+/* RowFate is what became of a row the read looked at; all but kBlocked let the read hint move past it. */
 enum class RowFate {
 	kTaken,   /* updated (a pop: deleted) by this read, in s->updated */
-	kPassed,  /* invisible by vt, or deleted */
+	kHidden,  /* invisible by vt (until read->valid_until at the latest) */
+	kGone,    /* deleted by a committed transaction */
 	kBlocked, /* visible by vt but not taken: held by another transaction, or not matching */
 };
 
@@ -200,7 +201,7 @@ TakeNewestVersion(ReadScan *s, DirectRead *read) {
 	TM_Result result = table_tuple_lock(s->q.rel, &s->slot->tts_tid, s->snapshot, s->locked, s->cid, LockTupleExclusive,
 										LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 	if (result == TM_Deleted)
-		return RowFate::kPassed;
+		return RowFate::kGone;
 	if (result == TM_WouldBlock || result == TM_SelfModified)
 		return RowFate::kBlocked;
 	if (result != TM_Ok)
@@ -215,7 +216,7 @@ TakeNewestVersion(ReadScan *s, DirectRead *read) {
 	TimestampTz newest_vt = SlotVt(s->locked);
 	if (newest_vt > read->now) {
 		read->valid_until = Min(read->valid_until, newest_vt);
-		return RowFate::kPassed;
+		return RowFate::kHidden;
 	}
 	return RowFate::kBlocked;
 }
@@ -236,7 +237,7 @@ TakeMatchingRow(ReadScan *s, DirectRead *read) {
 	case TM_Ok:
 		return RowFate::kTaken;
 	case TM_Deleted:
-		return RowFate::kPassed;
+		return RowFate::kGone;
 	case TM_Updated:
 		return TakeNewestVersion(s, read);
 	case TM_BeingModified:
@@ -254,7 +255,7 @@ ExamineRow(ReadScan *s, DirectRead *read) {
 	TimestampTz vt = SlotVt(s->slot);
 	if (vt > read->now) {
 		read->valid_until = Min(read->valid_until, vt);
-		return RowFate::kPassed;
+		return RowFate::kHidden;
 	}
 	if (!Matches(s->slot, read->now, read->conditional))
 		return RowFate::kBlocked;
@@ -282,6 +283,7 @@ RunScan(Oid relid, DirectRead *read, bool pop, Tuplestorestate *store, TupleDesc
 	bool blocked = false;
 	read->new_low = read->start;
 	read->valid_until = DT_NOEND;
+	read->first_timed = PG_INT64_MAX;
 	while (count < read->qty && index_getnext_slot(s.scan, ForwardScanDirection, s.slot)) {
 		int64 id = SlotMsgId(s.slot);
 		RowFate fate = ExamineRow(&s, read);
@@ -292,6 +294,9 @@ RunScan(Oid relid, DirectRead *read, bool pop, Tuplestorestate *store, TupleDesc
 			if (!pop)
 				read->valid_until = Min(read->valid_until, read->new_vt);
 		}
+		/* A row that may come back when its vt passes (a popped row is gone, or back with a reset at abort). */
+		if (fate == RowFate::kHidden || (fate == RowFate::kTaken && !pop))
+			read->first_timed = Min(read->first_timed, id);
 		if (fate == RowFate::kBlocked)
 			blocked = true;
 		if (!blocked)
@@ -316,7 +321,7 @@ RunDirectPop(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc
 }
 
 void
-DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until) {
+DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until, int64 *first_timed) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	Relation rel = table_open(relid, AccessShareLock);
 	Oid pkey_oid = RelationGetPrimaryKeyIndex(rel);
@@ -335,6 +340,7 @@ DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz
 	TupleTableSlot *slot = table_slot_create(rel, nullptr);
 	*new_low = start;
 	*valid_until = DT_NOEND;
+	*first_timed = PG_INT64_MAX;
 	while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
 		int64 id = SlotMsgId(slot);
 		TimestampTz vt = SlotVt(slot);
@@ -343,6 +349,7 @@ DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz
 			break;
 		}
 		*valid_until = Min(*valid_until, vt);
+		*first_timed = Min(*first_timed, id);
 		*new_low = id + 1;
 		CHECK_FOR_INTERRUPTS();
 	}

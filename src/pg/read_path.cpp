@@ -135,8 +135,9 @@ ProbeHeadIfFar(const Queue *queue, const ReadHintTicket *ticket, uint64 n, int64
 		return;
 	int64 new_low = ticket->start;
 	TimestampTz valid_until = DT_NOEND;
-	DirectProbe(queue->queue_relid, ticket->start, GetCurrentTimestamp(), &new_low, &valid_until);
-	ReadHintStore(queue->queue_relid, ticket, new_low, valid_until);
+	int64 first_timed = PG_INT64_MAX;
+	DirectProbe(queue->queue_relid, ticket->start, GetCurrentTimestamp(), &new_low, &valid_until, &first_timed);
+	ReadHintStore(queue->queue_relid, ticket, new_low, valid_until, first_timed);
 }
 
 /* A group a grouped read took: its head (locked) and the key of its messages. */
@@ -402,6 +403,7 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 	read.new_low = 0;
 	read.valid_until = 0;
 	read.blocked = false;
+	read.first_timed = PG_INT64_MAX;
 	int32 max_deliveries;
 	/* Never hand out a message beyond its queue's max_deliveries (see pg/policy_cache.hpp). */
 	if (QueueHasPolicy(queue, &max_deliveries)) {
@@ -413,7 +415,7 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 	int64 taken = RunDirectRead(queue->queue_relid, &read, rsinfo->setResult, rsinfo->setDesc);
 	if (taken >= 0) {
 		/* The scan found where visible messages start: no separate probe. */
-		ReadHintStore(queue->queue_relid, &ticket, read.new_low, read.valid_until);
+		ReadHintStore(queue->queue_relid, &ticket, read.new_low, read.valid_until, read.first_timed);
 		/* Having taken nothing it walked every row from the hint on; those below it wait for the hint's time. */
 		outcome->known = true;
 		outcome->next_vt = Min(read.valid_until, ticket.start_valid);
@@ -543,10 +545,11 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 		pop.conditional = (Datum)0;
 		pop.new_low = 0;
 		pop.valid_until = 0;
+		pop.first_timed = PG_INT64_MAX;
 		ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 		int64 taken = RunDirectPop(queue->queue_relid, &pop, rsinfo->setResult, rsinfo->setDesc);
 		if (taken >= 0) {
-			ReadHintStore(queue->queue_relid, &ticket, pop.new_low, pop.valid_until);
+			ReadHintStore(queue->queue_relid, &ticket, pop.new_low, pop.valid_until, pop.first_timed);
 			if (taken > 0)
 				NoteTouch(queue->queue_relid);
 			return static_cast<uint64>(taken);

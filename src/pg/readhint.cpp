@@ -30,6 +30,7 @@ struct HintSlot {
 	uint64 changes;          /* bumped at reset, when a send's ids undercut its bound or an unbounded send ends */
 	Oid published_relid;     /* the queue published is for (slots are shared by OID mod 1024) */
 	int64 published;         /* the highest msg_id a send reported here (ReadHintNoteIds); PG_INT64_MIN: none */
+	int64 floor;             /* no visible row with msg_id < floor (<= low) until a reset; PG_INT64_MIN: none */
 	int64 low;               /* no visible row with msg_id < low ... */
 	TimestampTz valid_until; /* ... before this time */
 };
@@ -93,6 +94,7 @@ IsMarked(const uint64 *mask, int slot) {
 void
 ResetLocked(HintSlot *slot) {
 	slot->relid = InvalidOid;
+	slot->floor = PG_INT64_MIN;
 	slot->low = 0;
 	slot->valid_until = DT_NOEND;
 	slot->changes++;
@@ -398,12 +400,13 @@ ReadHintForget(Oid queue_relid) {
 }
 
 bool
-ReadHintPeek(Oid queue_relid, int64 *low, TimestampTz *valid_until) {
+ReadHintPeek(Oid queue_relid, int64 *floor, int64 *low, TimestampTz *valid_until) {
 	if (slots == nullptr)
 		return false;
 	HintSlot *slot = &slots[SlotOf(queue_relid)];
 	SpinLockAcquire(&slot->mutex);
 	bool found = slot->relid == queue_relid && !slot->disabled;
+	*floor = slot->floor;
 	*low = slot->low;
 	*valid_until = slot->valid_until;
 	SpinLockRelease(&slot->mutex);
@@ -417,6 +420,7 @@ ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket) {
 	ticket->start_valid = DT_NOEND;
 	ticket->changes = 0;
 	ticket->bound = PG_INT64_MIN;
+	ticket->floor = PG_INT64_MIN;
 	if (slots == nullptr)
 		return ticket->start;
 	int n = SlotOf(queue_relid);
@@ -425,11 +429,14 @@ ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket) {
 	bool own_changes = IsMarked(reset_at_commit, n);
 	SpinLockAcquire(&slot->mutex);
 	if (slot->relid == queue_relid && !slot->disabled && !own_changes) {
-		if (now < slot->valid_until) {
-			ticket->start = slot->low;
-			ticket->start_valid = slot->valid_until;
-		} else
-			ResetLocked(slot);
+		/* Past valid_until, rows below low may be visible again (their vt passed), none below floor. */
+		if (now >= slot->valid_until) {
+			slot->low = slot->floor;
+			slot->valid_until = DT_NOEND;
+		}
+		ticket->start = slot->low;
+		ticket->start_valid = slot->valid_until;
+		ticket->floor = slot->floor;
 	}
 	ticket->changes = slot->changes;
 	/*
@@ -466,7 +473,8 @@ ReadHintBeginProbe(Oid queue_relid, const ReadHintTicket *ticket) {
 }
 
 void
-ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until) {
+ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until,
+			  int64 first_timed) {
 	if (slots == nullptr || !ticket->may_probe)
 		return;
 	int n = SlotOf(queue_relid);
@@ -482,7 +490,16 @@ ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, Time
 	bool unchanged = slot->changes == ticket->changes && slot->unbounded_sends == 0 && !slot->disabled;
 	bool better = new_low > ticket->start && (slot->relid != queue_relid || new_low > slot->low);
 	if (unchanged && better) {
+		/*
+		 * A scan from the floor (or from the start) saw every row from there to
+		 * new_low: below the first it passed for its vt all are deleted, and stay
+		 * so until a reset. Scans from low leave the floor where it was.
+		 */
+		int64 floor = slot->relid == queue_relid ? slot->floor : PG_INT64_MIN;
+		if (ticket->start <= ticket->floor)
+			floor = Max(floor, Min(first_timed, new_low));
 		slot->relid = queue_relid;
+		slot->floor = floor;
 		slot->low = new_low;
 		slot->valid_until = Min(ticket->start_valid, valid_until);
 	}

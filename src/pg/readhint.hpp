@@ -6,7 +6,13 @@
  * (deleted, not yet vacuumed), every read walks it. With pgmq preloaded,
  * shared memory holds, per queue (1024 slots, queue OID mod 1024), a hint:
  * a msg_id `low` and a time `valid_until` such that no row with msg_id < low
- * is visible before valid_until. Reads scan from low.
+ * is visible before valid_until. Reads scan from low. Below low a row is
+ * deleted or invisible by vt; when valid_until passes (some vt may have),
+ * reads scan from the hint's floor instead of the queue's start: the
+ * smallest msg_id a scan from the floor (or the start) passed for its vt or
+ * took, all rows below it deleted, so it holds until a reset. That keeps the
+ * walk after valid_until to the rows of about one vt even when a held
+ * snapshot keeps every deleted row from VACUUM.
  *
  * Who moves it: the read path (read_path.cpp). A direct read (direct.hpp)
  * finds, in its own scan, the first row it could not take although visible
@@ -33,7 +39,7 @@
  * What resets it: commit of set_vt (a vt moved earlier), abort of a
  * (sub)transaction that read from the queue (its updated rows revert to their
  * old vt, which the probe may have skipped as its own uncommitted update),
- * drop_queue, valid_until passing, a PREPARE TRANSACTION that read from the
+ * drop_queue, a PREPARE TRANSACTION that read from the
  * queue (a ROLLBACK PREPARED is not seen by this code), and a PREPARE
  * TRANSACTION that sent to the queue (disables the hint of its slot until
  * restart: the send's commit is not seen by this code). Changes made with
@@ -82,10 +88,10 @@ void ReadHintNoteVtChange(Oid queue_relid);
 void ReadHintNoteInsert(Oid queue_relid);
 
 /*
- * ReadHintPeek says whether the queue has a hint now, and if so its low and
- * valid_until (for tests and diagnostics: pgmq._read_hint).
+ * ReadHintPeek says whether the queue has a hint now, and if so its floor,
+ * low and valid_until (for tests and diagnostics: pgmq._read_hint).
  */
-bool ReadHintPeek(Oid queue_relid, int64 *low, TimestampTz *valid_until);
+bool ReadHintPeek(Oid queue_relid, int64 *floor, int64 *low, TimestampTz *valid_until);
 
 /* ReadHintForget resets the queue's hint (drop_queue; purge_queue's TRUNCATE resets it through the trigger). */
 void ReadHintForget(Oid queue_relid);

@@ -25,6 +25,7 @@ struct ReadHintTicket {
 	TimestampTz start_valid; /* valid_until of start */
 	uint64 changes;          /* the slot's change counter at start */
 	int64 bound;             /* no send in progress at the read's snapshot has a msg_id below this */
+	int64 floor;             /* the slot's floor at start (see readhint.hpp) */
 };
 
 /* ReadHintBeginSend is called before a send inserts into the queue. */
@@ -55,9 +56,12 @@ int64 ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket);
 bool ReadHintBeginProbe(Oid queue_relid, const ReadHintTicket *ticket);
 
 /*
- * ReadHintStore records a probe's result: no visible row below new_low before
- * valid_until. The hint is reset if this (sub)transaction aborts.
+ * ReadHintStore records a scan's result: no visible row below new_low before
+ * valid_until; first_timed is the smallest msg_id the scan passed for its vt
+ * or took (PG_INT64_MAX: none), all others below new_low being deleted. The
+ * hint is reset if this (sub)transaction aborts.
  */
-void ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until);
+void ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until,
+				   int64 first_timed);
 
 } // namespace pgmq::pg

@@ -181,3 +181,45 @@ def test_read_hint_needs_select_on_the_queue(connect, queue):
     finally:
         conn.execute("RESET ROLE")
         conn.execute("DROP ROLE pyq_hint_nobody")
+
+
+def full_hint(conn, queue):
+    return conn.execute("SELECT floor, low, valid_until > clock_timestamp() FROM pgmq._read_hint(%s::regclass)",
+                        [f"pgmq.q_{queue}"]).fetchone()
+
+
+def test_expired_hint_restarts_from_its_floor(connect, queue):
+    """When the hint's time passes (a message it passed may be visible again), reads restart from
+    its floor, the first message the hint passed for its vt, not from the queue's start: below it
+    every message was deleted (under a held snapshot, a walk over all of them)."""
+    conn = connect()
+    ids = [r[0] for r in conn.execute("SELECT * FROM pgmq.send_batch(%s, %s::jsonb[])",
+                                      [queue, [Jsonb({"n": i}) for i in range(8)]])]
+    conn.execute("SELECT pgmq.delete(%s, %s::bigint[])", [queue, ids[:4]])
+    assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 1, 1)", [queue])] == [ids[4]]
+    assert full_hint(conn, queue) == (ids[4], ids[5], True)
+    # Taken for longer: the hint moves on, its floor stays below the message that comes back first.
+    assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 1)", [queue])] == [ids[5]]
+    assert full_hint(conn, queue) == (ids[4], ids[6], True)
+    conn.execute("SELECT pg_sleep(1.2)")
+    # ids[4] is visible again: the read starts from the floor and takes it, then ids[6] (ids[5] is hidden).
+    assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 2)", [queue])] == [ids[4], ids[6]]
+    # A read from the floor raises it to the first message it passed for its vt: ids[4], taken again.
+    assert full_hint(conn, queue) == (ids[4], ids[7], True)
+    conn.execute("SELECT pgmq.delete(%s, %s::bigint[])", [queue, [ids[4], ids[5], ids[6]]])
+    assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 5)", [queue])] == [ids[7]]
+
+
+def test_message_put_below_the_floor_is_read(connect, queue):
+    """The floor holds only until a reset: a message moved back by hand below it is read at once."""
+    conn = connect()
+    ids = [r[0] for r in conn.execute("SELECT * FROM pgmq.send_batch(%s, %s::jsonb[])",
+                                      [queue, [Jsonb({"n": i}) for i in range(4)]])]
+    assert conn.execute("SELECT pgmq.archive(%s, %s::bigint)", [queue, ids[0]]).fetchone() == (True,)
+    assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 2)", [queue])] == ids[1:3]
+    assert full_hint(conn, queue)[0] == ids[1]
+    conn.execute(
+        f"INSERT INTO pgmq.q_{queue} (msg_id, read_ct, enqueued_at, vt, message) OVERRIDING SYSTEM VALUE "
+        f"SELECT msg_id, 0, enqueued_at, clock_timestamp(), message FROM pgmq.a_{queue}"
+    )
+    assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 5)", [queue])] == [ids[0], ids[3]]
