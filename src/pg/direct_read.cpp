@@ -68,6 +68,7 @@ struct ReadScan {
 	TupleTableSlot *slot;    /* the row version the index scan returned */
 	TupleTableSlot *locked;  /* the version a tuple lock found */
 	TupleTableSlot *updated; /* the version the read writes (a pop: the row it deleted) */
+	ItemPointerData newer;   /* after TM_Updated: where the row's next version is */
 };
 
 /* BeginReadScan opens relid and starts the scan from start; false (nothing open) when the table does not qualify.
@@ -121,6 +122,8 @@ TryDelete(ReadScan *s, TupleTableSlot *source, bool locked, TransactionId *holde
 	TM_Result result =
 		table_tuple_delete(s->q.rel, &source->tts_tid, s->cid, s->snapshot, InvalidSnapshot, locked, &tmfd, false);
 	*holder = result == TM_BeingModified ? tmfd.xmax : InvalidTransactionId;
+	if (result == TM_Updated)
+		s->newer = tmfd.ctid;
 	return result;
 }
 
@@ -160,6 +163,8 @@ TryTake(ReadScan *s, const DirectRead *read, TupleTableSlot *source, bool locked
 	if (result == TM_Ok && update_indexes)
 		InsertIndexEntries(&s->q, updated, true);
 	*holder = result == TM_BeingModified ? tmfd.xmax : InvalidTransactionId;
+	if (result == TM_Updated)
+		s->newer = tmfd.ctid;
 	return result;
 }
 
@@ -197,6 +202,27 @@ enum class RowFate {
  */
 RowFate
 TakeNewestVersion(ReadScan *s, DirectRead *read) {
+	/*
+	 * Mostly another reader took the row and committed: its newest committed
+	 * version (a new snapshot's) is hidden by vt. Seen so without a lock:
+	 * locking it (as FOR UPDATE's recheck does) would hold it until this
+	 * transaction ends, and make that reader's delete wait for us (with many
+	 * consumers, a convoy). A change in progress can only make it visible
+	 * earlier by set_vt or nack, whose commit resets the hint, or by an abort,
+	 * which brings back this very version.
+	 */
+	ItemPointerData newest = s->newer;
+	TableScanDesc chain = table_beginscan_tid(s->q.rel, GetLatestSnapshot());
+	table_tuple_get_latest_tid(chain, &newest);
+	table_endscan(chain);
+	if (table_tuple_fetch_row_version(s->q.rel, &newest, SnapshotAny, s->locked) &&
+		SlotMsgId(s->locked) == SlotMsgId(s->slot)) {
+		TimestampTz newer_vt = SlotVt(s->locked);
+		if (newer_vt > read->now) {
+			read->valid_until = Min(read->valid_until, newer_vt);
+			return RowFate::kHidden;
+		}
+	}
 	TM_FailureData tmfd;
 	TM_Result result = table_tuple_lock(s->q.rel, &s->slot->tts_tid, s->snapshot, s->locked, s->cid, LockTupleExclusive,
 										LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
