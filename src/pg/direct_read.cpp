@@ -5,12 +5,15 @@
 #include "pg/direct_table.hpp"
 
 extern "C" {
+#include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/procarray.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
@@ -187,6 +190,27 @@ TryTakeRow(ReadScan *s, const DirectRead *read) {
 	return result;
 }
 
+/*
+ * HeldByOther glances at the header of the row in slot (pinned, read
+ * without the buffer's content lock) and says whether another transaction
+ * in progress updates, deletes or locks it: such a row is skipped without
+ * the exclusive buffer lock an update attempt takes, which every consumer
+ * would otherwise queue for on the head page. A header caught in change
+ * may be misread: then a row is skipped as held, as SKIP LOCKED may, or
+ * tried as before. Key-share locks (foreign keys) do not stop an update
+ * of vt: left to heap_update.
+ */
+bool
+HeldByOther(TupleTableSlot *slot) {
+	Assert(TTS_IS_BUFFERTUPLE(slot));
+	HeapTupleHeader header = reinterpret_cast<BufferHeapTupleTableSlot *>(slot)->base.tuple->t_data;
+	uint16 mask = header->t_infomask;
+	if ((mask & (HEAP_XMAX_INVALID | HEAP_XMAX_IS_MULTI)) != 0 || HEAP_XMAX_IS_KEYSHR_LOCKED(mask))
+		return false;
+	TransactionId xmax = HeapTupleHeaderGetRawXmax(header);
+	return TransactionIdIsNormal(xmax) && !TransactionIdIsCurrentTransactionId(xmax) && TransactionIdIsInProgress(xmax);
+}
+
 /* RowFate is what became of a row the read looked at; all but kBlocked let the read hint move past it. */
 enum class RowFate {
 	kTaken,   /* updated (a pop: deleted) by this read, in s->updated */
@@ -255,6 +279,8 @@ TakeNewestVersion(ReadScan *s, DirectRead *read) {
  */
 RowFate
 TakeMatchingRow(ReadScan *s, DirectRead *read) {
+	if (HeldByOther(s->slot))
+		return RowFate::kBlocked;
 	TM_Result result = TryTakeRow(s, read);
 	if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
 		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
