@@ -9,7 +9,8 @@
  * past a row still being inserted, and (its msg_ids may be explicit and lie
  * below the hint) resets the hint when its transaction commits, unless it is
  * pgmq's own send; an UPDATE (a vt moved back by hand) or a TRUNCATE (RESTART
- * IDENTITY starts msg_ids over) resets the hint when its transaction commits.
+ * IDENTITY starts msg_ids over) resets the hint when its transaction commits,
+ * unless the UPDATE is pgmq's own read (it moves vts later only).
  * It also marks the queue for the long-poll wake-ups (pg/wakeup.hpp): an
  * INSERT wakes pollers at commit like a send, an UPDATE or TRUNCATE wakes
  * the pollers that watch rows held by others.
@@ -42,7 +43,10 @@ PGMQ_FUNCTION(pgmq_read_hint_guard) {
 		pgmq::pg::ReadHintNoteInsert(relid);
 		pgmq::pg::NoteSend(relid); /* wakes pollers at commit, as a send does */
 	} else {
-		pgmq::pg::ReadHintNoteVtChange(relid);
+		if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event))
+			pgmq::pg::ReadHintNoteUpdate(relid);
+		else
+			pgmq::pg::ReadHintNoteVtChange(relid);
 		/* pgmq's own reads through statements UPDATE too: wake only watchers (wakeup.hpp), not every poller. */
 		pgmq::pg::NoteTouch(relid);
 	}

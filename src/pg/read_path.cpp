@@ -37,12 +37,38 @@ constexpr int64 kProbeGap = 64;
 constexpr int64 kWalkRows = 1024;
 
 /*
- * ReadWithPolicy reads through the statement that skips messages read
- * max_deliveries times (see pg/policy_cache.hpp), appends the rows, returns how
- * many. It scans from the read hint but leaves moving it to policy-free reads.
+ * ExecuteReadPlan runs one of pgmq's read statements (an UPDATE that hides
+ * the rows it takes): the hint trigger knows it for pgmq's own (no reset at
+ * commit, readhint_protocol.hpp; an error unmarks it at abort).
  */
 uint64
-ReadWithPolicy(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *read, int32 max_deliveries) {
+ExecuteReadPlan(SPIPlanPtr plan, Datum *values) {
+	ReadHintSetOwnRead(true);
+	uint64 n = ExecutePlan(plan, values, nullptr, false);
+	ReadHintSetOwnRead(false);
+	return n;
+}
+
+/*
+ * FirstSpiMsgId is the msg_id of the first of the n rows SPI returned (0 when
+ * none); after PutSpiMessages, which sorts them, the smallest.
+ */
+int64
+FirstSpiMsgId(uint64 n) {
+	bool isnull;
+	return n > 0 ? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) : 0;
+}
+
+/*
+ * ReadWithPolicy reads through the statement that skips messages read
+ * max_deliveries times (see pg/policy_cache.hpp), appends the rows, returns how
+ * many; *first is the smallest msg_id read. It scans from the read hint; the
+ * caller probes (a message read max_deliveries times is visible by vt: the
+ * probe stops at it, as at one held by a reader).
+ */
+uint64
+ReadWithPolicy(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *read, int32 max_deliveries,
+			   int64 *first) {
 	bool where = read->conditional != (Datum)0;
 	Datum values[6] = {Int32GetDatum(read->qty),
 					   TimestampTzGetDatum(read->now),
@@ -52,8 +78,9 @@ ReadWithPolicy(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *re
 					   Int64GetDatum(read->start)};
 	Statement statement = where ? Statement::kReadWherePolicy : Statement::kReadPolicy;
 	ConnectSpi();
-	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
+	uint64 n = ExecuteReadPlan(PreparedPlan(queue, statement), values);
 	PutSpiMessages(fcinfo, n);
+	*first = FirstSpiMsgId(n);
 	FinishSpi();
 	return n;
 }
@@ -92,8 +119,8 @@ ReadByPriority(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *re
 	Datum values[5] = {Int32GetDatum(read->qty), TimestampTzGetDatum(read->now), TimestampTzGetDatum(read->new_vt),
 					   Int32GetDatum(max_deliveries), read->conditional};
 	ConnectSpi();
-	uint64 n = ExecutePlan(PreparedPlan(queue, where ? Statement::kReadWherePriority : Statement::kReadPriority),
-						   values, nullptr, false);
+	uint64 n =
+		ExecuteReadPlan(PreparedPlan(queue, where ? Statement::kReadWherePriority : Statement::kReadPriority), values);
 	PutSpiMessagesAsIs(fcinfo, n);
 	FinishSpi();
 	return n;
@@ -110,11 +137,9 @@ ReadThroughStatement(FunctionCallInfo fcinfo, const Queue *queue, const DirectRe
 					   where ? read->conditional : Int64GetDatum(read->start), Int64GetDatum(read->start)};
 	Statement statement = where ? Statement::kReadWhere : Statement::kRead;
 	ConnectSpi();
-	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
+	uint64 n = ExecuteReadPlan(PreparedPlan(queue, statement), values);
 	PutSpiMessages(fcinfo, n);
-	/* PutSpiMessages sorted the rows: the first has the smallest msg_id. */
-	bool isnull;
-	*first = n > 0 ? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) : 0;
+	*first = FirstSpiMsgId(n);
 	FinishSpi();
 	return n;
 }
@@ -409,7 +434,10 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 	if (QueueHasPolicy(queue, &max_deliveries)) {
 		if (QueuePriorities(queue) && !FifoTurn())
 			return ReadByPriority(fcinfo, queue, &read, max_deliveries);
-		return ReadWithPolicy(fcinfo, queue, &read, max_deliveries);
+		int64 first;
+		uint64 n = ReadWithPolicy(fcinfo, queue, &read, max_deliveries, &first);
+		ProbeHeadIfFar(queue, &ticket, n, first);
+		return n;
 	}
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	int64 taken = RunDirectRead(queue->queue_relid, &read, rsinfo->setResult, rsinfo->setDesc);
@@ -575,9 +603,11 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 		n = ExecutePlan(PreparedPlan(queue, Statement::kPop), values, nullptr, false);
 	}
 	PutSpiMessages(fcinfo, n);
+	int64 first = FirstSpiMsgId(n);
 	FinishSpi();
 	if (n > 0)
 		NoteTouch(queue->queue_relid);
+	ProbeHeadIfFar(queue, &ticket, n, first);
 	return n;
 }
 

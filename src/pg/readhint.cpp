@@ -73,6 +73,7 @@ uint64 reset_at_abort[kWords];  /* slots a probe of this transaction stored a hi
 bool any_marked = false;
 int probing_slot = -1; /* the slot whose probing flag this backend set */
 bool own_send = false; /* pgmq's send is inserting through SQL (ReadHintSetOwnSend) */
+bool own_read = false; /* pgmq's read is updating through SQL (ReadHintSetOwnRead) */
 
 int
 SlotOf(Oid relid) {
@@ -165,6 +166,7 @@ ClearMarks() {
 void
 OnXactEvent(XactEvent event, void *) {
 	own_send = false;
+	own_read = false;
 	if (!any_marked || slots == nullptr)
 		return;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_ABORT ||
@@ -222,6 +224,7 @@ OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	own_send = false;
+	own_read = false;
 	if (!any_marked || slots == nullptr)
 		return;
 	/* A probe runs within one call and opens no subtransaction: one still marked here has failed. */
@@ -385,6 +388,17 @@ ReadHintNoteIds(Oid queue_relid, const int64 *ids, uint64 n) {
 void
 ReadHintSetOwnSend(bool on) {
 	own_send = on;
+}
+
+void
+ReadHintSetOwnRead(bool on) {
+	own_read = on;
+}
+
+void
+ReadHintNoteUpdate(Oid queue_relid) {
+	if (!own_read)
+		ReadHintNoteVtChange(queue_relid);
 }
 
 void

@@ -93,6 +93,13 @@ void ReadHintNoteInsert(Oid queue_relid);
  */
 bool ReadHintPeek(Oid queue_relid, int64 *floor, int64 *low, TimestampTz *valid_until);
 
+/*
+ * ReadHintNoteUpdate is called before an UPDATE statement of the queue: the
+ * hint is reset at commit (ReadHintNoteVtChange), unless it is pgmq's own
+ * read through SQL, which only hides rows.
+ */
+void ReadHintNoteUpdate(Oid queue_relid);
+
 /* ReadHintForget resets the queue's hint (drop_queue; purge_queue's TRUNCATE resets it through the trigger). */
 void ReadHintForget(Oid queue_relid);
 

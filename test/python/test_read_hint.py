@@ -223,3 +223,26 @@ def test_message_put_below_the_floor_is_read(connect, queue):
         f"SELECT msg_id, 0, enqueued_at, clock_timestamp(), message FROM pgmq.a_{queue}"
     )
     assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 5)", [queue])] == [ids[0], ids[3]]
+
+
+def test_hint_moves_on_a_queue_with_a_policy(connect, queue):
+    """Reads of a queue with a policy go through a statement (it skips messages read
+    max_deliveries times); they probe and store the hint too (they used to leave it to
+    policy-free reads, which such a queue never has: every read walked from the queue's start)."""
+    conn = connect()
+    conn.execute("SELECT pgmq.create(%s)", [queue + "_dlq"])
+    try:
+        conn.execute("SELECT pgmq.set_policy(%s, invalid_queue => %s, max_deliveries => 3)", [queue, queue + "_dlq"])
+        ids = [r[0] for r in conn.execute("SELECT * FROM pgmq.send_batch(%s, %s::jsonb[])",
+                                          [queue, [Jsonb({"n": i}) for i in range(200)]])]
+        assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 100)", [queue])] == ids[:100]
+        assert read_hint(conn, queue)[0] == ids[100]
+        conn.execute("SELECT pgmq.delete(%s, %s::bigint[])", [queue, ids[100:180]])
+        assert [r[0] for r in conn.execute("SELECT * FROM pgmq.pop(%s, 5)", [queue])] == ids[180:185]
+        assert read_hint(conn, queue)[0] == ids[185]
+        # set_vt resets the hint at its commit: the message is read again at once.
+        conn.execute("SELECT pgmq.set_vt(%s, %s::bigint, 0)", [queue, ids[7]])
+        assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 2)", [queue])] == [ids[7], ids[185]]
+    finally:
+        conn.execute("SELECT pgmq.clear_policy(%s)", [queue])
+        conn.execute("SELECT pgmq.drop_queue(%s)", [queue + "_dlq"])
