@@ -9,7 +9,10 @@
  * through SPI, most of it ExecutorStart/ExecInitModifyTable/ExecutorEnd).
  * DirectInsert does the same work directly: next value of the msg_id
  * identity sequence, heap insert, index inserts, with the locks, WAL,
- * statistics and uniqueness checks the executor would apply.
+ * statistics and uniqueness checks the executor would apply. A batch's rows
+ * (up to 1,000 at a time) go into the heap with one table_multi_insert, as
+ * COPY does (one WAL record and one buffer lookup per page instead of per
+ * row), and then get their index entries one by one, in order.
  *
  * Reads are the same story: RunDirectRead does what the read statement
  * (UPDATE ... WHERE msg_id = ANY (ARRAY(SELECT ... ORDER BY msg_id LIMIT n
@@ -24,7 +27,8 @@
  *
  * delete and archive likewise look the row up in the primary key, delete it
  * (following a concurrent update to the newest version in READ COMMITTED,
- * as EvalPlanQual does) and insert it into the archive table.
+ * as EvalPlanQual does) and insert it into the archive table (the rows of
+ * one archive call with one table_multi_insert per 1,000, as sends).
  *
  * All are used only when that is exactly what the statement would do: a
  * plain table of pgmq's shape (the seven columns, in order, none dropped), no
