@@ -1,6 +1,7 @@
 -- batch_direct: send_batch and archive of many messages insert each page's rows with one
 -- table_multi_insert (src/pg/direct_write.cpp), then each row's index entries. The rows, their
 -- order, msg_ids, TOASTed values, index entries and pages are those of one insert per row.
+-- delete and archive find the sorted ids in one forward scan of the primary key.
 CREATE EXTENSION amcheck;
 SELECT pgmq.create('bd');
 -- 2,500 messages: more than one multi insert takes (1,000) and many pages. msg_ids come back in
@@ -79,6 +80,23 @@ FROM big_sent AS s JOIN pgmq.a_bd AS a USING (msg_id) LEFT JOIN big AS b USING (
 COMMIT;
 SELECT bt_index_check('pgmq.a_bd_pkey', true), bt_index_check('pgmq.archived_at_idx_bd', true),
        bt_index_check('pgmq.q_bd_pkey', true);
+-- Sparse ids: archive's one forward scan of the primary key passes rows not asked for (every
+-- third id), or descends again where they are many (every tenth, given in descending order; the
+-- rows archived before are dead in between); each row asked for is archived, no other.
+CREATE TEMP TABLE sparse AS
+SELECT * FROM pgmq.send_batch('bd', ARRAY(SELECT jsonb_build_object('j', j) FROM generate_series(1, 400) AS j))
+    WITH ORDINALITY AS s(msg_id, j);
+SELECT count(*) AS archived
+FROM pgmq.archive('bd', ARRAY(SELECT msg_id FROM sparse WHERE j % 3 = 0 OR j IN (1, 2, 399, 400)));
+SELECT count(*) AS archived FROM pgmq.archive('bd', ARRAY(SELECT msg_id FROM sparse WHERE j % 10 = 1 ORDER BY msg_id DESC));
+SELECT count(a.msg_id) AS archived, count(q.msg_id) AS queued,
+       bool_and((a.msg_id IS NOT NULL) = (j % 3 = 0 OR j % 10 = 1 OR j IN (1, 2, 400))) AS right_rows,
+       bool_and((a.msg_id IS NULL) = (q.msg_id IS NOT NULL)) AS one_place,
+       bool_and(coalesce(a.message, q.message) = jsonb_build_object('j', j)) AS whole
+FROM sparse LEFT JOIN pgmq.a_bd AS a USING (msg_id) LEFT JOIN pgmq.q_bd AS q USING (msg_id);
+-- delete takes the same scan.
+SELECT count(*) AS deleted FROM pgmq.delete('bd', ARRAY(SELECT msg_id FROM sparse WHERE j % 7 = 0) || ARRAY[-3]::bigint[]);
+SELECT count(*) AS queued, bool_and(j % 7 <> 0) AS right_rows FROM sparse JOIN pgmq.q_bd USING (msg_id);
 -- An archive rolled back in a subtransaction leaves the rows in the queue and none in the archive.
 BEGIN;
 SAVEPOINT s;

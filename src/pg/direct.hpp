@@ -25,10 +25,12 @@
  *
  * pop is the same scan, deleting the rows it takes instead of updating them.
  *
- * delete and archive likewise look the row up in the primary key, delete it
- * (following a concurrent update to the newest version in READ COMMITTED,
- * as EvalPlanQual does) and insert it into the archive table (the rows of
- * one archive call with one table_multi_insert per 1,000, as sends).
+ * delete and archive likewise look the rows up in the primary key (the
+ * sorted ids in one forward scan, a merge that descends from the root again
+ * only where many rows lie between two ids), delete each (following a
+ * concurrent update to the newest version in READ COMMITTED, as EvalPlanQual
+ * does) and insert it into the archive table (the rows of one archive call
+ * with one table_multi_insert per 1,000, as sends).
  *
  * All are used only when that is exactly what the statement would do: a
  * plain table of pgmq's shape (the seven columns, in order, none dropped), no

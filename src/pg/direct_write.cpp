@@ -85,13 +85,61 @@ FillNewMessage(TupleTableSlot *slot, int64 id, TimestampTz now, TimestampTz vt, 
 	ExecStoreVirtualTuple(slot);
 }
 
-/* Find looks msg_id id up in the primary key with scan (begun on it); leaves the row in slot. */
+/*
+ * IdScan walks the primary key for the sorted msg_ids ids[0..count) (repeats allowed) in one forward scan,
+ * as a merge: an id that is the next row's is found with no new descent from the root. A scan that meets
+ * more than kMaxPassed rows that are not asked for (the ids are sparse there) starts again at the next id.
+ */
+struct IdScan {
+	IndexScanDesc scan;
+	int nkeys; /* 1 when all ids are one (msg_id = id), else 2 (msg_id >= next id and <= last id) */
+	const int64 *ids;
+	int count;
+	int next;        /* ids[next] is the next id to find */
+	bool positioned; /* the scan is on its way from some id at or below ids[next] */
+};
+
+/* kMaxPassed is how many rows not asked for an IdScan passes before it descends again. */
+constexpr int kMaxPassed = 3;
+
+/* FindNext leaves the row of the next id that has a visible row in slot and returns true; false at the end. */
 bool
-Find(IndexScanDesc scan, int64 id, TupleTableSlot *slot) {
-	ScanKeyData key;
-	ScanKeyInit(&key, kPkeyMsgId, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	index_rescan(scan, &key, 1, nullptr, 0);
-	return index_getnext_slot(scan, ForwardScanDirection, slot);
+FindNext(IdScan *s, TupleTableSlot *slot) {
+	int passed = 0;
+	while (s->next < s->count) {
+		if (!s->positioned) {
+			/* Up to the last id: the scan reads no entries past it (one id: msg_id = id). */
+			ScanKeyData keys[2];
+			if (s->nkeys == 1)
+				ScanKeyInit(&keys[0], kPkeyMsgId, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(s->ids[s->next]));
+			else {
+				ScanKeyInit(&keys[0], kPkeyMsgId, BTGreaterEqualStrategyNumber, F_INT8GE,
+							Int64GetDatum(s->ids[s->next]));
+				ScanKeyInit(&keys[1], kPkeyMsgId, BTLessEqualStrategyNumber, F_INT8LE,
+							Int64GetDatum(s->ids[s->count - 1]));
+			}
+			index_rescan(s->scan, keys, s->nkeys, nullptr, 0);
+			s->positioned = true;
+			passed = 0;
+		}
+		if (!index_getnext_slot(s->scan, ForwardScanDirection, slot))
+			return false; /* no row at or above ids[next]: the rest have none */
+		bool isnull;
+		int64 id = DatumGetInt64(slot_getattr(slot, kQueueMsgId, &isnull));
+		/* The ids below this row have none. */
+		while (s->next < s->count && s->ids[s->next] < id)
+			s->next++;
+		if (s->next == s->count)
+			return false;
+		if (s->ids[s->next] == id) {
+			while (s->next < s->count && s->ids[s->next] == id)
+				s->next++;
+			return true;
+		}
+		if (++passed > kMaxPassed)
+			s->positioned = false;
+	}
+	return false;
 }
 
 /*
@@ -324,21 +372,21 @@ DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count) {
 	if (archive)
 		BeginRows(&archived, &a, count, cid);
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	IndexScanDesc scan = index_beginscan(q.rel, q.pkey, snapshot, 1, 0);
+	int nkeys = ids[0] == ids[count - 1] ? 1 : 2;
+	IdScan find = {index_beginscan(q.rel, q.pkey, snapshot, nkeys, 0), nkeys, ids, count, 0, false};
 	int done = 0;
-	for (int k = 0; k < count; k++) {
-		if (k > 0 && ids[k] == ids[k - 1])
-			continue;
-		if (!Find(scan, ids[k], slot))
-			continue;
+	while (FindNext(&find, slot)) {
+		bool isnull;
+		int64 id = DatumGetInt64(slot_getattr(slot, kQueueMsgId, &isnull));
 		TupleTableSlot *row = Delete(&q, snapshot, cid, slot, locked);
 		if (row == nullptr)
 			continue;
 		if (archive)
 			ArchiveRow(&archived, row, now);
-		ids[done++] = ids[k];
+		/* done never passes find.next: ids[done] is an id FindNext is past. */
+		ids[done++] = id;
 	}
-	index_endscan(scan);
+	index_endscan(find.scan);
 	if (archive)
 		EndRows(&archived);
 	ExecDropSingleTupleTableSlot(locked);
