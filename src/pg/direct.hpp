@@ -73,7 +73,7 @@ bool DirectInsertWithIds(Oid relid, TimestampTz vt, int count, const Datum *mess
 Oid MsgIdSequence(Oid relid);
 
 /*
- * DirectAck deletes the messages ids[0..count) from queue table relid
+ * DirectAck deletes the messages ids[0..count), count > 0, from queue table relid
  * as DELETE ... WHERE msg_id = ANY (ids) would and, when archive_relid is
  * valid, inserts them into that archive table (archived_at = now()). Sorts
  * ids and leaves the ones that existed at its start, in msg_id order; returns

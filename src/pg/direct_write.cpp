@@ -351,6 +351,7 @@ InsertRows(Oid relid, TimestampTz vt, int count, const Datum *messages, const Da
 
 int
 DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count) {
+	Assert(count > 0);
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	OpenQueue q;
 	OpenQueue a;
