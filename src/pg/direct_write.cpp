@@ -204,7 +204,7 @@ InsertRows(Oid relid, TimestampTz vt, int count, const Datum *messages, const Da
 } // namespace
 
 int
-DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count) {
+DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count, TimestampTz *vts) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	OpenQueue q;
 	OpenQueue a;
@@ -234,8 +234,11 @@ DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count) {
 		TupleTableSlot *row = Delete(&q, snapshot, cid, slot, locked);
 		if (row == nullptr)
 			continue;
+		bool isnull;
+		TimestampTz vt = DatumGetTimestampTz(slot_getattr(row, kQueueVt, &isnull));
 		if (archive)
 			ArchiveRow(&a, archived, row, now, cid);
+		vts[done] = vt;
 		ids[done++] = ids[k];
 	}
 	index_endscan(scan);
