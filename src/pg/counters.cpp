@@ -25,6 +25,7 @@ extern "C" {
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
@@ -102,10 +103,13 @@ struct PendingVt {
 	int64 delta;
 };
 constexpr int kMaxPending = 64;
-constexpr int kMaxPendingVts = 256;
+constexpr int kFirstPendingVts = 256;
+constexpr int kMaxPendingVts = 65536; /* a transaction that changes more vts gives its queues' vts up */
+constexpr int kMergeWindow = 8;       /* a change merges with one of the last few of its vt (batches share one) */
 PendingQueue pending[kMaxPending];
 int pending_count = 0;
-PendingVt pending_vts[kMaxPendingVts];
+PendingVt *pending_vts = nullptr; /* in TopMemoryContext, pending_vt_size entries */
+int pending_vt_size = 0;
 int pending_vt_count = 0;
 bool lost_all = false; /* more queues than pending holds: invalidate every slot of the database at commit */
 TransactionId pending_xid = InvalidTransactionId;
@@ -589,16 +593,24 @@ CountersNoteVt(Oid queue_relid, TimestampTz vt, int64 delta, TimestampTz now) {
 		return;
 	}
 	int level = p->level;
-	for (int i = pending_vt_count - 1; i >= 0; i--) {
+	for (int i = pending_vt_count - 1; i >= 0 && i >= pending_vt_count - kMergeWindow; i--) {
 		PendingVt *v = &pending_vts[i];
 		if (v->relid == queue_relid && v->level == level && v->vt == vt) {
 			v->delta += delta;
 			return;
 		}
 	}
-	if (pending_vt_count == kMaxPendingVts) {
-		p->vts_lost = true;
-		return;
+	if (pending_vt_count == pending_vt_size) {
+		if (pending_vt_size == kMaxPendingVts) {
+			p->vts_lost = true;
+			return;
+		}
+		/* Grown here, where an error may still be raised; commit only reads it. */
+		int size = pending_vt_size == 0 ? kFirstPendingVts : pending_vt_size * 2;
+		size_t bytes = sizeof(PendingVt) * static_cast<size_t>(size);
+		pending_vts = static_cast<PendingVt *>(pending_vts == nullptr ? MemoryContextAlloc(TopMemoryContext, bytes)
+																	  : repalloc(pending_vts, bytes));
+		pending_vt_size = size;
 	}
 	pending_vts[pending_vt_count++] = {queue_relid, level, vt, delta};
 }

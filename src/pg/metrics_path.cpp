@@ -17,9 +17,11 @@ void
 QueueMetrics(const Queue *queue, TimestampTz now, QueueStats *stats) {
 	Oid relid = queue->queue_relid;
 	CountedQueue counted;
-	stats->counted =
-		(CountersRead(relid, now, &counted) || CountersRebuild(queue->queue_table, relid, now, &counted)) &&
-		counted.has_visible;
+	bool valid = CountersRead(relid, now, &counted);
+	/* Counters that lost the queue's vts (too many) are rebuilt too: the scan that rebuilds them counts anyway. */
+	if (!valid || !counted.has_visible)
+		valid = CountersRebuild(queue->queue_table, relid, now, &counted);
+	stats->counted = valid && counted.has_visible;
 	if (stats->counted)
 		now = counted.now;
 	stats->now = now;

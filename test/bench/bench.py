@@ -396,8 +396,8 @@ class Bench:
                          f"(SELECT last_value FROM public.bq_base_msg_id_seq) FROM {BASE}")
         else:
             if spread:
-                c.execute(f"SELECT count(pgmq.send('{Q}', %s::jsonb, i)) FROM generate_series(1, %s) i",
-                          (MSG, spread))
+                c.execute(f"SELECT count(*) FROM generate_series(1, %s) i, LATERAL pgmq.send('{Q}', %s::jsonb, i)",
+                          (spread, MSG))
             c.execute(f"SELECT * FROM pgmq.metrics('{Q}')")
             statement = f"SELECT * FROM pgmq.metrics('{Q}')"
         calls = 0
