@@ -288,6 +288,12 @@ void
 ResetPending() {
 	pending_count = 0;
 	pending_vt_count = 0;
+	/* A large transaction's array goes with it (pfree cannot fail here); the next one starts small. */
+	if (pending_vt_size > kFirstPendingVts) {
+		pfree(pending_vts);
+		pending_vts = nullptr;
+		pending_vt_size = 0;
+	}
 	lost_all = false;
 	pending_xid = InvalidTransactionId;
 }
