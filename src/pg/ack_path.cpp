@@ -98,6 +98,9 @@ bool
 MayReadVt(Oid relid) {
 	if (!OidIsValid(relid))
 		return true;
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	/* pg_attribute_aclcheck sees only what was granted on the column itself. */
 	AttrNumber attnum = get_attnum(relid, "vt");
 	return attnum != InvalidAttrNumber && pg_attribute_aclcheck(relid, attnum, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
 }
