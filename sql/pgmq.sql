@@ -107,6 +107,10 @@ COMMENT ON FUNCTION pgmq.acquire_queue_lock(text) IS 'Takes the transaction-leve
 CREATE FUNCTION pgmq._read_hint_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'pgmq_read_hint_guard' LANGUAGE C;
 COMMENT ON FUNCTION pgmq._read_hint_guard() IS 'Internal: statement trigger on every queue table that keeps the shared-memory read hint right after plain SQL changes.';
+CREATE FUNCTION pgmq._read_hint(queue regclass, OUT low bigint, OUT valid_until timestamp with time zone,
+                                OUT floor bigint)
+    AS 'MODULE_PATHNAME', 'pgmq__read_hint' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION pgmq._read_hint(regclass) IS 'Internal: the shared-memory read hint of a queue table (no visible message below low before valid_until, none below floor until a reset), NULLs when it has none; for tests and diagnostics.';
 
 CREATE FUNCTION pgmq."create"(queue_name text) RETURNS void
     AS 'MODULE_PATHNAME', 'pgmq_create' LANGUAGE C VOLATILE;

@@ -11,7 +11,8 @@
  * past a row still being inserted, and (its msg_ids may be explicit and lie
  * below the hint) resets the hint when its transaction commits, unless it is
  * pgmq's own send; an UPDATE (a vt moved back by hand) or a TRUNCATE (RESTART
- * IDENTITY starts msg_ids over) resets the hint when its transaction commits.
+ * IDENTITY starts msg_ids over) resets the hint when its transaction commits,
+ * unless the UPDATE is pgmq's own read (it moves vts later only).
  * It also marks the queue for the long-poll wake-ups (pg/wakeup.hpp): an
  * INSERT wakes pollers at commit like a send, an UPDATE or TRUNCATE wakes
  * the pollers that watch rows held by others.
@@ -25,8 +26,14 @@
 #include "pg/wakeup.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "commands/trigger.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 }
 
 PGMQ_FUNCTION(pgmq_read_hint_guard) {
@@ -43,9 +50,35 @@ PGMQ_FUNCTION(pgmq_read_hint_guard) {
 		pgmq::pg::ReadHintNoteInsert(relid);
 		pgmq::pg::NoteSend(relid); /* wakes pollers at commit, as a send does */
 	} else {
-		pgmq::pg::ReadHintNoteVtChange(relid);
+		if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event))
+			pgmq::pg::ReadHintNoteUpdate(relid);
+		else
+			pgmq::pg::ReadHintNoteVtChange(relid);
 		/* pgmq's own reads through statements UPDATE too: wake only watchers (wakeup.hpp), not every poller. */
 		pgmq::pg::NoteTouch(relid);
 	}
 	return PointerGetDatum(nullptr);
+}
+
+/*
+ * pgmq__read_hint returns (low, valid_until, floor) of the read hint of the
+ * queue table (NULLs when it has none): no visible message below msg_id low
+ * before valid_until, none below floor until a reset (NULL: no floor). It
+ * needs the SELECT privilege on the table.
+ */
+PGMQ_FUNCTION(pgmq__read_hint) {
+	Oid relid = PG_GETARG_OID(0);
+	AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "pgmq: _read_hint must return a composite type");
+	int64 floor;
+	int64 low;
+	TimestampTz valid_until;
+	bool found = pgmq::pg::ReadHintPeek(relid, &floor, &low, &valid_until);
+	Datum values[3] = {Int64GetDatum(low), TimestampTzGetDatum(valid_until), Int64GetDatum(floor)};
+	bool nulls[3] = {!found, !found, !found || floor == PG_INT64_MIN};
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

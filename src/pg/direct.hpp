@@ -9,7 +9,10 @@
  * through SPI, most of it ExecutorStart/ExecInitModifyTable/ExecutorEnd).
  * DirectInsert does the same work directly: next value of the msg_id
  * identity sequence, heap insert, index inserts, with the locks, WAL,
- * statistics and uniqueness checks the executor would apply.
+ * statistics and uniqueness checks the executor would apply. A batch's rows
+ * (up to 1,000 at a time) go into the heap with one table_multi_insert, as
+ * COPY does (one WAL record and one buffer lookup per page instead of per
+ * row), and then get their index entries one by one, in order.
  *
  * Reads are the same story: RunDirectRead does what the read statement
  * (UPDATE ... WHERE msg_id = ANY (ARRAY(SELECT ... ORDER BY msg_id LIMIT n
@@ -22,9 +25,12 @@
  *
  * pop is the same scan, deleting the rows it takes instead of updating them.
  *
- * delete and archive likewise look the row up in the primary key, delete it
- * (following a concurrent update to the newest version in READ COMMITTED,
- * as EvalPlanQual does) and insert it into the archive table.
+ * delete and archive likewise look the rows up in the primary key (the
+ * sorted ids in one forward scan, a merge that descends from the root again
+ * only where many rows lie between two ids), delete each (following a
+ * concurrent update to the newest version in READ COMMITTED, as EvalPlanQual
+ * does) and insert it into the archive table (the rows of one archive call
+ * with one table_multi_insert per 1,000, as sends).
  *
  * All are used only when that is exactly what the statement would do: a
  * plain table of pgmq's shape (the seven columns, in order, none dropped), no
@@ -67,7 +73,7 @@ bool DirectInsertWithIds(Oid relid, TimestampTz vt, int count, const Datum *mess
 Oid MsgIdSequence(Oid relid);
 
 /*
- * DirectAck deletes the messages ids[0..count) from queue table relid
+ * DirectAck deletes the messages ids[0..count), count > 0, from queue table relid
  * as DELETE ... WHERE msg_id = ANY (ids) would and, when archive_relid is
  * valid, inserts them into that archive table (archived_at = now()). Sorts
  * ids and leaves the ones that existed at its start, in msg_id order, with
@@ -86,6 +92,7 @@ struct DirectRead {
 	int64 new_low;           /* out: no visible row below it (see readhint.hpp) ... */
 	TimestampTz valid_until; /* out: ... before this time; with nothing taken, the earliest vt after now it saw */
 	bool blocked;            /* out: it met a row visible by vt that it did not take (held, or not matching) */
+	int64 first_timed;       /* out: smallest msg_id it passed for its vt or took (not a pop); PG_INT64_MAX: none */
 };
 
 /*
@@ -109,9 +116,10 @@ int64 RunDirectPop(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDes
  * DirectProbe walks the msg_id index of relid from start on with a new
  * snapshot and no locks, past rows whose vt is after now (valid_until: the
  * earliest such vt) and rows not visible to the snapshot, and sets new_low to
- * the first row visible by vt, or one past the last row. Without a primary
- * key it leaves both untouched.
+ * the first row visible by vt, or one past the last row; first_timed is the
+ * smallest msg_id it passed for its vt (PG_INT64_MAX: none). Without a primary
+ * key it leaves them untouched.
  */
-void DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until);
+void DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until, int64 *first_timed);
 
 } // namespace pgmq::pg

@@ -5,12 +5,15 @@
 #include "pg/direct_table.hpp"
 
 extern "C" {
+#include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/procarray.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
@@ -68,6 +71,7 @@ struct ReadScan {
 	TupleTableSlot *slot;    /* the row version the index scan returned */
 	TupleTableSlot *locked;  /* the version a tuple lock found */
 	TupleTableSlot *updated; /* the version the read writes (a pop: the row it deleted) */
+	ItemPointerData newer;   /* after TM_Updated: where the row's next version is */
 };
 
 /* BeginReadScan opens relid and starts the scan from start; false (nothing open) when the table does not qualify.
@@ -121,6 +125,8 @@ TryDelete(ReadScan *s, TupleTableSlot *source, bool locked, TransactionId *holde
 	TM_Result result =
 		table_tuple_delete(s->q.rel, &source->tts_tid, s->cid, s->snapshot, InvalidSnapshot, locked, &tmfd, false);
 	*holder = result == TM_BeingModified ? tmfd.xmax : InvalidTransactionId;
+	if (result == TM_Updated)
+		s->newer = tmfd.ctid;
 	return result;
 }
 
@@ -160,6 +166,8 @@ TryTake(ReadScan *s, const DirectRead *read, TupleTableSlot *source, bool locked
 	if (result == TM_Ok && update_indexes)
 		InsertIndexEntries(&s->q, updated, true);
 	*holder = result == TM_BeingModified ? tmfd.xmax : InvalidTransactionId;
+	if (result == TM_Updated)
+		s->newer = tmfd.ctid;
 	return result;
 }
 
@@ -182,10 +190,32 @@ TryTakeRow(ReadScan *s, const DirectRead *read) {
 	return result;
 }
 
-/* RowFate is what became of a row the read looked at; kPassed and kTaken let the read hint move past it. */
+/*
+ * HeldByOther glances at the header of the row in slot (pinned, read
+ * without the buffer's content lock) and says whether another transaction
+ * in progress updates, deletes or locks it: such a row is skipped without
+ * the exclusive buffer lock an update attempt takes, which every consumer
+ * would otherwise queue for on the head page. A header caught in change
+ * may be misread: then a row is skipped as held, as SKIP LOCKED may, or
+ * tried as before. Key-share locks (foreign keys) do not stop an update
+ * of vt: left to heap_update.
+ */
+bool
+HeldByOther(TupleTableSlot *slot) {
+	Assert(TTS_IS_BUFFERTUPLE(slot));
+	HeapTupleHeader header = reinterpret_cast<BufferHeapTupleTableSlot *>(slot)->base.tuple->t_data;
+	uint16 mask = header->t_infomask;
+	if ((mask & (HEAP_XMAX_INVALID | HEAP_XMAX_IS_MULTI)) != 0 || HEAP_XMAX_IS_KEYSHR_LOCKED(mask))
+		return false;
+	TransactionId xmax = HeapTupleHeaderGetRawXmax(header);
+	return TransactionIdIsNormal(xmax) && !TransactionIdIsCurrentTransactionId(xmax) && TransactionIdIsInProgress(xmax);
+}
+
+/* RowFate is what became of a row the read looked at; all but kBlocked let the read hint move past it. */
 enum class RowFate {
 	kTaken,   /* updated (a pop: deleted) by this read, in s->updated */
-	kPassed,  /* invisible by vt, or deleted */
+	kHidden,  /* invisible by vt (until read->valid_until at the latest) */
+	kGone,    /* deleted by a committed transaction */
 	kBlocked, /* visible by vt but not taken: held by another transaction, or not matching */
 };
 
@@ -196,11 +226,32 @@ enum class RowFate {
  */
 RowFate
 TakeNewestVersion(ReadScan *s, DirectRead *read) {
+	/*
+	 * Mostly another reader took the row and committed: its newest committed
+	 * version (a new snapshot's) is hidden by vt. Seen so without a lock:
+	 * locking it (as FOR UPDATE's recheck does) would hold it until this
+	 * transaction ends, and make that reader's delete wait for us (with many
+	 * consumers, a convoy). A change in progress can only make it visible
+	 * earlier by set_vt or nack, whose commit resets the hint, or by an abort,
+	 * which brings back this very version.
+	 */
+	ItemPointerData newest = s->newer;
+	TableScanDesc chain = table_beginscan_tid(s->q.rel, GetLatestSnapshot());
+	table_tuple_get_latest_tid(chain, &newest);
+	table_endscan(chain);
+	if (table_tuple_fetch_row_version(s->q.rel, &newest, SnapshotAny, s->locked) &&
+		SlotMsgId(s->locked) == SlotMsgId(s->slot)) {
+		TimestampTz newer_vt = SlotVt(s->locked);
+		if (newer_vt > read->now) {
+			read->valid_until = Min(read->valid_until, newer_vt);
+			return RowFate::kHidden;
+		}
+	}
 	TM_FailureData tmfd;
 	TM_Result result = table_tuple_lock(s->q.rel, &s->slot->tts_tid, s->snapshot, s->locked, s->cid, LockTupleExclusive,
 										LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 	if (result == TM_Deleted)
-		return RowFate::kPassed;
+		return RowFate::kGone;
 	if (result == TM_WouldBlock || result == TM_SelfModified)
 		return RowFate::kBlocked;
 	if (result != TM_Ok)
@@ -215,7 +266,7 @@ TakeNewestVersion(ReadScan *s, DirectRead *read) {
 	TimestampTz newest_vt = SlotVt(s->locked);
 	if (newest_vt > read->now) {
 		read->valid_until = Min(read->valid_until, newest_vt);
-		return RowFate::kPassed;
+		return RowFate::kHidden;
 	}
 	return RowFate::kBlocked;
 }
@@ -228,6 +279,8 @@ TakeNewestVersion(ReadScan *s, DirectRead *read) {
  */
 RowFate
 TakeMatchingRow(ReadScan *s, DirectRead *read) {
+	if (HeldByOther(s->slot))
+		return RowFate::kBlocked;
 	TM_Result result = TryTakeRow(s, read);
 	if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
 		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -236,7 +289,7 @@ TakeMatchingRow(ReadScan *s, DirectRead *read) {
 	case TM_Ok:
 		return RowFate::kTaken;
 	case TM_Deleted:
-		return RowFate::kPassed;
+		return RowFate::kGone;
 	case TM_Updated:
 		return TakeNewestVersion(s, read);
 	case TM_BeingModified:
@@ -254,7 +307,7 @@ ExamineRow(ReadScan *s, DirectRead *read) {
 	TimestampTz vt = SlotVt(s->slot);
 	if (vt > read->now) {
 		read->valid_until = Min(read->valid_until, vt);
-		return RowFate::kPassed;
+		return RowFate::kHidden;
 	}
 	if (!Matches(s->slot, read->now, read->conditional))
 		return RowFate::kBlocked;
@@ -282,6 +335,7 @@ RunScan(Oid relid, DirectRead *read, bool pop, Tuplestorestate *store, TupleDesc
 	bool blocked = false;
 	read->new_low = read->start;
 	read->valid_until = DT_NOEND;
+	read->first_timed = PG_INT64_MAX;
 	while (count < read->qty && index_getnext_slot(s.scan, ForwardScanDirection, s.slot)) {
 		int64 id = SlotMsgId(s.slot);
 		RowFate fate = ExamineRow(&s, read);
@@ -292,6 +346,9 @@ RunScan(Oid relid, DirectRead *read, bool pop, Tuplestorestate *store, TupleDesc
 			if (!pop)
 				read->valid_until = Min(read->valid_until, read->new_vt);
 		}
+		/* A row that may come back when its vt passes (a popped row is gone, or back with a reset at abort). */
+		if (fate == RowFate::kHidden || (fate == RowFate::kTaken && !pop))
+			read->first_timed = Min(read->first_timed, id);
 		if (fate == RowFate::kBlocked)
 			blocked = true;
 		if (!blocked)
@@ -316,7 +373,7 @@ RunDirectPop(Oid relid, DirectRead *read, Tuplestorestate *store, TupleDesc desc
 }
 
 void
-DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until) {
+DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz *valid_until, int64 *first_timed) {
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	Relation rel = table_open(relid, AccessShareLock);
 	Oid pkey_oid = RelationGetPrimaryKeyIndex(rel);
@@ -335,6 +392,7 @@ DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz
 	TupleTableSlot *slot = table_slot_create(rel, nullptr);
 	*new_low = start;
 	*valid_until = DT_NOEND;
+	*first_timed = PG_INT64_MAX;
 	while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
 		int64 id = SlotMsgId(slot);
 		TimestampTz vt = SlotVt(slot);
@@ -343,6 +401,7 @@ DirectProbe(Oid relid, int64 start, TimestampTz now, int64 *new_low, TimestampTz
 			break;
 		}
 		*valid_until = Min(*valid_until, vt);
+		*first_timed = Min(*first_timed, id);
 		*new_low = id + 1;
 		CHECK_FOR_INTERRUPTS();
 	}

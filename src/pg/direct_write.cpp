@@ -13,6 +13,7 @@ extern "C" {
 #include "commands/sequence.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
@@ -66,7 +67,6 @@ IdentitySequence(Oid relid) {
 /* FillNewMessage stores in slot the row a send inserts: the columns' defaults, vt, message and header. */
 void
 FillNewMessage(TupleTableSlot *slot, int64 id, TimestampTz now, TimestampTz vt, Datum message, const Datum *header) {
-	ExecClearTuple(slot);
 	Datum *values = slot->tts_values;
 	bool *nulls = slot->tts_isnull;
 	for (int i = 0; i < kQueueNatts; i++)
@@ -85,13 +85,61 @@ FillNewMessage(TupleTableSlot *slot, int64 id, TimestampTz now, TimestampTz vt, 
 	ExecStoreVirtualTuple(slot);
 }
 
-/* Find looks msg_id id up in the primary key with scan (begun on it); leaves the row in slot. */
+/*
+ * IdScan walks the primary key for the sorted msg_ids ids[0..count) (repeats allowed) in one forward scan,
+ * as a merge: an id that is the next row's is found with no new descent from the root. A scan that meets
+ * more than kMaxPassed rows that are not asked for (the ids are sparse there) starts again at the next id.
+ */
+struct IdScan {
+	IndexScanDesc scan;
+	int nkeys; /* 1 when all ids are one (msg_id = id), else 2 (msg_id >= next id and <= last id) */
+	const int64 *ids;
+	int count;
+	int next;        /* ids[next] is the next id to find */
+	bool positioned; /* the scan is on its way from some id at or below ids[next] */
+};
+
+/* kMaxPassed is how many rows not asked for an IdScan passes before it descends again. */
+constexpr int kMaxPassed = 3;
+
+/* FindNext leaves the row of the next id that has a visible row in slot and returns true; false at the end. */
 bool
-Find(IndexScanDesc scan, int64 id, TupleTableSlot *slot) {
-	ScanKeyData key;
-	ScanKeyInit(&key, kPkeyMsgId, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	index_rescan(scan, &key, 1, nullptr, 0);
-	return index_getnext_slot(scan, ForwardScanDirection, slot);
+FindNext(IdScan *s, TupleTableSlot *slot) {
+	int passed = 0;
+	while (s->next < s->count) {
+		if (!s->positioned) {
+			/* Up to the last id: the scan reads no entries past it (one id: msg_id = id). */
+			ScanKeyData keys[2];
+			if (s->nkeys == 1)
+				ScanKeyInit(&keys[0], kPkeyMsgId, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(s->ids[s->next]));
+			else {
+				ScanKeyInit(&keys[0], kPkeyMsgId, BTGreaterEqualStrategyNumber, F_INT8GE,
+							Int64GetDatum(s->ids[s->next]));
+				ScanKeyInit(&keys[1], kPkeyMsgId, BTLessEqualStrategyNumber, F_INT8LE,
+							Int64GetDatum(s->ids[s->count - 1]));
+			}
+			index_rescan(s->scan, keys, s->nkeys, nullptr, 0);
+			s->positioned = true;
+			passed = 0;
+		}
+		if (!index_getnext_slot(s->scan, ForwardScanDirection, slot))
+			return false; /* no row at or above ids[next]: the rest have none */
+		bool isnull;
+		int64 id = DatumGetInt64(slot_getattr(slot, kQueueMsgId, &isnull));
+		/* The ids below this row have none. */
+		while (s->next < s->count && s->ids[s->next] < id)
+			s->next++;
+		if (s->next == s->count)
+			return false;
+		if (s->ids[s->next] == id) {
+			while (s->next < s->count && s->ids[s->next] == id)
+				s->next++;
+			return true;
+		}
+		if (++passed > kMaxPassed)
+			s->positioned = false;
+	}
+	return false;
 }
 
 /*
@@ -129,11 +177,113 @@ Delete(OpenQueue *q, Snapshot snapshot, CommandId cid, TupleTableSlot *slot, Tup
 	return locked;
 }
 
-/* ArchiveRow inserts the deleted row into archive table a, with archived_at = now, as the archive statement. */
+/*
+ * RowBuffer collects up to capacity new rows of one table for table_multi_insert (heap_multi_insert: one
+ * heap WAL record and one buffer lookup per page instead of per row); FlushRows inserts them with their
+ * index entries. The slots are made once and reused, over a copy of the table's descriptor that is not
+ * reference-counted (a slot over the relation's own descriptor registers it with the resource owner, which
+ * for a hundred slots costs more than the inserts save); they live in context slot_context. flush is the
+ * context of one flush's allocations (toasted copies, index tuples), reset after it. A buffer of one row
+ * (a single send or archive) makes neither: its one slot is the table's (table_slot_create), in the
+ * caller's (scratch) context.
+ */
+struct RowBuffer {
+	OpenQueue *table;
+	TupleTableSlot **slots;
+	int capacity;
+	int n;
+	CommandId cid;
+	MemoryContext slot_context;
+	MemoryContext flush;
+};
+
+/* kMaxBufferedRows is the most rows one table_multi_insert gets (COPY's MAX_BUFFERED_TUPLES). */
+constexpr int kMaxBufferedRows = 1000;
+
+/* BeginRows makes b for up to rows rows (at most kMaxBufferedRows at a time) of table t. */
 void
-ArchiveRow(OpenQueue *a, TupleTableSlot *archived, TupleTableSlot *row, TimestampTz now, CommandId cid) {
+BeginRows(RowBuffer *b, OpenQueue *t, int rows, CommandId cid) {
+	b->table = t;
+	b->capacity = Min(rows, kMaxBufferedRows);
+	b->n = 0;
+	b->cid = cid;
+	b->slot_context = nullptr;
+	b->flush = nullptr;
+	if (b->capacity == 1) {
+		b->slots = static_cast<TupleTableSlot **>(palloc(sizeof(TupleTableSlot *)));
+		b->slots[0] = table_slot_create(t->rel, nullptr);
+		return;
+	}
+	b->slot_context = AllocSetContextCreate(CurrentMemoryContext, "pgmq multi insert slots", ALLOCSET_DEFAULT_SIZES);
+	b->flush = AllocSetContextCreate(CurrentMemoryContext, "pgmq multi insert", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext caller = MemoryContextSwitchTo(b->slot_context);
+	TupleDesc desc = CreateTupleDescCopy(RelationGetDescr(t->rel));
+	const TupleTableSlotOps *ops = table_slot_callbacks(t->rel);
+	b->slots = static_cast<TupleTableSlot **>(palloc(sizeof(TupleTableSlot *) * b->capacity));
+	for (int i = 0; i < b->capacity; i++)
+		b->slots[i] = MakeTupleTableSlot(desc, ops);
+	MemoryContextSwitchTo(caller);
+}
+
+/* NextRow returns the (cleared) slot for the next row; the caller stores it and calls AddRow. */
+TupleTableSlot *
+NextRow(RowBuffer *b) {
+	TupleTableSlot *slot = b->slots[b->n];
+	ExecClearTuple(slot);
+	return slot;
+}
+
+/* FlushRows inserts the buffered rows in order, then their index entries, as that many single inserts would. */
+void
+FlushRows(RowBuffer *b) {
+	if (b->n == 0)
+		return;
+	MemoryContext caller = b->flush != nullptr ? MemoryContextSwitchTo(b->flush) : CurrentMemoryContext;
+	if (b->n == 1)
+		table_tuple_insert(b->table->rel, b->slots[0], b->cid, 0, nullptr);
+	else
+		table_multi_insert(b->table->rel, b->slots, b->n, b->cid, 0, nullptr);
+	for (int i = 0; i < b->n; i++)
+		InsertIndexEntries(b->table, b->slots[i], false);
+	if (b->flush != nullptr) {
+		MemoryContextSwitchTo(caller);
+		MemoryContextReset(b->flush);
+	}
+	b->n = 0;
+}
+
+/*
+ * AddRow checks the row stored in the slot NextRow returned (NOT NULL constraints), materialises it (its values
+ * may point into memory the caller reuses, e.g. a buffer page) and flushes when the buffer is full.
+ */
+void
+AddRow(RowBuffer *b) {
+	TupleTableSlot *slot = b->slots[b->n];
+	CheckNotNull(b->table->rel, slot);
+	ExecMaterializeSlot(slot);
+	if (++b->n == b->capacity)
+		FlushRows(b);
+}
+
+/* EndRows flushes what is left and frees the slots (cleared first: a slot may hold a buffer pin). */
+void
+EndRows(RowBuffer *b) {
+	FlushRows(b);
+	if (b->flush == nullptr) {
+		ExecDropSingleTupleTableSlot(b->slots[0]);
+		return;
+	}
+	for (int i = 0; i < b->capacity; i++)
+		ExecClearTuple(b->slots[i]);
+	MemoryContextDelete(b->flush);
+	MemoryContextDelete(b->slot_context);
+}
+
+/* ArchiveRow buffers the deleted row for archive table a, with archived_at = now, as the archive statement. */
+void
+ArchiveRow(RowBuffer *a, TupleTableSlot *row, TimestampTz now) {
 	slot_getallattrs(row);
-	ExecClearTuple(archived);
+	TupleTableSlot *archived = NextRow(a);
 	for (int i = 0; i < kQueueNatts; i++) {
 		int to = ColumnIndex(kArchiveAttrOf[i]);
 		archived->tts_values[to] = row->tts_values[i];
@@ -142,9 +292,7 @@ ArchiveRow(OpenQueue *a, TupleTableSlot *archived, TupleTableSlot *row, Timestam
 	archived->tts_values[ColumnIndex(kArchiveArchivedAt)] = TimestampTzGetDatum(now);
 	archived->tts_isnull[ColumnIndex(kArchiveArchivedAt)] = false;
 	ExecStoreVirtualTuple(archived);
-	CheckNotNull(a->rel, archived);
-	table_tuple_insert(a->rel, archived, cid, 0, nullptr);
-	InsertIndexEntries(a, archived, false);
+	AddRow(a);
 }
 
 /* OpenAckTables opens the queue and (when archive_relid is valid) archive tables; false, nothing open, unless
@@ -182,18 +330,16 @@ InsertRows(Oid relid, TimestampTz vt, int count, const Datum *messages, const Da
 		return false;
 	}
 	Oid seqid = take_ids ? IdentitySequence(relid) : InvalidOid;
-	TupleTableSlot *slot = table_slot_create(q.rel, nullptr);
-	CommandId cid = GetCurrentCommandId(true);
+	RowBuffer rows;
+	BeginRows(&rows, &q, count, GetCurrentCommandId(true));
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	for (int k = 0; k < count; k++) {
 		int64 id = take_ids ? nextval_internal(seqid, false) : ids[k];
-		FillNewMessage(slot, id, now, vt, messages[k], headers != nullptr ? &headers[k] : nullptr);
-		CheckNotNull(q.rel, slot);
-		table_tuple_insert(q.rel, slot, cid, 0, nullptr);
-		InsertIndexEntries(&q, slot, false);
+		FillNewMessage(NextRow(&rows), id, now, vt, messages[k], headers != nullptr ? &headers[k] : nullptr);
+		AddRow(&rows);
 		ids[k] = id;
 	}
-	ExecDropSingleTupleTableSlot(slot);
+	EndRows(&rows);
 	CloseQueue(&q);
 	/* Later statements of this transaction (and an SPI read in this one) see the rows. */
 	CommandCounterIncrement();
@@ -205,6 +351,7 @@ InsertRows(Oid relid, TimestampTz vt, int count, const Datum *messages, const Da
 
 int
 DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count, TimestampTz *vts) {
+	Assert(count > 0);
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	OpenQueue q;
 	OpenQueue a;
@@ -222,28 +369,29 @@ DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count, TimestampTz *vts)
 	CommandId cid = GetCurrentCommandId(true);
 	TupleTableSlot *slot = table_slot_create(q.rel, nullptr);
 	TupleTableSlot *locked = table_slot_create(q.rel, nullptr);
-	TupleTableSlot *archived = archive ? table_slot_create(a.rel, nullptr) : nullptr;
+	RowBuffer archived;
+	if (archive)
+		BeginRows(&archived, &a, count, cid);
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	IndexScanDesc scan = index_beginscan(q.rel, q.pkey, snapshot, 1, 0);
+	int nkeys = ids[0] == ids[count - 1] ? 1 : 2;
+	IdScan find = {index_beginscan(q.rel, q.pkey, snapshot, nkeys, 0), nkeys, ids, count, 0, false};
 	int done = 0;
-	for (int k = 0; k < count; k++) {
-		if (k > 0 && ids[k] == ids[k - 1])
-			continue;
-		if (!Find(scan, ids[k], slot))
-			continue;
+	while (FindNext(&find, slot)) {
+		bool isnull;
+		int64 id = DatumGetInt64(slot_getattr(slot, kQueueMsgId, &isnull));
 		TupleTableSlot *row = Delete(&q, snapshot, cid, slot, locked);
 		if (row == nullptr)
 			continue;
-		bool isnull;
 		TimestampTz vt = DatumGetTimestampTz(slot_getattr(row, kQueueVt, &isnull));
 		if (archive)
-			ArchiveRow(&a, archived, row, now, cid);
+			ArchiveRow(&archived, row, now);
+		/* done never passes find.next: ids[done] is an id FindNext is past. */
 		vts[done] = vt;
-		ids[done++] = ids[k];
+		ids[done++] = id;
 	}
-	index_endscan(scan);
+	index_endscan(find.scan);
 	if (archive)
-		ExecDropSingleTupleTableSlot(archived);
+		EndRows(&archived);
 	ExecDropSingleTupleTableSlot(locked);
 	ExecDropSingleTupleTableSlot(slot);
 	PopActiveSnapshot();

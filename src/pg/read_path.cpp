@@ -56,12 +56,38 @@ NotePopped(Oid relid, TimestampTz now, uint64 n) {
 }
 
 /*
- * ReadWithPolicy reads through the statement that skips messages read
- * max_deliveries times (see pg/policy_cache.hpp), appends the rows, returns how
- * many. It scans from the read hint but leaves moving it to policy-free reads.
+ * ExecuteReadPlan runs one of pgmq's read statements (an UPDATE that hides
+ * the rows it takes): the hint trigger knows it for pgmq's own (no reset at
+ * commit, readhint_protocol.hpp; an error unmarks it at abort).
  */
 uint64
-ReadWithPolicy(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *read, int32 max_deliveries) {
+ExecuteReadPlan(SPIPlanPtr plan, Datum *values) {
+	ReadHintSetOwnRead(true);
+	uint64 n = ExecutePlan(plan, values, nullptr, false);
+	ReadHintSetOwnRead(false);
+	return n;
+}
+
+/*
+ * FirstSpiMsgId is the msg_id of the first of the n rows SPI returned (0 when
+ * none); after PutSpiMessages, which sorts them, the smallest.
+ */
+int64
+FirstSpiMsgId(uint64 n) {
+	bool isnull;
+	return n > 0 ? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) : 0;
+}
+
+/*
+ * ReadWithPolicy reads through the statement that skips messages read
+ * max_deliveries times (see pg/policy_cache.hpp), appends the rows, returns how
+ * many; *first is the smallest msg_id read. It scans from the read hint; the
+ * caller probes (a message read max_deliveries times is visible by vt: the
+ * probe stops at it, as at one held by a reader).
+ */
+uint64
+ReadWithPolicy(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *read, int32 max_deliveries,
+			   int64 *first) {
 	bool where = read->conditional != (Datum)0;
 	Datum values[6] = {Int32GetDatum(read->qty),
 					   TimestampTzGetDatum(read->now),
@@ -71,8 +97,9 @@ ReadWithPolicy(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *re
 					   Int64GetDatum(read->start)};
 	Statement statement = where ? Statement::kReadWherePolicy : Statement::kReadPolicy;
 	ConnectSpi();
-	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
+	uint64 n = ExecuteReadPlan(PreparedPlan(queue, statement), values);
 	PutSpiMessages(fcinfo, n);
+	*first = FirstSpiMsgId(n);
 	FinishSpi();
 	return n;
 }
@@ -111,8 +138,8 @@ ReadByPriority(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *re
 	Datum values[5] = {Int32GetDatum(read->qty), TimestampTzGetDatum(read->now), TimestampTzGetDatum(read->new_vt),
 					   Int32GetDatum(max_deliveries), read->conditional};
 	ConnectSpi();
-	uint64 n = ExecutePlan(PreparedPlan(queue, where ? Statement::kReadWherePriority : Statement::kReadPriority),
-						   values, nullptr, false);
+	uint64 n =
+		ExecuteReadPlan(PreparedPlan(queue, where ? Statement::kReadWherePriority : Statement::kReadPriority), values);
 	PutSpiMessagesAsIs(fcinfo, n);
 	FinishSpi();
 	return n;
@@ -129,11 +156,9 @@ ReadThroughStatement(FunctionCallInfo fcinfo, const Queue *queue, const DirectRe
 					   where ? read->conditional : Int64GetDatum(read->start), Int64GetDatum(read->start)};
 	Statement statement = where ? Statement::kReadWhere : Statement::kRead;
 	ConnectSpi();
-	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
+	uint64 n = ExecuteReadPlan(PreparedPlan(queue, statement), values);
 	PutSpiMessages(fcinfo, n);
-	/* PutSpiMessages sorted the rows: the first has the smallest msg_id. */
-	bool isnull;
-	*first = n > 0 ? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) : 0;
+	*first = FirstSpiMsgId(n);
 	FinishSpi();
 	return n;
 }
@@ -154,8 +179,9 @@ ProbeHeadIfFar(const Queue *queue, const ReadHintTicket *ticket, uint64 n, int64
 		return;
 	int64 new_low = ticket->start;
 	TimestampTz valid_until = DT_NOEND;
-	DirectProbe(queue->queue_relid, ticket->start, GetCurrentTimestamp(), &new_low, &valid_until);
-	ReadHintStore(queue->queue_relid, ticket, new_low, valid_until);
+	int64 first_timed = PG_INT64_MAX;
+	DirectProbe(queue->queue_relid, ticket->start, GetCurrentTimestamp(), &new_low, &valid_until, &first_timed);
+	ReadHintStore(queue->queue_relid, ticket, new_low, valid_until, first_timed);
 }
 
 /* A group a grouped read took: its head (locked) and the key of its messages. */
@@ -424,14 +450,19 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 	read.new_low = 0;
 	read.valid_until = 0;
 	read.blocked = false;
+	read.first_timed = PG_INT64_MAX;
 	int32 max_deliveries;
 	/* Never hand out a message beyond its queue's max_deliveries (see pg/policy_cache.hpp). */
 	if (QueueHasPolicy(queue, &max_deliveries)) {
+		bool priority = QueuePriorities(queue) && !FifoTurn();
+		int64 first = 0;
 		CountersExpectOwnStatement(queue->queue_relid);
-		uint64 n = QueuePriorities(queue) && !FifoTurn() ? ReadByPriority(fcinfo, queue, &read, max_deliveries)
-														 : ReadWithPolicy(fcinfo, queue, &read, max_deliveries);
+		uint64 n = priority ? ReadByPriority(fcinfo, queue, &read, max_deliveries)
+							: ReadWithPolicy(fcinfo, queue, &read, max_deliveries, &first);
 		CountersEndOwnStatement();
 		NoteRead(queue->queue_relid, read.now, read.new_vt, n);
+		if (!priority)
+			ProbeHeadIfFar(queue, &ticket, n, first);
 		return n;
 	}
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
@@ -439,7 +470,7 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 	if (taken >= 0) {
 		NoteRead(queue->queue_relid, read.now, read.new_vt, static_cast<uint64>(taken));
 		/* The scan found where visible messages start: no separate probe. */
-		ReadHintStore(queue->queue_relid, &ticket, read.new_low, read.valid_until);
+		ReadHintStore(queue->queue_relid, &ticket, read.new_low, read.valid_until, read.first_timed);
 		/* Having taken nothing it walked every row from the hint on; those below it wait for the hint's time. */
 		outcome->known = true;
 		outcome->next_vt = Min(read.valid_until, ticket.start_valid);
@@ -572,11 +603,12 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 		pop.conditional = (Datum)0;
 		pop.new_low = 0;
 		pop.valid_until = 0;
+		pop.first_timed = PG_INT64_MAX;
 		ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 		int64 taken = RunDirectPop(queue->queue_relid, &pop, rsinfo->setResult, rsinfo->setDesc);
 		if (taken >= 0) {
 			NotePopped(queue->queue_relid, now, static_cast<uint64>(taken));
-			ReadHintStore(queue->queue_relid, &ticket, pop.new_low, pop.valid_until);
+			ReadHintStore(queue->queue_relid, &ticket, pop.new_low, pop.valid_until, pop.first_timed);
 			if (taken > 0)
 				NoteTouch(queue->queue_relid);
 			return static_cast<uint64>(taken);
@@ -612,9 +644,11 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 	CountersEndOwnStatement();
 	NotePopped(queue->queue_relid, now, n);
 	PutSpiMessages(fcinfo, n);
+	int64 first = FirstSpiMsgId(n);
 	FinishSpi();
 	if (n > 0)
 		NoteTouch(queue->queue_relid);
+	ProbeHeadIfFar(queue, &ticket, n, first);
 	return n;
 }
 

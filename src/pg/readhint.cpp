@@ -6,7 +6,10 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
 #include "port/pg_bitutils.h"
+#include "storage/backendid.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 }
@@ -20,25 +23,57 @@ constexpr int kHintSlots = 1024;
 /* HintSlot is one queue's hint; every field is protected by mutex. */
 struct HintSlot {
 	slock_t mutex;
-	Oid relid;                /* the queue the hint is for; InvalidOid: no hint */
-	bool disabled;            /* a prepared transaction sent here: no hints until restart */
-	bool probing;             /* a backend is probing this slot: others need not */
-	uint32 sends_in_progress; /* transactions that sent here and have not ended */
-	uint64 changes;           /* bumped when a send ends, at reset; probes compare it */
-	int64 low;                /* no visible row with msg_id < low ... */
-	TimestampTz valid_until;  /* ... before this time */
+	Oid relid;               /* the queue the hint is for; InvalidOid: no hint */
+	bool disabled;           /* a prepared transaction sent here: no hints until restart */
+	bool probing;            /* a backend is probing this slot: others need not */
+	uint32 unbounded_sends;  /* sends in progress without a bound (see SendBound): no store while any */
+	uint64 changes;          /* bumped at reset, when a send's ids undercut its bound or an unbounded send ends */
+	Oid published_relid;     /* the queue published is for (slots are shared by OID mod 1024) */
+	int64 published;         /* the highest msg_id a send reported here (ReadHintNoteIds); PG_INT64_MIN: none */
+	int64 floor;             /* no visible row with msg_id < floor (<= low) until a reset; PG_INT64_MIN: none */
+	int64 low;               /* no visible row with msg_id < low ... */
+	TimestampTz valid_until; /* ... before this time */
 };
 
 HintSlot *slots = nullptr; /* in shared memory, or NULL when not preloaded */
 
+/*
+ * SendBound is one send in progress, in shared memory: a lower bound of
+ * every msg_id it has taken or will take (kSendBounds per backend, indexed
+ * by MyBackendId). A row below a read's snapshot that the snapshot does not
+ * see is a send's that had taken its msg_id before the snapshot and had not
+ * committed: its bound was set before the read's ticket (the send announces
+ * itself before nextval), so the read stops its hint at the smallest bound
+ * (ReadHintStart). A send announced after the ticket takes msg_ids after the
+ * ticket read `published`, and (msg_id sequences being increasing; see
+ * ReadHintNoteIds for those that are not) above it. So sends that end no
+ * longer stop stores: with sends always in flight, the hint still moves.
+ * relid is written under the mutex of relid's slot and read without it
+ * (written bound first, relid last; a stale entry of a send that ended
+ * merely lowers a read's bound: its commit was visible before it cleared
+ * relid, so before the read's snapshot).
+ */
+struct SendBound {
+	pg_atomic_uint32 relid; /* InvalidOid: unused */
+	pg_atomic_uint64 bound; /* an int64 */
+};
+
+constexpr int kSendBounds = 4;
+SendBound *bounds = nullptr; /* MaxBackends * kSendBounds, in shared memory */
+int bound_slots = 0;         /* MaxBackends * kSendBounds when bounds is set */
+
+/* The bounds this backend published, in bounds[(MyBackendId - 1) * kSendBounds ...]: which queue each is for. */
+Oid my_bounds[kSendBounds];
+
 constexpr int kWordBits = 64;
 constexpr int kWords = kHintSlots / kWordBits;
-uint64 sending[kWords];         /* slots whose sends_in_progress this transaction incremented */
+uint64 sending[kWords];         /* slots whose unbounded_sends this transaction incremented */
 uint64 reset_at_commit[kWords]; /* slots this transaction changed vt in */
 uint64 reset_at_abort[kWords];  /* slots a probe of this transaction stored a hint in */
 bool any_marked = false;
 int probing_slot = -1; /* the slot whose probing flag this backend set */
 bool own_send = false; /* pgmq's send is inserting through SQL (ReadHintSetOwnSend) */
+bool own_read = false; /* pgmq's read is updating through SQL (ReadHintSetOwnRead) */
 
 int
 SlotOf(Oid relid) {
@@ -60,6 +95,7 @@ IsMarked(const uint64 *mask, int slot) {
 void
 ResetLocked(HintSlot *slot) {
 	slot->relid = InvalidOid;
+	slot->floor = PG_INT64_MIN;
 	slot->low = 0;
 	slot->valid_until = DT_NOEND;
 	slot->changes++;
@@ -94,6 +130,30 @@ EndProbe() {
 	probing_slot = -1;
 }
 
+/* MyBound is this backend's i-th SendBound. */
+SendBound *
+MyBound(int i) {
+	return &bounds[(MyBackendId - 1) * kSendBounds + i];
+}
+
+/* EndBoundedSends withdraws this backend's bounds (at the end of its transaction); with disable, a PREPARE's. */
+void
+EndBoundedSends(bool disable) {
+	for (int i = 0; i < kSendBounds; i++) {
+		if (my_bounds[i] == InvalidOid)
+			continue;
+		HintSlot *slot = &slots[SlotOf(my_bounds[i])];
+		SpinLockAcquire(&slot->mutex);
+		pg_atomic_write_u32(&MyBound(i)->relid, InvalidOid);
+		if (disable) {
+			slot->disabled = true;
+			ResetLocked(slot);
+		}
+		SpinLockRelease(&slot->mutex);
+		my_bounds[i] = InvalidOid;
+	}
+}
+
 void
 ClearMarks() {
 	memset(sending, 0, sizeof(sending));
@@ -106,6 +166,7 @@ ClearMarks() {
 void
 OnXactEvent(XactEvent event, void *) {
 	own_send = false;
+	own_read = false;
 	if (!any_marked || slots == nullptr)
 		return;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_ABORT ||
@@ -116,27 +177,30 @@ OnXactEvent(XactEvent event, void *) {
 	case XACT_EVENT_PARALLEL_COMMIT:
 		ForEachMarked(reset_at_commit, [](HintSlot *slot) { ResetLocked(slot); });
 		ForEachMarked(sending, [](HintSlot *slot) {
-			slot->sends_in_progress--;
+			slot->unbounded_sends--;
 			slot->changes++;
 		});
+		EndBoundedSends(false);
 		ClearMarks();
 		break;
 	case XACT_EVENT_ABORT:
 	case XACT_EVENT_PARALLEL_ABORT:
 		ForEachMarked(reset_at_abort, [](HintSlot *slot) { ResetLocked(slot); });
 		ForEachMarked(sending, [](HintSlot *slot) {
-			slot->sends_in_progress--;
+			slot->unbounded_sends--;
 			slot->changes++;
 		});
+		EndBoundedSends(false);
 		ClearMarks();
 		break;
 	case XACT_EVENT_PREPARE:
 		/* The rows become visible at COMMIT PREPARED, possibly in another backend: give up on these slots. */
 		ForEachMarked(sending, [](HintSlot *slot) {
-			slot->sends_in_progress--;
+			slot->unbounded_sends--;
 			slot->disabled = true;
 			ResetLocked(slot);
 		});
+		EndBoundedSends(true);
 		ForEachMarked(reset_at_commit, [](HintSlot *slot) {
 			slot->disabled = true;
 			ResetLocked(slot);
@@ -160,6 +224,7 @@ OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	own_send = false;
+	own_read = false;
 	if (!any_marked || slots == nullptr)
 		return;
 	/* A probe runs within one call and opens no subtransaction: one still marked here has failed. */
@@ -171,20 +236,28 @@ OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
 
 Size
 ReadHintShmemSize() {
-	return mul_size(kHintSlots, sizeof(HintSlot));
+	return add_size(mul_size(kHintSlots, sizeof(HintSlot)), mul_size(MaxBackends * kSendBounds, sizeof(SendBound)));
 }
 
 void
 ReadHintShmemInit() {
 	bool found;
 	slots = static_cast<HintSlot *>(ShmemInitStruct("pgmq read hints", ReadHintShmemSize(), &found));
+	bounds = reinterpret_cast<SendBound *>(slots + kHintSlots);
+	bound_slots = MaxBackends * kSendBounds;
 	if (!found) {
+		for (int i = 0; i < bound_slots; i++) {
+			pg_atomic_init_u32(&bounds[i].relid, InvalidOid);
+			pg_atomic_init_u64(&bounds[i].bound, 0);
+		}
 		for (int i = 0; i < kHintSlots; i++) {
 			SpinLockInit(&slots[i].mutex);
 			slots[i].disabled = false;
 			slots[i].probing = false;
-			slots[i].sends_in_progress = 0;
+			slots[i].unbounded_sends = 0;
 			slots[i].changes = 0;
+			slots[i].published_relid = InvalidOid;
+			slots[i].published = PG_INT64_MIN;
 			ResetLocked(&slots[i]);
 		}
 	}
@@ -196,19 +269,69 @@ ReadHintRegisterCallbacks() {
 	RegisterSubXactCallback(OnSubXactEvent, nullptr);
 }
 
+namespace {
+
+/*
+ * BeginSend announces a send to queue_relid in this transaction: with a
+ * bound (see SendBound) when bounded, a free one is left and the slot knows
+ * the queue's published msg_id; else as an unbounded send.
+ */
 void
-ReadHintBeginSend(Oid queue_relid) {
+BeginSend(Oid queue_relid, bool bounded) {
 	if (slots == nullptr)
 		return;
 	int n = SlotOf(queue_relid);
 	if (IsMarked(sending, n))
 		return;
+	int free = -1;
+	for (int i = 0; i < kSendBounds; i++) {
+		if (my_bounds[i] == queue_relid)
+			return;
+		if (my_bounds[i] == InvalidOid && free < 0)
+			free = i;
+	}
+	if (MyBackendId < 1 || MyBackendId > MaxBackends)
+		bounded = false;
 	HintSlot *slot = &slots[n];
+	SpinLockAcquire(&slot->mutex);
+	if (bounded && free >= 0 && slot->published_relid == queue_relid) {
+		/* The msg_ids this send takes come after the published one (the sequence only rises; else see NoteIds). */
+		int64 bound = slot->published == PG_INT64_MAX ? PG_INT64_MAX : slot->published + 1;
+		SendBound *mine = MyBound(free);
+		pg_atomic_write_u64(&mine->bound, static_cast<uint64>(bound));
+		pg_write_barrier();
+		pg_atomic_write_u32(&mine->relid, queue_relid);
+		my_bounds[free] = queue_relid;
+		any_marked = true;
+		SpinLockRelease(&slot->mutex);
+		return;
+	}
+	SpinLockRelease(&slot->mutex);
 	/* Mark first: if the increment happened and marking failed, the count would never come down. */
 	Mark(sending, n);
 	SpinLockAcquire(&slot->mutex);
-	slot->sends_in_progress++;
+	slot->unbounded_sends++;
 	SpinLockRelease(&slot->mutex);
+}
+
+/* LowestBound is the smallest bound of the sends to queue_relid in progress (PG_INT64_MAX: none). */
+int64
+LowestBound(Oid queue_relid) {
+	int64 lowest = PG_INT64_MAX;
+	for (int i = 0; i < bound_slots; i++) {
+		if (pg_atomic_read_u32(&bounds[i].relid) != queue_relid)
+			continue;
+		pg_read_barrier();
+		lowest = Min(lowest, static_cast<int64>(pg_atomic_read_u64(&bounds[i].bound)));
+	}
+	return lowest;
+}
+
+} // namespace
+
+void
+ReadHintBeginSend(Oid queue_relid) {
+	BeginSend(queue_relid, true);
 }
 
 void
@@ -219,25 +342,63 @@ ReadHintNoteVtChange(Oid queue_relid) {
 
 void
 ReadHintNoteInsert(Oid queue_relid) {
-	ReadHintBeginSend(queue_relid);
+	/* Plain SQL may insert any msg_id: unbounded, and a reset at commit. */
+	BeginSend(queue_relid, own_send);
 	if (!own_send)
 		ReadHintNoteVtChange(queue_relid);
 }
 
 void
-ReadHintNoteIds(Oid queue_relid, int64 lowest_id) {
+ReadHintNoteIds(Oid queue_relid, const int64 *ids, uint64 n) {
 	if (slots == nullptr)
 		return;
+	int64 lowest_id = PG_INT64_MAX;
+	int64 highest_id = PG_INT64_MIN;
+	for (uint64 i = 0; i < n; i++) {
+		lowest_id = Min(lowest_id, ids[i]);
+		highest_id = Max(highest_id, ids[i]);
+	}
 	HintSlot *slot = &slots[SlotOf(queue_relid)];
+	SendBound *mine = nullptr;
+	for (int i = 0; i < kSendBounds; i++) {
+		if (my_bounds[i] == queue_relid)
+			mine = MyBound(i);
+	}
 	SpinLockAcquire(&slot->mutex);
 	if (slot->relid == queue_relid && slot->low > lowest_id)
 		ResetLocked(slot);
+	/*
+	 * Ids below this send's bound (a sequence with CACHE > 1, or restarted):
+	 * a read whose ticket has the old bound must not store (changes), later
+	 * ones get the lower bound.
+	 */
+	if (mine != nullptr && static_cast<int64>(pg_atomic_read_u64(&mine->bound)) > lowest_id) {
+		pg_atomic_write_u64(&mine->bound, static_cast<uint64>(lowest_id));
+		slot->changes++;
+	}
+	/* The ids went down (same reasons): start over from these (bounds are corrected as above). */
+	if (slot->published_relid != queue_relid || lowest_id <= slot->published)
+		slot->published = highest_id;
+	else
+		slot->published = Max(slot->published, highest_id);
+	slot->published_relid = queue_relid;
 	SpinLockRelease(&slot->mutex);
 }
 
 void
 ReadHintSetOwnSend(bool on) {
 	own_send = on;
+}
+
+void
+ReadHintSetOwnRead(bool on) {
+	own_read = on;
+}
+
+void
+ReadHintNoteUpdate(Oid queue_relid) {
+	if (!own_read)
+		ReadHintNoteVtChange(queue_relid);
 }
 
 void
@@ -252,12 +413,28 @@ ReadHintForget(Oid queue_relid) {
 	Mark(reset_at_commit, SlotOf(queue_relid));
 }
 
+bool
+ReadHintPeek(Oid queue_relid, int64 *floor, int64 *low, TimestampTz *valid_until) {
+	if (slots == nullptr)
+		return false;
+	HintSlot *slot = &slots[SlotOf(queue_relid)];
+	SpinLockAcquire(&slot->mutex);
+	bool found = slot->relid == queue_relid && !slot->disabled;
+	*floor = slot->floor;
+	*low = slot->low;
+	*valid_until = slot->valid_until;
+	SpinLockRelease(&slot->mutex);
+	return found;
+}
+
 int64
 ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket) {
 	ticket->may_probe = false;
 	ticket->start = PG_INT64_MIN;
 	ticket->start_valid = DT_NOEND;
 	ticket->changes = 0;
+	ticket->bound = PG_INT64_MIN;
+	ticket->floor = PG_INT64_MIN;
 	if (slots == nullptr)
 		return ticket->start;
 	int n = SlotOf(queue_relid);
@@ -266,16 +443,28 @@ ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket) {
 	bool own_changes = IsMarked(reset_at_commit, n);
 	SpinLockAcquire(&slot->mutex);
 	if (slot->relid == queue_relid && !slot->disabled && !own_changes) {
-		if (now < slot->valid_until) {
-			ticket->start = slot->low;
-			ticket->start_valid = slot->valid_until;
-		} else
-			ResetLocked(slot);
+		/* Past valid_until, rows below low may be visible again (their vt passed), none below floor. */
+		if (now >= slot->valid_until) {
+			slot->low = slot->floor;
+			slot->valid_until = DT_NOEND;
+		}
+		ticket->start = slot->low;
+		ticket->start_valid = slot->valid_until;
+		ticket->floor = slot->floor;
 	}
 	ticket->changes = slot->changes;
-	ticket->may_probe =
-		!slot->disabled && !slot->probing && slot->sends_in_progress == 0 && !IsolationUsesXactSnapshot();
+	/*
+	 * Sends announced from now on take msg_ids above published (see
+	 * SendBound); while the slot knows none for this queue, they announce
+	 * themselves unbounded, and a store sees them in unbounded_sends or changes.
+	 */
+	bool known = slot->published_relid == queue_relid;
+	ticket->bound = !known || slot->published == PG_INT64_MAX ? PG_INT64_MAX : slot->published + 1;
+	ticket->may_probe = !slot->disabled && !slot->probing && slot->unbounded_sends == 0 && !IsolationUsesXactSnapshot();
 	SpinLockRelease(&slot->mutex);
+	/* And those in progress take none below their bounds. */
+	if (ticket->may_probe)
+		ticket->bound = Min(ticket->bound, LowestBound(queue_relid));
 	return ticket->start;
 }
 
@@ -286,7 +475,7 @@ ReadHintBeginProbe(Oid queue_relid, const ReadHintTicket *ticket) {
 	int n = SlotOf(queue_relid);
 	HintSlot *slot = &slots[n];
 	SpinLockAcquire(&slot->mutex);
-	bool mine = !slot->probing && slot->changes == ticket->changes && slot->sends_in_progress == 0;
+	bool mine = !slot->probing && slot->changes == ticket->changes && slot->unbounded_sends == 0;
 	if (mine) {
 		/* Cleared by ReadHintStore, or at the end of the transaction if the probe fails. */
 		slot->probing = true;
@@ -298,7 +487,8 @@ ReadHintBeginProbe(Oid queue_relid, const ReadHintTicket *ticket) {
 }
 
 void
-ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until) {
+ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until,
+			  int64 first_timed) {
 	if (slots == nullptr || !ticket->may_probe)
 		return;
 	int n = SlotOf(queue_relid);
@@ -309,10 +499,21 @@ ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, Time
 		slot->probing = false;
 		probing_slot = -1;
 	}
-	bool unchanged = slot->changes == ticket->changes && slot->sends_in_progress == 0 && !slot->disabled;
+	/* No visible row below new_low but those of sends in progress at the snapshot: none lies below the bound. */
+	new_low = Min(new_low, ticket->bound);
+	bool unchanged = slot->changes == ticket->changes && slot->unbounded_sends == 0 && !slot->disabled;
 	bool better = new_low > ticket->start && (slot->relid != queue_relid || new_low > slot->low);
 	if (unchanged && better) {
+		/*
+		 * A scan from the floor (or from the start) saw every row from there to
+		 * new_low: below the first it passed for its vt all are deleted, and stay
+		 * so until a reset. Scans from low leave the floor where it was.
+		 */
+		int64 floor = slot->relid == queue_relid ? slot->floor : PG_INT64_MIN;
+		if (ticket->start <= ticket->floor)
+			floor = Max(floor, Min(first_timed, new_low));
 		slot->relid = queue_relid;
+		slot->floor = floor;
 		slot->low = new_low;
 		slot->valid_until = Min(ticket->start_valid, valid_until);
 	}

@@ -6,7 +6,13 @@
  * (deleted, not yet vacuumed), every read walks it. With pgmq preloaded,
  * shared memory holds, per queue (1024 slots, queue OID mod 1024), a hint:
  * a msg_id `low` and a time `valid_until` such that no row with msg_id < low
- * is visible before valid_until. Reads scan from low.
+ * is visible before valid_until. Reads scan from low. Below low a row is
+ * deleted or invisible by vt; when valid_until passes (some vt may have),
+ * reads scan from the hint's floor instead of the queue's start: the
+ * smallest msg_id a scan from the floor (or the start) passed for its vt or
+ * took, all rows below it deleted, so it holds until a reset. That keeps the
+ * walk after valid_until to the rows of about one vt even when a held
+ * snapshot keeps every deleted row from VACUUM.
  *
  * Who moves it: the read path (read_path.cpp). A direct read (direct.hpp)
  * finds, in its own scan, the first row it could not take although visible
@@ -17,15 +23,23 @@
  * nothing) it probes: it walks the rows from the hint upwards with a fresh
  * READ COMMITTED snapshot and no locks, past rows invisible by vt or deleted,
  * up to the first row whose vt has passed (held by another reader or not);
- * one backend probes a queue at a time. Either result is stored only if,
- * from before the read's snapshot until the store, no send to the queue was
- * in progress or committed (a send in progress may own a msg_id below rows
- * the scan saw committed) and the hint was not reset.
+ * one backend probes a queue at a time. A send in progress may own a msg_id
+ * below rows the scan saw committed: every send announces, before it takes
+ * msg_ids, a lower bound of them (the highest msg_id sent so far + 1, as
+ * msg_id sequences rise), and a stored low never exceeds the smallest bound
+ * of the sends in progress at the read's ticket, nor the bound sends that
+ * announce later get. So reads store hints while sends are always in flight
+ * (producers that never pause); a hint is refused only if it was reset
+ * meanwhile, if a send's ids fell below its bound (a sequence with CACHE > 1,
+ * or restarted), or while a send without a bound runs (plain SQL INSERT,
+ * more than 4 queues sent to in one transaction, the first send to a queue
+ * since startup): those are counted and end as every send once did.
+ * pgmq._read_hint(regclass) shows a queue's hint.
  *
  * What resets it: commit of set_vt (a vt moved earlier), abort of a
  * (sub)transaction that read from the queue (its updated rows revert to their
  * old vt, which the probe may have skipped as its own uncommitted update),
- * drop_queue, valid_until passing, a PREPARE TRANSACTION that read from the
+ * drop_queue, a PREPARE TRANSACTION that read from the
  * queue (a ROLLBACK PREPARED is not seen by this code), and a PREPARE
  * TRANSACTION that sent to the queue (disables the hint of its slot until
  * restart: the send's commit is not seen by this code). Changes made with
@@ -39,7 +53,8 @@
  * The send and read paths (send_path.cpp, read_path.cpp) follow this protocol
  * through readhint_protocol.hpp; other code needs only what is declared here.
  *
- * Shared memory used: 1024 * sizeof(HintSlot) (40 bytes each, 40 kB).
+ * Shared memory used: 1024 * sizeof(HintSlot) (56 bytes each, 56 kB), and
+ * 4 send bounds of 16 bytes per backend (MaxBackends).
  */
 #pragma once
 
@@ -71,6 +86,19 @@ void ReadHintNoteVtChange(Oid queue_relid);
  * commit, as the rows may carry msg_ids below it.
  */
 void ReadHintNoteInsert(Oid queue_relid);
+
+/*
+ * ReadHintPeek says whether the queue has a hint now, and if so its floor,
+ * low and valid_until (for tests and diagnostics: pgmq._read_hint).
+ */
+bool ReadHintPeek(Oid queue_relid, int64 *floor, int64 *low, TimestampTz *valid_until);
+
+/*
+ * ReadHintNoteUpdate is called before an UPDATE statement of the queue: the
+ * hint is reset at commit (ReadHintNoteVtChange), unless it is pgmq's own
+ * read through SQL, which only hides rows.
+ */
+void ReadHintNoteUpdate(Oid queue_relid);
 
 /* ReadHintForget resets the queue's hint (drop_queue; purge_queue's TRUNCATE resets it through the trigger). */
 void ReadHintForget(Oid queue_relid);

@@ -24,20 +24,29 @@ struct ReadHintTicket {
 	int64 start;             /* msg_id the read scans from */
 	TimestampTz start_valid; /* valid_until of start */
 	uint64 changes;          /* the slot's change counter at start */
+	int64 bound;             /* no send in progress at the read's snapshot has a msg_id below this */
+	int64 floor;             /* the slot's floor at start (see readhint.hpp) */
 };
 
 /* ReadHintBeginSend is called before a send inserts into the queue. */
 void ReadHintBeginSend(Oid queue_relid);
 
 /*
- * ReadHintNoteIds is called by a send after taking msg_ids, lowest_id the
- * smallest: a msg_id sequence with CACHE > 1 hands each backend its own
- * range, so the ids may lie below the hint; it is reset then.
+ * ReadHintNoteIds is called by a send after taking msg_ids ids[0..n), n > 0:
+ * the highest tells later sends' bounds; a msg_id sequence with CACHE > 1
+ * (or restarted) may hand out ids below the hint (reset then) or below the
+ * send's bound (lowered then).
  */
-void ReadHintNoteIds(Oid queue_relid, int64 lowest_id);
+void ReadHintNoteIds(Oid queue_relid, const int64 *ids, uint64 n);
 
 /* ReadHintSetOwnSend marks (on) or unmarks pgmq's own send through SQL; an abort unmarks it. */
 void ReadHintSetOwnSend(bool on);
+
+/*
+ * ReadHintSetOwnRead marks (on) or unmarks pgmq's own read through SQL, whose
+ * UPDATE only moves vts later (no reset at commit); an abort unmarks it.
+ */
+void ReadHintSetOwnRead(bool on);
 
 /*
  * ReadHintStart returns the msg_id a read at time now may scan from
@@ -53,9 +62,12 @@ int64 ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket);
 bool ReadHintBeginProbe(Oid queue_relid, const ReadHintTicket *ticket);
 
 /*
- * ReadHintStore records a probe's result: no visible row below new_low before
- * valid_until. The hint is reset if this (sub)transaction aborts.
+ * ReadHintStore records a scan's result: no visible row below new_low before
+ * valid_until; first_timed is the smallest msg_id the scan passed for its vt
+ * or took (PG_INT64_MAX: none), all others below new_low being deleted. The
+ * hint is reset if this (sub)transaction aborts.
  */
-void ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until);
+void ReadHintStore(Oid queue_relid, const ReadHintTicket *ticket, int64 new_low, TimestampTz valid_until,
+				   int64 first_timed);
 
 } // namespace pgmq::pg

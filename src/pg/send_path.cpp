@@ -80,15 +80,6 @@ NoteInserted(Oid relid, TimestampTz vt, int64 n) {
 	CountersNoteVt(relid, vt, n, GetCurrentTimestamp());
 }
 
-/* LowestId returns the smallest of ids[0..n), n > 0. */
-int64
-LowestId(const int64 *ids, uint64 n) {
-	int64 lowest = PG_INT64_MAX;
-	for (uint64 i = 0; i < n; i++)
-		lowest = Min(lowest, ids[i]);
-	return lowest;
-}
-
 /* DedupOrder is qsort_arg's comparator of message indexes by their dedup ids (arg), then index. */
 int
 DedupOrder(const void *a, const void *b, void *arg) {
@@ -190,8 +181,7 @@ SendDeduplicated(const Queue *queue, TimestampTz vt, int count, const Datum *mes
 	if (n_insert > 0) {
 		InsertWithIds(queue, vt, n_insert, new_messages, new_headers, new_ids);
 		NoteInserted(relid, vt, n_insert);
-		/* Taken in array order: the first inserted is the smallest. */
-		ReadHintNoteIds(relid, new_ids[0]);
+		ReadHintNoteIds(relid, new_ids, n_insert);
 		NoteSend(relid);
 	}
 	return static_cast<uint64>(count);
@@ -224,8 +214,7 @@ SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *message
 	ReadHintBeginSend(relid);
 	if (DirectInsert(relid, vt, count, messages, headers, *ids)) {
 		n = static_cast<uint64>(count);
-		/* One backend's nextval calls return increasing ids: the first is the smallest. */
-		ReadHintNoteIds(relid, (*ids)[0]);
+		ReadHintNoteIds(relid, *ids, count);
 	} else {
 		pfree(*ids);
 		/*
@@ -236,7 +225,7 @@ SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *message
 			CheckPriorityHeaders(queue, count, headers);
 		n = InsertThroughStatement(queue, vt, count, messages, headers, ids);
 		if (n > 0)
-			ReadHintNoteIds(relid, LowestId(*ids, n));
+			ReadHintNoteIds(relid, *ids, n);
 	}
 	NoteInserted(relid, vt, static_cast<int64>(n));
 	NoteSend(relid);

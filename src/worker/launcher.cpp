@@ -374,7 +374,10 @@ ProbeAtCommit() {
 
 ProcessUtility_hook_type prev_process_utility = nullptr;
 
-/* DatabaseNeededAlone returns the database a utility statement needs without other sessions, or NULL. */
+/*
+ * DatabaseNeededAlone returns the database a utility statement needs without other sessions (or, for
+ * pgmq's own DROP and UPDATE, without its worker), or NULL.
+ */
 const char *
 DatabaseNeededAlone(Node *parsetree) {
 	ListCell *cell;
@@ -399,6 +402,22 @@ DatabaseNeededAlone(Node *parsetree) {
 				return reinterpret_cast<AlterDatabaseStmt *>(parsetree)->dbname;
 		}
 		return nullptr;
+	case T_DropStmt: {
+		/* DROP EXTENSION pgmq: the worker's locks on pgmq's tables, taken in another order, could deadlock with it. */
+		DropStmt *stmt = reinterpret_cast<DropStmt *>(parsetree);
+		if (stmt->removeType != OBJECT_EXTENSION)
+			return nullptr;
+		foreach (cell, stmt->objects) {
+			if (strcmp(strVal(lfirst(cell)), "pgmq") == 0)
+				return get_database_name(MyDatabaseId);
+		}
+		return nullptr;
+	}
+	case T_AlterExtensionStmt:
+		/* ALTER EXTENSION pgmq UPDATE rewrites pgmq's tables and functions: the same. */
+		return strcmp(reinterpret_cast<AlterExtensionStmt *>(parsetree)->extname, "pgmq") == 0
+				   ? get_database_name(MyDatabaseId)
+				   : nullptr;
 	default:
 		return nullptr;
 	}

@@ -507,17 +507,30 @@ class Bench:
             def deleted():
                 return c.execute("SELECT pg_stat_get_tuples_deleted(%s)", (relid,)).fetchone()[0]
 
+            # Index entries the scans of the queue's primary key read (pg_stat_user_indexes.idx_tup_read):
+            # per consumed message, how far reads walk; not a timing, so the machine's noise does not move it.
+            pkey = c.execute("SELECT indexrelid FROM pg_index WHERE indrelid = %s AND indisprimary",
+                             (relid,)).fetchone()
+
+            def walked():
+                if pkey is None:
+                    return 0
+                return c.execute("SELECT pg_stat_get_tuples_returned(%s)", (pkey[0],)).fetchone()[0]
+
             base_count = deleted()
+            base_walk = walked()
             t0 = time.time()
             producers = self.pgbench("send1", system, 4, o.held_seconds, {}, wait=False)
             consumers = self.pgbench("consume1", system, 4, o.held_seconds, {}, wait=False)
             windows = []
-            last = base_count
+            walks = []
+            last, last_walk = base_count, base_walk
             for k in range(1, o.held_seconds // o.held_window + 1):
                 time.sleep(max(0.0, t0 + k * o.held_window - time.time()))
-                now = deleted()
+                now, now_walk = deleted(), walked()
                 windows.append((now - last) / o.held_window)
-                last = now
+                walks.append((now_walk - last_walk) / max(1, now - last))
+                last, last_walk = now, now_walk
             self.finish(consumers)
             self.finish(producers)
             end = self.count(system)
@@ -529,7 +542,7 @@ class Bench:
             if holder is not None:
                 holder.execute("COMMIT")
                 holder.close()
-            out[variant] = dict(windows=windows, rate=total / o.held_seconds, depth=(start, end), dead=dead,
+            out[variant] = dict(windows=windows, walks=walks, rate=total / o.held_seconds, depth=(start, end), dead=dead,
                                 table=table_size, index=index_size)
         return out
 
@@ -757,6 +770,7 @@ def format_windows(title, vals):
                 lines.append(
                     f"  {system:<4} {'no snapshot' if variant == 'free' else 'snapshot held':<13} "
                     f"{r['rate']:8,.0f} msgs/s | per window: " + " ".join(f"{x:,.0f}" for x in r["windows"]) +
+                    " | index entries read per message: " + " ".join(f"{x:,.0f}" for x in r.get("walks", [])) +
                     f" | depth {r['depth'][0]:,}->{r['depth'][1]:,}, dead tuples {r['dead']:,}, "
                     f"table {r['table'] // 1024:,} kB + indexes {r['index'] // 1024:,} kB")
         if not runs:

@@ -97,3 +97,78 @@ def test_rolled_back_read_is_read_again_in_order():
         c.execute("ROLLBACK")
         assert other.execute(f"SELECT msg_id FROM pgmq.read('{Q}_rb', 60, 5)").fetchall() == [(101,)]
         c.execute(f"SELECT pgmq.drop_queue('{Q}_rb')")
+
+
+def test_no_message_hidden_by_hints_stored_while_sends_are_in_flight():
+    """Producers whose transactions stay open across several sends (some rolled back) while
+    consumers read: reads store hints with sends always in flight (pg/readhint.cpp, SendBound),
+    and no hint may pass a message that commits after the read's snapshot."""
+    q = "conc_in_flight"
+    with connect() as c:
+        c.execute("CREATE EXTENSION IF NOT EXISTS pgmq")
+        c.execute(f"SELECT pgmq.drop_queue('{q}')")
+        c.execute(f"SELECT pgmq.create('{q}')")
+    committed = []
+    lock = threading.Lock()
+    errors = []
+    producers_left = [4]
+
+    rolled_back = set()
+
+    def producer(p):
+        # Each transaction: two sends, a pause, a batch of two; every fifth rolls back.
+        try:
+            with connect() as c:
+                for t in range(60):
+                    c.execute("BEGIN")
+                    ids = [c.execute(f"SELECT * FROM pgmq.send('{q}', %s::jsonb)",
+                                     (f'{{"p": {p}, "t": {t}, "k": {k}}}',)).fetchone()[0] for k in range(2)]
+                    c.execute("SELECT pg_sleep(0.003)")
+                    ids += [r[0] for r in c.execute(
+                        f"SELECT * FROM pgmq.send_batch('{q}', ARRAY['{{}}', '{{}}']::jsonb[])")]
+                    if (p + t) % 5 == 0:
+                        c.execute("ROLLBACK")
+                        with lock:
+                            rolled_back.update(ids)
+                    else:
+                        c.execute("COMMIT")
+                        with lock:
+                            committed.extend(ids)
+        except Exception as e:  # reported below
+            errors.append(e)
+        finally:
+            with lock:
+                producers_left[0] -= 1
+
+    got = []
+
+    def consumer(qty):
+        try:
+            with connect() as c:
+                empty = 0
+                while empty < 30:
+                    with c.transaction():
+                        ids = [r[0] for r in c.execute(f"SELECT msg_id FROM pgmq.read('{q}', 300, %s)", (qty,))]
+                        if ids:
+                            c.execute(f"SELECT pgmq.delete('{q}', %s::bigint[])", (ids,))
+                    with lock:
+                        got.extend(ids)
+                        finished = producers_left[0] == 0
+                    if not ids and finished:
+                        empty += 1
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=producer, args=(p,)) for p in range(4)]
+    threads += [threading.Thread(target=consumer, args=(n,)) for n in (1, 1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(got) == len(set(got)), "a message was consumed twice"
+    assert not set(got) & rolled_back
+    assert sorted(got) == sorted(committed), f"{len(set(committed) - set(got))} committed messages never read"
+    with connect() as c:
+        assert c.execute(f"SELECT count(*) FROM pgmq.q_{q}").fetchone()[0] == 0
+        c.execute(f"SELECT pgmq.drop_queue('{q}')")
