@@ -453,7 +453,7 @@ BEGIN
         'archived_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(), vt timestamp with time zone NOT NULL, '
         'message jsonb, headers jsonb) PARTITION BY RANGE (%I)', atable, acontrol);
     EXECUTE format('CREATE INDEX %I ON pgmq.%I (archived_at)', 'archived_at_idx_' || qname, atable);
-    EXECUTE format('CREATE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR TRUNCATE ON pgmq.%I '
+    EXECUTE format('CREATE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgmq.%I '
                    'FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard()', qtable);
     EXECUTE format('ALTER TRIGGER pgmq_read_hint_guard ON pgmq.%I DEPENDS ON EXTENSION pgmq', qtable);
     -- The name as given (its case kept, as create does); queue_key is the lower-case identity.
@@ -572,6 +572,11 @@ COMMENT ON FUNCTION pgmq.list_queues() IS 'One row per queue, by name.';
 CREATE FUNCTION pgmq.metrics(queue_name text) RETURNS pgmq.metrics_result
     AS 'MODULE_PATHNAME', 'pgmq_metrics' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgmq.metrics(text) IS 'A queue''s length, visible length, newest and oldest message ages and total messages sent.';
+
+CREATE FUNCTION pgmq._metrics_counter(queue_name text, OUT queue_length bigint, OUT queue_visible_length bigint)
+    RETURNS record AS 'MODULE_PATHNAME', 'pgmq_metrics_counter' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgmq._metrics_counter(text) IS 'Internal: the queue''s lengths as the counters in shared memory keep them for metrics (with this transaction''s own changes), NULL while metrics would scan the table.';
+REVOKE ALL ON FUNCTION pgmq._metrics_counter(text) FROM PUBLIC;
 
 CREATE FUNCTION pgmq.metrics_all() RETURNS SETOF pgmq.metrics_result
     LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$

@@ -6,6 +6,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 }
 
@@ -20,6 +21,8 @@ int guc_launcher_interval_ms = 5000;
 int guc_queue_fillfactor = 50;
 int guc_plan_cache_queues = 64;
 int guc_priority_fifo_every = 100;
+int guc_metrics_counters = 4096;
+int guc_metrics_vt_entries = 65536;
 
 void
 DefineGucs() {
@@ -61,6 +64,21 @@ DefineGucs() {
 							"ignores priorities. 0: strict priority order, low priorities may starve. Setting it "
 							"restarts the count.",
 							&guc_priority_fifo_every, 100, 0, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	/* Server-start settings can only be defined while preloading (later it would be FATAL). */
+	if (process_shared_preload_libraries_in_progress) {
+		DefineCustomIntVariable("pgmq.metrics_counters",
+								"Queues whose message counts shared memory keeps for metrics().",
+								"A queue with a counter gets queue_length and queue_visible_length without a scan of "
+								"its table (needs pgmq in shared_preload_libraries); a queue whose slot another one "
+								"holds is scanned. 0: none.",
+								&guc_metrics_counters, 4096, 0, 1 << 20, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+		DefineCustomIntVariable("pgmq.metrics_vt_entries",
+								"Distinct future visibility times shared memory keeps for metrics(), for all queues.",
+								"queue_visible_length is queue_length minus the messages whose vt is after now, "
+								"kept per vt; a queue whose vts do not fit is scanned for it. 0: always scanned.",
+								&guc_metrics_vt_entries, 65536, 0, 1 << 24, PGC_POSTMASTER, 0, nullptr, nullptr,
+								nullptr);
+	}
 	MarkGUCPrefixReserved("pgmq");
 }
 

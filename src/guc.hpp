@@ -32,6 +32,12 @@ extern int guc_plan_cache_queues;
 /* pgmq.priority_fifo_every: every this many reads of priority queues, a backend reads FIFO; 0: never. */
 extern int guc_priority_fifo_every;
 
+/* pgmq.metrics_counters: slots of the shared per-queue counts of metrics() (pg/counters.hpp); 0: none. */
+extern int guc_metrics_counters;
+
+/* pgmq.metrics_vt_entries: shared (queue, vt) entries of metrics() (pg/counters.hpp); 0: none. */
+extern int guc_metrics_vt_entries;
+
 /* DefineGucs defines the pgmq.* parameters; called once from _PG_init. */
 void DefineGucs();
 

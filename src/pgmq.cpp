@@ -2,6 +2,7 @@
  * pgmq.cpp: the module's entry point: PG_MODULE_MAGIC and _PG_init.
  */
 #include "guc.hpp"
+#include "pg/counters.hpp"
 #include "pg/policy_cache.hpp"
 #include "pg/topics.hpp"
 #include "pg/readhint.hpp"
@@ -35,6 +36,7 @@ ShmemRequest() {
 	RequestAddinShmemSpace(pgmq::pg::WakeupShmemSize());
 	RequestAddinShmemSpace(pgmq::worker::StatusShmemSize());
 	RequestAddinShmemSpace(pgmq::pg::ReadHintShmemSize());
+	pgmq::pg::CountersShmemRequest();
 }
 
 void
@@ -46,6 +48,7 @@ ShmemStartup() {
 	pgmq::pg::WakeupShmemInit();
 	pgmq::worker::StatusShmemInit();
 	pgmq::pg::ReadHintShmemInit();
+	pgmq::pg::CountersShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -63,6 +66,7 @@ _PG_init(void) {
 	pgmq::pg::PolicyRegisterCallbacks();
 	pgmq::pg::TopicsRegisterCallbacks();
 	pgmq::pg::ReadHintRegisterCallbacks();
+	pgmq::pg::CountersRegisterCallbacks();
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	if (!IsBinaryUpgrade) {

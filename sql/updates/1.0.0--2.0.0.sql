@@ -98,7 +98,8 @@ CREATE TRIGGER topic_bindings_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCA
     FOR EACH STATEMENT EXECUTE FUNCTION pgmq._topic_bindings_changed();
 
 -- New in 2.0.0: each queue's read hint trigger goes with the extension, so a plain DROP EXTENSION
--- pgmq drops it and leaves the queue tables (as PGMQ's does) instead of failing with 2BP01.
+-- pgmq drops it and leaves the queue tables (as PGMQ's does) instead of failing with 2BP01; and it
+-- also fires on DELETE, so a plain DELETE invalidates the queue's count for metrics (src/pg/counters.hpp).
 DO $$
 DECLARE
     t record;
@@ -107,6 +108,8 @@ BEGIN
                FROM pg_catalog.pg_trigger AS g JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) g.tgrelid
               WHERE c.relnamespace OPERATOR(pg_catalog.=) 'pgmq'::regnamespace
                 AND g.tgname OPERATOR(pg_catalog.=) 'pgmq_read_hint_guard' LOOP
+        EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE '
+                                  'ON pgmq.%I FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard()', t.relname);
         EXECUTE pg_catalog.format('ALTER TRIGGER pgmq_read_hint_guard ON pgmq.%I DEPENDS ON EXTENSION pgmq', t.relname);
     END LOOP;
 END

@@ -295,7 +295,7 @@ BEGIN
         IF to_regclass(format('pgmq.%I', left('archived_at_idx_' || q.name, 63))) IS NULL THEN
             EXECUTE format('CREATE INDEX %I ON pgmq.%I (archived_at)', left('archived_at_idx_' || q.name, 63), q.at);
         END IF;
-        EXECUTE format('CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR TRUNCATE ON pgmq.%I '
+        EXECUTE format('CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgmq.%I '
                        'FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard()', q.qt);
         -- The trigger goes with the extension: DROP EXTENSION pgmq drops it and leaves the queue tables.
         EXECUTE format('ALTER TRIGGER pgmq_read_hint_guard ON pgmq.%I DEPENDS ON EXTENSION pgmq', q.qt);

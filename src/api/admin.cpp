@@ -10,7 +10,9 @@
 #include "boundary.hpp"
 #include "compat.hpp"
 #include "guc.hpp"
+#include "pg/counters.hpp"
 #include "pg/dedup.hpp"
+#include "pg/metrics_path.hpp"
 #include "pg/plans.hpp"
 #include "pg/readhint.hpp"
 
@@ -152,20 +154,23 @@ CreateQueue(FunctionCallInfo fcinfo, bool unlogged) {
 	 * extension: a plain DROP EXTENSION pgmq drops it (it calls an extension function) and leaves
 	 * the queue tables, as PGMQ's DROP EXTENSION does, instead of failing with 2BP01.
 	 */
-	appendStringInfo(&sql,
-					 "CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR TRUNCATE ON pgmq.%s "
-					 "FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); "
-					 "ALTER TRIGGER pgmq_read_hint_guard ON pgmq.%s DEPENDS ON EXTENSION pgmq; ",
-					 q, q);
+	appendStringInfo(
+		&sql,
+		"CREATE OR REPLACE TRIGGER pgmq_read_hint_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgmq.%s "
+		"FOR EACH STATEMENT EXECUTE FUNCTION pgmq._read_hint_guard(); "
+		"ALTER TRIGGER pgmq_read_hint_guard ON pgmq.%s DEPENDS ON EXTENSION pgmq; ",
+		q, q);
 	pg::ExecuteSql(sql.data, false);
 	if (unlogged)
 		KeepMsgIdSequenceLogged(q);
 	/* meta keeps the name as given (as PGMQ does); its queue_key is the normalised name. */
 	Datum meta_values[2] = {PointerGetDatum(PG_GETARG_TEXT_PP(0)), BoolGetDatum(unlogged)};
 	pg::ExecuteStatement(nullptr, pg::Statement::kMetaInsert, meta_values, nullptr, false);
-	/* A new table may reuse the OID of a dropped one: start without a read hint. */
-	if (pg::LookupQueue(&queue, true))
+	/* A new table may reuse the OID of a dropped one: start without a read hint or counters. */
+	if (pg::LookupQueue(&queue, true)) {
 		pg::ReadHintForget(queue.queue_relid);
+		pg::CountersForget(queue.queue_relid);
+	}
 	pg::FinishSpi();
 	PG_RETURN_VOID();
 }
@@ -206,8 +211,10 @@ DropQueue(FunctionCallInfo fcinfo) {
 	pg::ForgetDedupIds(&queue);
 	pg::FinishSpi();
 	pg::ForgetQueuePlans(&queue);
-	if (queue_exists)
+	if (queue_exists) {
 		pg::ReadHintForget(queue.queue_relid);
+		pg::CountersForget(queue.queue_relid);
+	}
 	return true;
 }
 
@@ -275,34 +282,26 @@ PGMQ_FUNCTION(pgmq_purge_queue) {
 	PG_RETURN_INT64(count);
 }
 
-/* pgmq_metrics implements metrics(queue_name) with PGMQ's columns. */
+/* pgmq_metrics implements metrics(queue_name) with PGMQ's columns (pg/metrics_path.hpp). */
 PGMQ_FUNCTION(pgmq_metrics) {
 	pg::Queue queue;
 	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kMetricsAccess);
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "pgmq: metrics must return a composite type");
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	Datum args[2] = {TimestampTzGetDatum(now), ObjectIdGetDatum(queue.queue_relid)};
-
-	pg::ConnectSpi();
-	pg::ExecuteStatement(&queue, pg::Statement::kMetrics, args, nullptr, true);
-	HeapTuple row = SPI_tuptable->vals[0];
-	TupleDesc row_desc = SPI_tuptable->tupdesc;
-	bool isnull[5];
-	Datum got[5];
-	for (int i = 0; i < 5; i++)
-		got[i] = SPI_getbinval(row, row_desc, i + 1, &isnull[i]);
+	pg::QueueStats stats;
+	pg::QueueMetrics(&queue, GetCurrentTransactionStartTimestamp(), &stats);
+	TimestampTz now = stats.now;
 
 	Datum values[8];
-	bool nulls[8] = {false, false, isnull[2], isnull[3], false, false, false, true};
+	bool nulls[8] = {false, false, !stats.has_newest, !stats.has_oldest, false, false, false, true};
 	values[0] = PointerGetDatum(PG_GETARG_TEXT_PP(0)); /* the name as given, as PGMQ's metrics returns it */
-	values[1] = got[0];
-	values[2] = isnull[2] ? (Datum)0 : Int32GetDatum(AgeSeconds(now, DatumGetTimestampTz(got[2])));
-	values[3] = isnull[3] ? (Datum)0 : Int32GetDatum(AgeSeconds(now, DatumGetTimestampTz(got[3])));
-	values[4] = isnull[4] ? Int64GetDatum(0) : got[4];
+	values[1] = Int64GetDatum(stats.length);
+	values[2] = stats.has_newest ? Int32GetDatum(AgeSeconds(now, stats.newest)) : (Datum)0;
+	values[3] = stats.has_oldest ? Int32GetDatum(AgeSeconds(now, stats.oldest)) : (Datum)0;
+	values[4] = Int64GetDatum(stats.total);
 	values[5] = TimestampTzGetDatum(now);
-	values[6] = got[1];
+	values[6] = Int64GetDatum(stats.visible);
 	values[7] = (Datum)0;
 	/*
 	 * PGMQ's default_partition_length: NULL for a plain queue, else the estimated rows of the default
@@ -310,6 +309,7 @@ PGMQ_FUNCTION(pgmq_metrics) {
 	 * each row instead, pg/partitions.hpp; 0 unless someone attached one).
 	 */
 	if (get_rel_relkind(queue.queue_relid) == RELKIND_PARTITIONED_TABLE) {
+		pg::ConnectSpi();
 		StringInfoData sql;
 		initStringInfo(&sql);
 		appendStringInfo(&sql,
@@ -322,9 +322,32 @@ PGMQ_FUNCTION(pgmq_metrics) {
 		bool isnull_default;
 		values[7] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull_default);
 		nulls[7] = false;
+		pg::FinishSpi();
 	}
-	pg::FinishSpi();
 	/* SPI memory is gone now, but every by-reference value above was built outside it. */
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * pgmq_metrics_counter implements _metrics_counter(queue_name): the queue's shared counts
+ * (pg/counters.hpp, with this transaction's changes) as metrics would use them now, NULLs
+ * while metrics would scan; it never rebuilds them.
+ */
+PGMQ_FUNCTION(pgmq_metrics_counter) {
+	pg::Queue queue;
+	pg::ResolveQueueArg(fcinfo, 0, &queue, pg::kMetricsAccess);
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "pgmq: _metrics_counter must return a composite type");
+	pg::CountedQueue counted;
+	Datum values[2] = {0, 0};
+	bool nulls[2] = {true, true};
+	if (pg::CountersRead(queue.queue_relid, GetCurrentTransactionStartTimestamp(), &counted)) {
+		values[0] = Int64GetDatum(counted.length);
+		nulls[0] = false;
+		values[1] = Int64GetDatum(counted.visible);
+		nulls[1] = !counted.has_visible;
+	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 

@@ -3,8 +3,10 @@
  * the read hint (pg/readhint.hpp) right when a queue table is changed by
  * anything but pgmq's own direct paths.
  *
- * Every queue table gets it (BEFORE INSERT, UPDATE or TRUNCATE, FOR EACH
- * STATEMENT): an INSERT (plain SQL, or a move into an invalid queue) is
+ * Every queue table gets it (BEFORE INSERT, UPDATE, DELETE or TRUNCATE, FOR
+ * EACH STATEMENT). Any of them that is not a counted statement of a message
+ * path invalidates the queue's counters for metrics (pg/counters.hpp); a
+ * DELETE does nothing else. For the read hint: an INSERT (plain SQL, or a move into an invalid queue) is
  * announced like a send before it takes a msg_id, so no read moves the hint
  * past a row still being inserted, and (its msg_ids may be explicit and lie
  * below the hint) resets the hint when its transaction commits, unless it is
@@ -19,6 +21,7 @@
  * hint themselves.
  */
 #include "boundary.hpp"
+#include "pg/counters.hpp"
 #include "pg/readhint.hpp"
 #include "pg/wakeup.hpp"
 
@@ -39,6 +42,10 @@ PGMQ_FUNCTION(pgmq_read_hint_guard) {
 						errmsg("pgmq._read_hint_guard() must be called as a trigger")));
 	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
 	Oid relid = RelationGetRelid(trigger->tg_relation);
+	/* Any change but a message path's own counted statement: metrics must count the queue again. */
+	pgmq::pg::CountersNoteForeignChange(relid);
+	if (TRIGGER_FIRED_BY_DELETE(trigger->tg_event))
+		return PointerGetDatum(nullptr); /* a delete moves no vt back and frees nothing a poller waits for */
 	if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event)) {
 		pgmq::pg::ReadHintNoteInsert(relid);
 		pgmq::pg::NoteSend(relid); /* wakes pollers at commit, as a send does */

@@ -3,6 +3,7 @@
  */
 #include "pg/ack_path.hpp"
 
+#include "pg/counters.hpp"
 #include "pg/direct.hpp"
 #include "pg/partitions.hpp"
 #include "pg/plans.hpp"
@@ -13,6 +14,8 @@
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -34,6 +37,39 @@ ArchiveRelid(const Queue *queue) {
 	return relid;
 }
 
+/* NoteRemoved reports n deleted rows of the queue, which had the vts vts[0..n), to metrics (pg/counters.hpp). */
+void
+NoteRemoved(Oid relid, const TimestampTz *vts, int64 n) {
+	if (n <= 0)
+		return;
+	TimestampTz now = GetCurrentTimestamp();
+	CountersNoteRows(relid, -n);
+	for (int64 i = 0; i < n; i++)
+		CountersNoteVt(relid, vts[i], -1, now);
+}
+
+/* NoteRemovedSpi is NoteRemoved for the rows of SPI_tuptable, whose column vt_column is the row's old vt. */
+void
+NoteRemovedSpi(Oid relid, uint64 n, int vt_column) {
+	if (n == 0)
+		return;
+	TimestampTz now = GetCurrentTimestamp();
+	CountersNoteRows(relid, -static_cast<int64>(n));
+	for (uint64 i = 0; i < n; i++) {
+		bool isnull;
+		Datum vt = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, vt_column, &isnull);
+		if (!isnull)
+			CountersNoteVt(relid, DatumGetTimestampTz(vt), -1, now);
+	}
+}
+
+/* NoteVtMoved reports that a message moved from vt old_vt to vt (pg/counters.hpp). */
+void
+NoteVtMoved(Oid relid, TimestampTz old_vt, TimestampTz vt, TimestampTz now) {
+	CountersNoteVt(relid, old_vt, -1, now);
+	CountersNoteVt(relid, vt, 1, now);
+}
+
 /*
  * TryDirectAck acknowledges ids through the access methods (see
  * direct.hpp): sorts ids, leaves the ones that existed at their start and
@@ -47,15 +83,51 @@ TryDirectAck(const Queue *queue, Ack ack, int64 *ids, int count) {
 		if (!OidIsValid(archive_relid))
 			return -1;
 	}
-	return DirectAck(queue->queue_relid, archive_relid, ids, count);
+	TimestampTz *vts = static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * count));
+	int done = DirectAck(queue->queue_relid, archive_relid, ids, count, vts);
+	NoteRemoved(queue->queue_relid, vts, done);
+	pfree(vts);
+	return done;
 }
 
-/* AckStatement is the statement acknowledging one message (batch: an array of them). */
+/*
+ * MayReadVt says whether the current role may read column vt of the table (relid), as a
+ * statement returning it needs; InvalidOid (no archive) may.
+ */
+bool
+MayReadVt(Oid relid) {
+	if (!OidIsValid(relid))
+		return true;
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	/* pg_attribute_aclcheck sees only what was granted on the column itself. */
+	AttrNumber attnum = get_attnum(relid, "vt");
+	return attnum != InvalidAttrNumber && pg_attribute_aclcheck(relid, attnum, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+}
+
+/*
+ * AckStatement is the statement acknowledging one message (batch: an array of them); with vts,
+ * the one that also returns each deleted row's vt (for metrics, pg/counters.hpp).
+ */
 Statement
-AckStatement(Ack ack, bool batch) {
-	if (ack == Ack::kArchive)
-		return batch ? Statement::kArchiveBatch : Statement::kArchive;
-	return batch ? Statement::kDeleteBatch : Statement::kDelete;
+AckStatement(Ack ack, bool batch, bool vts) {
+	if (ack == Ack::kArchive) {
+		if (vts)
+			return batch ? Statement::kArchiveBatch : Statement::kArchive;
+		return batch ? Statement::kArchiveBatchIds : Statement::kArchiveIds;
+	}
+	if (vts)
+		return batch ? Statement::kDeleteBatch : Statement::kDelete;
+	return batch ? Statement::kDeleteBatchIds : Statement::kDeleteIds;
+}
+
+/* NoteRemovedBy reports the rows a statement removed (vts: with their vts in column 2) to metrics. */
+void
+NoteRemovedBy(Oid relid, uint64 n, bool vts) {
+	if (vts)
+		NoteRemovedSpi(relid, n, 2);
+	else if (n > 0)
+		CountersForget(relid); /* their vts are unknown: metrics counts the queue again */
 }
 
 /*
@@ -72,9 +144,15 @@ AckThroughStatement(const Queue *queue, Ack ack, const int64 *ids, int count, in
 	else
 		values[0] = Int64GetDatum(ids[0]);
 	ConnectSpi();
-	SPIPlanPtr plan = PreparedPlan(queue, AckStatement(ack, batch));
+	/* The queue's vt for a delete; the archive's for an archive (the queue's columns are returned to it). */
+	bool vts =
+		MayReadVt(ack == Ack::kArchive ? get_relname_relid(queue->archive_table, PgmqNamespace()) : queue->queue_relid);
+	SPIPlanPtr plan = PreparedPlan(queue, AckStatement(ack, batch, vts));
+	CountersExpectOwnStatement(queue->queue_relid);
 	uint64 n = ack == Ack::kArchive ? ExecuteInsertPlan(queue->archive_table, plan, values, nullptr, 0)
 									: ExecutePlan(plan, values, nullptr, false);
+	CountersEndOwnStatement();
+	NoteRemovedBy(queue->queue_relid, n, vts);
 	/* SPI_palloc: in the memory context that was current at SPI_connect, the caller's. */
 	*acked = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
 	for (uint64 i = 0; i < n; i++) {
@@ -118,8 +196,19 @@ SetVisibility(FunctionCallInfo fcinfo, const Queue *queue, Datum ids, bool many,
 	NoteVtChange(queue->queue_relid);
 	ConnectSpi();
 	Statement statement = many ? Statement::kSetVtBatch : Statement::kSetVt;
-	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
-	PutSpiMessages(fcinfo, n);
+	SPIPlanPtr plan = PreparedPlan(queue, statement);
+	CountersExpectOwnStatement(queue->queue_relid);
+	uint64 n = ExecutePlan(plan, values, nullptr, false);
+	CountersEndOwnStatement();
+	TimestampTz now = GetCurrentTimestamp();
+	for (uint64 i = 0; i < n; i++) {
+		bool isnull;
+		/* Column 8, after the message columns: the vt the row had. */
+		TimestampTz old_vt =
+			DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 8, &isnull));
+		NoteVtMoved(queue->queue_relid, old_vt, vt, now);
+	}
+	PutSpiMessagesLeading(fcinfo, n);
 	FinishSpi();
 	return n;
 }
@@ -152,11 +241,19 @@ NackMessages(const Queue *queue, Datum ids, int32 delay_seconds, Jsonb *error, i
 		values[5] = BoolGetDatum(backoff.jitter);
 		nulls[5] = ' ';
 	}
-	uint64 n = ExecutePlan(PreparedPlan(queue, Statement::kNack), values, nulls, false);
+	SPIPlanPtr plan = PreparedPlan(queue, Statement::kNack);
+	CountersExpectOwnStatement(queue->queue_relid);
+	uint64 n = ExecutePlan(plan, values, nulls, false);
+	CountersEndOwnStatement();
+	TimestampTz now = GetCurrentTimestamp();
 	*nacked = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
 	for (uint64 i = 0; i < n; i++) {
 		bool isnull;
 		(*nacked)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		HeapTuple row = SPI_tuptable->vals[i];
+		TimestampTz vt = DatumGetTimestampTz(SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull));
+		TimestampTz old_vt = DatumGetTimestampTz(SPI_getbinval(row, SPI_tuptable->tupdesc, 3, &isnull));
+		NoteVtMoved(queue->queue_relid, old_vt, vt, now);
 	}
 	FinishSpi();
 	return n;
@@ -167,8 +264,12 @@ ArchiveWithResult(const Queue *queue, int64 id, Jsonb *result) {
 	ArchiveRelid(queue);
 	Datum values[2] = {Int64GetDatum(id), PointerGetDatum(result)};
 	ConnectSpi();
-	uint64 n =
-		ExecuteInsertPlan(queue->archive_table, PreparedPlan(queue, Statement::kArchiveResult), values, nullptr, 0);
+	bool vts = MayReadVt(get_relname_relid(queue->archive_table, PgmqNamespace()));
+	SPIPlanPtr plan = PreparedPlan(queue, vts ? Statement::kArchiveResult : Statement::kArchiveResultIds);
+	CountersExpectOwnStatement(queue->queue_relid);
+	uint64 n = ExecuteInsertPlan(queue->archive_table, plan, values, nullptr, 0);
+	CountersEndOwnStatement();
+	NoteRemovedBy(queue->queue_relid, n, vts);
 	FinishSpi();
 	if (n > 0)
 		NoteTouch(queue->queue_relid);

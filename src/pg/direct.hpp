@@ -76,10 +76,11 @@ Oid MsgIdSequence(Oid relid);
  * DirectAck deletes the messages ids[0..count), count > 0, from queue table relid
  * as DELETE ... WHERE msg_id = ANY (ids) would and, when archive_relid is
  * valid, inserts them into that archive table (archived_at = now()). Sorts
- * ids and leaves the ones that existed at its start, in msg_id order; returns
- * how many, or -1, having done nothing, when a table does not qualify.
+ * ids and leaves the ones that existed at its start, in msg_id order, with
+ * the vts the deleted rows had in vts[]; returns how many, or -1, having
+ * done nothing, when a table does not qualify.
  */
-int DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count);
+int DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count, TimestampTz *vts);
 
 /* DirectRead is what a read asks for, and what its scan found out for the read hint. */
 struct DirectRead {

@@ -350,7 +350,7 @@ InsertRows(Oid relid, TimestampTz vt, int count, const Datum *messages, const Da
 } // namespace
 
 int
-DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count) {
+DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count, TimestampTz *vts) {
 	Assert(count > 0);
 	MemoryContext caller = MemoryContextSwitchTo(ScratchContext());
 	OpenQueue q;
@@ -382,9 +382,11 @@ DirectAck(Oid relid, Oid archive_relid, int64 *ids, int count) {
 		TupleTableSlot *row = Delete(&q, snapshot, cid, slot, locked);
 		if (row == nullptr)
 			continue;
+		TimestampTz vt = DatumGetTimestampTz(slot_getattr(row, kQueueVt, &isnull));
 		if (archive)
 			ArchiveRow(&archived, row, now);
 		/* done never passes find.next: ids[done] is an id FindNext is past. */
+		vts[done] = vt;
 		ids[done++] = id;
 	}
 	index_endscan(find.scan);

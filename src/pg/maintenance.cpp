@@ -3,6 +3,7 @@
  */
 #include "pg/maintenance.hpp"
 #include "pg/partitions.hpp"
+#include "pg/counters.hpp"
 #include "pg/plans.hpp"
 
 #include "boundary.hpp"
@@ -22,6 +23,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 }
 
 namespace pgmq::pg {
@@ -57,6 +59,19 @@ LockCandidates(const Queue *queue, Statement statement, Datum *values, MemoryCon
 }
 
 /* MoveGroup moves (or deletes) the messages of one destination; returns how many rows moved. */
+/* NoteMovedOut reports the n rows of SPI_tuptable (msg_id, old vt) taken out of the queue to metrics. */
+void
+NoteMovedOut(Oid relid, uint64 n) {
+	TimestampTz clock = GetCurrentTimestamp();
+	CountersNoteRows(relid, -static_cast<int64>(n));
+	for (uint64 i = 0; i < n; i++) {
+		bool isnull;
+		Datum vt = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		if (!isnull)
+			CountersNoteVt(relid, DatumGetTimestampTz(vt), -1, clock);
+	}
+}
+
 uint64
 MoveGroup(const QueuePolicy *policy, const core::MessageState *messages, int count, bool retention, TimestampTz now) {
 	if (count == 0)
@@ -73,23 +88,44 @@ MoveGroup(const QueuePolicy *policy, const core::MessageState *messages, int cou
 	}
 	Datum id_array = PointerGetDatum(construct_array(ids, count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	const Queue *source = &policy->queue;
+	Oid relid = source->queue_relid;
 	if (retention && policy->retention_delete) {
 		Datum values[1] = {id_array};
-		return ExecuteStatement(source, Statement::kDeleteBatch, values, nullptr, false);
+		CountersExpectOwnStatement(relid);
+		uint64 n = ExecuteStatement(source, Statement::kDeleteBatch, values, nullptr, false);
+		CountersEndOwnStatement();
+		NoteMovedOut(relid, n);
+		return n;
 	}
 	Datum values[5] = {
 		id_array, PointerGetDatum(construct_array(reasons, count, TEXTOID, -1, false, TYPALIGN_INT)),
 		PointerGetDatum(construct_array(dues, count, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
 		TimestampTzGetDatum(now), CStringGetTextDatum(source->name.text)};
 	if (!retention && policy->has_invalid_queue) {
-		uint64 n = ExecuteInsertPlan(policy->invalid_queue.queue_table,
-									 PreparedPlan(source, Statement::kMoveToQueue, &policy->invalid_queue), values,
-									 nullptr, count);
-		NoteSend(policy->invalid_queue.queue_relid);
+		Oid destination = policy->invalid_queue.queue_relid;
+		SPIPlanPtr plan = PreparedPlan(source, Statement::kMoveToQueue, &policy->invalid_queue);
+		CountersExpectOwnStatement(relid, destination);
+		uint64 n = ExecuteInsertPlan(policy->invalid_queue.queue_table, plan, values, nullptr, count);
+		CountersEndOwnStatement();
+		/* The rows were locked as candidates: all of them moved, with the vts they had then. */
+		TimestampTz clock = GetCurrentTimestamp();
+		if (n == static_cast<uint64>(count)) {
+			CountersNoteRows(relid, -static_cast<int64>(n));
+			for (int i = 0; i < count; i++)
+				CountersNoteVt(relid, messages[i].vt, -1, clock);
+		} else
+			CountersForget(relid);
+		CountersNoteRows(destination, static_cast<int64>(n));
+		CountersNoteVt(destination, now, static_cast<int64>(n), clock);
+		NoteSend(destination);
 		return n;
 	}
-	return ExecuteInsertPlan(source->archive_table, PreparedPlan(source, Statement::kMoveToArchive), values, nullptr,
-							 0);
+	SPIPlanPtr plan = PreparedPlan(source, Statement::kMoveToArchive);
+	CountersExpectOwnStatement(relid);
+	uint64 n = ExecuteInsertPlan(source->archive_table, plan, values, nullptr, 0);
+	CountersEndOwnStatement();
+	NoteMovedOut(relid, n);
+	return n;
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 
 #include "boundary.hpp"
 #include "pg/maintenance.hpp"
+#include "pg/counters.hpp"
 #include "pg/plans.hpp"
 
 extern "C" {
@@ -222,6 +223,9 @@ MaintainPartitions(const char *table, bool wait, MemoryContext cxt, PartitionAct
 		strlcpy(out[i].partition, SPI_getvalue(row, desc, 2), sizeof(out[i].partition));
 		Datum messages = SPI_getbinval(row, desc, 3, &isnull);
 		out[i].messages = isnull ? 0 : DatumGetInt64(messages);
+		/* A dropped partition's messages leave unreported: metrics counts the queue again. */
+		if (out[i].dropped)
+			CountersForget(relid);
 	}
 	SPI_freetuptable(SPI_tuptable);
 	*actions = out;

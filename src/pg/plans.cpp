@@ -124,44 +124,49 @@ const StatementInfo kStatements[] = {
 	 {INT4OID, TIMESTAMPTZOID, INT8OID},
 	 StatementTables::kQueue,
 	 true},
-	/* kSetVt */
-	{"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS,
+	/* kSetVt: also the vt each row had (after the message columns), for metrics (pg/counters.hpp) */
+	{"UPDATE pgmq.%1$s AS m SET vt = $2 FROM (SELECT msg_id, vt FROM pgmq.%1$s WHERE msg_id = $1 FOR UPDATE) AS o "
+	 "WHERE m.msg_id = o.msg_id RETURNING " PGMQ_M_COLUMNS ", o.vt",
 	 2,
 	 {INT8OID, TIMESTAMPTZOID},
 	 StatementTables::kQueue,
 	 true},
 	/* kSetVtBatch */
-	{"UPDATE pgmq.%1$s SET vt = $2 WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS,
+	{"UPDATE pgmq.%1$s AS m SET vt = $2 FROM (SELECT msg_id, vt FROM pgmq.%1$s WHERE msg_id = ANY ($1) FOR UPDATE) "
+	 "AS o WHERE m.msg_id = o.msg_id RETURNING " PGMQ_M_COLUMNS ", o.vt",
 	 2,
 	 {INT8ARRAYOID, TIMESTAMPTZOID},
 	 StatementTables::kQueue,
 	 true},
 	/* kDelete */
-	{"DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING msg_id", 1, {INT8OID}, StatementTables::kQueue, true},
+	{"DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING msg_id, vt", 1, {INT8OID}, StatementTables::kQueue, true},
 	/* kDeleteBatch */
-	{"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id",
+	{"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id, vt",
 	 1,
 	 {INT8ARRAYOID},
 	 StatementTables::kQueue,
 	 true},
 	/* kArchive */
 	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS
-	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
+	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS
+	 " FROM moved RETURNING msg_id, vt",
 	 1,
 	 {INT8OID},
 	 StatementTables::kQueue,
 	 true},
 	/* kArchiveBatch */
 	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS
-	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
+	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS
+	 " FROM moved RETURNING msg_id, vt",
 	 1,
 	 {INT8ARRAYOID},
 	 StatementTables::kQueue,
 	 true},
-	/* kNack: only messages in flight (read, vt ahead); the error, if any, in x-pgmq-last-error. */
-	{"UPDATE pgmq.%1$s SET vt = $2 + pg_catalog.make_interval(secs => " PGMQ_NACK_DELAY "), headers = CASE WHEN $7 "
-	 "IS NULL THEN headers ELSE (" PGMQ_OBJECT_HEADERS ") || pg_catalog.jsonb_build_object('x-pgmq-last-error', $7) "
-	 "END WHERE msg_id = ANY ($1) AND read_ct > 0 AND vt > $2 RETURNING msg_id",
+	/* kNack: only messages in flight (read, vt ahead); the error, if any, in x-pgmq-last-error; the old vt too. */
+	{"UPDATE pgmq.%1$s AS m SET vt = $2 + pg_catalog.make_interval(secs => " PGMQ_NACK_DELAY "), headers = CASE WHEN "
+	 "$7 IS NULL THEN headers ELSE (" PGMQ_OBJECT_HEADERS ") || pg_catalog.jsonb_build_object('x-pgmq-last-error', $7) "
+	 "END FROM (SELECT msg_id, vt FROM pgmq.%1$s WHERE msg_id = ANY ($1) AND read_ct > 0 AND vt > $2 FOR UPDATE) AS o "
+	 "WHERE m.msg_id = o.msg_id RETURNING m.msg_id, m.vt, o.vt",
 	 7,
 	 {INT8ARRAYOID, TIMESTAMPTZOID, INT4OID, INT4OID, INT4OID, BOOLOID, JSONBOID},
 	 StatementTables::kQueue,
@@ -170,7 +175,7 @@ const StatementInfo kStatements[] = {
 	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS
 	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT msg_id, read_ct, enqueued_at, last_read_at, vt, "
 	 "message, (" PGMQ_OBJECT_HEADERS ") || pg_catalog.jsonb_build_object('x-pgmq-result', $2) FROM moved "
-	 "RETURNING msg_id",
+	 "RETURNING msg_id, vt",
 	 2,
 	 {INT8OID, JSONBOID},
 	 StatementTables::kQueue,
@@ -197,13 +202,52 @@ const StatementInfo kStatements[] = {
 	 {INT8ARRAYOID, TEXTOID},
 	 StatementTables::kQueueDestination},
 	/* kMetrics */
-	{"SELECT count(*), count(*) FILTER (WHERE vt <= $1), max(enqueued_at), min(enqueued_at), "
+	{"SELECT count(*), count(*) FILTER (WHERE vt <= $1), "
+	 "(SELECT enqueued_at FROM pgmq.%1$s ORDER BY msg_id DESC LIMIT 1), "
+	 "(SELECT enqueued_at FROM pgmq.%1$s ORDER BY msg_id LIMIT 1), "
 	 "pg_catalog.pg_sequence_last_value(pg_catalog.pg_get_serial_sequence($2::regclass::text, 'msg_id')::regclass) "
 	 "FROM pgmq.%1$s",
 	 2,
 	 {TIMESTAMPTZOID, OIDOID},
 	 StatementTables::kQueue,
 	 false,
+	 true},
+	/* kMetricsEnds: the ages from the ends of the primary key (the lengths come from pg/counters.hpp) */
+	{"SELECT (SELECT enqueued_at FROM pgmq.%1$s ORDER BY msg_id DESC LIMIT 1), "
+	 "(SELECT enqueued_at FROM pgmq.%1$s ORDER BY msg_id LIMIT 1), "
+	 "pg_catalog.pg_sequence_last_value(pg_catalog.pg_get_serial_sequence($2::regclass::text, 'msg_id')::regclass) "
+	 "WHERE $1 IS NOT NULL",
+	 2,
+	 {TIMESTAMPTZOID, OIDOID},
+	 StatementTables::kQueue,
+	 false,
+	 true},
+	/* kDeleteIds ... kArchiveResultIds: as kDelete ... kArchiveResult for a role that may not read vt. */
+	{"DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING msg_id", 1, {INT8OID}, StatementTables::kQueue, true},
+	{"DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING msg_id",
+	 1,
+	 {INT8ARRAYOID},
+	 StatementTables::kQueue,
+	 true},
+	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS
+	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
+	 1,
+	 {INT8OID},
+	 StatementTables::kQueue,
+	 true},
+	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = ANY ($1) RETURNING " PGMQ_MESSAGE_COLUMNS
+	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT " PGMQ_MESSAGE_COLUMNS " FROM moved RETURNING msg_id",
+	 1,
+	 {INT8ARRAYOID},
+	 StatementTables::kQueue,
+	 true},
+	{"WITH moved AS (DELETE FROM pgmq.%1$s WHERE msg_id = $1 RETURNING " PGMQ_MESSAGE_COLUMNS
+	 ") INSERT INTO pgmq.%2$s (" PGMQ_MESSAGE_COLUMNS ") SELECT msg_id, read_ct, enqueued_at, last_read_at, vt, "
+	 "message, (" PGMQ_OBJECT_HEADERS ") || pg_catalog.jsonb_build_object('x-pgmq-result', $2) FROM moved "
+	 "RETURNING msg_id",
+	 2,
+	 {INT8OID, JSONBOID},
+	 StatementTables::kQueue,
 	 true},
 	/* kNextVt: a poll's wait after an empty read through a statement (pg/read_path.cpp); no vt index, a scan. */
 	{"SELECT pg_catalog.min(vt) FILTER (WHERE vt > $1), COALESCE(pg_catalog.bool_or(vt <= $1 AND read_ct < $2), "
@@ -333,7 +377,7 @@ const StatementInfo kStatements[] = {
 	/* kMoveToArchive */
 	{PGMQ_MOVED_ROWS "INSERT INTO pgmq.%2$s (msg_id, read_ct, enqueued_at, last_read_at, archived_at, vt, message, "
 					 "headers) SELECT msg_id, read_ct, enqueued_at, last_read_at, $4, vt, message, " PGMQ_MOVED_HEADERS
-					 " FROM moved RETURNING msg_id",
+					 " FROM moved RETURNING msg_id, vt",
 	 5,
 	 {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, TEXTOID},
 	 StatementTables::kQueue},

@@ -17,7 +17,7 @@
  * plans, so a backend's memory does not grow with the number of queues it touches or
  * maintains; plans of dropped queues age out the same way. Nothing is freed while a kept plan
  * runs (a trigger on a queue table may call pgmq for other queues); the next call trims.
- * Statements marked per call (kMetrics, the pgmq.meta statements of create and drop) are
+ * Statements marked per call (kMetrics, kMetricsEnds, the pgmq.meta statements of create and drop) are
  * never kept: they are planned per call, so metrics_all() over thousands of queues leaves no
  * plans behind.
  */
@@ -35,23 +35,30 @@ namespace pgmq::pg {
 
 enum class Statement {
 	/* On a queue's tables (queue and archive): the message paths. */
-	kSend,          /* $1 vt timestamptz, $2 message jsonb, $3 headers jsonb -> msg_id */
-	kSendBatch,     /* $1 vt, $2 messages jsonb[], $3 headers jsonb[] -> msg_id */
-	kRead,          /* $1 qty int4, $2 now, $3 new vt, $4 lowest msg_id to look at -> message_record */
-	kReadWhere,     /* $1 qty, $2 now, $3 new vt, $4 conditional jsonb, $5 lowest msg_id */
-	kPop,           /* $1 qty, $2 now, $3 lowest msg_id -> message_record */
-	kSetVt,         /* $1 msg_id int8, $2 vt -> message_record */
-	kSetVtBatch,    /* $1 msg_ids int8[], $2 vt -> message_record */
-	kDelete,        /* $1 msg_id -> msg_id */
-	kDeleteBatch,   /* $1 msg_ids -> msg_id */
-	kArchive,       /* $1 msg_id -> msg_id */
-	kArchiveBatch,  /* $1 msg_ids -> msg_id */
-	kNack,          /* $1 msg_ids, $2 now, $3 delay int4, $4..$6 backoff base, max, jitter, $7 error -> msg_id */
-	kArchiveResult, /* $1 msg_id, $2 result jsonb -> msg_id */
+	kSend,         /* $1 vt timestamptz, $2 message jsonb, $3 headers jsonb -> msg_id */
+	kSendBatch,    /* $1 vt, $2 messages jsonb[], $3 headers jsonb[] -> msg_id */
+	kRead,         /* $1 qty int4, $2 now, $3 new vt, $4 lowest msg_id to look at -> message_record */
+	kReadWhere,    /* $1 qty, $2 now, $3 new vt, $4 conditional jsonb, $5 lowest msg_id */
+	kPop,          /* $1 qty, $2 now, $3 lowest msg_id -> message_record */
+	kSetVt,        /* $1 msg_id int8, $2 vt -> message_record columns, old vt */
+	kSetVtBatch,   /* $1 msg_ids int8[], $2 vt -> message_record columns, old vt */
+	kDelete,       /* $1 msg_id -> msg_id, vt (the deleted row's) */
+	kDeleteBatch,  /* $1 msg_ids -> msg_id, vt */
+	kArchive,      /* $1 msg_id -> msg_id, vt */
+	kArchiveBatch, /* $1 msg_ids -> msg_id, vt */
+	kNack, /* $1 msg_ids, $2 now, $3 delay int4, $4..$6 backoff base, max, jitter, $7 error -> msg_id, new vt, old vt */
+	kArchiveResult, /* $1 msg_id, $2 result jsonb -> msg_id, vt */
 	kStatus,        /* $1 msg_ids, $2 now -> id, state (NULL: in neither table), the status columns */
 	kStatusInvalid, /* $1 msg_ids, $2 queue name; in the invalid queue -> id, read_ct, times, last_error, reason */
-	kMetrics,       /* $1 now, $2 queue oid -> count, visible count, max and min enqueued_at, last msg_id */
-	kNextVt,        /* $1 now, $2 max_deliveries -> earliest vt after now, any row visible by vt read < $2 times */
+	kMetrics, /* $1 now, $2 queue oid -> count, visible count, highest and lowest msg_id's enqueued_at, last msg_id */
+	kMetricsEnds, /* $1 now, $2 queue oid -> highest and lowest msg_id's enqueued_at, last msg_id */
+	/* As kDelete, kDeleteBatch, kArchive, kArchiveBatch, kArchiveResult, returning only msg_id (no SELECT on vt). */
+	kDeleteIds,
+	kDeleteBatchIds,
+	kArchiveIds,
+	kArchiveBatchIds,
+	kArchiveResultIds,
+	kNextVt, /* $1 now, $2 max_deliveries -> earliest vt after now, any row visible by vt read < $2 times */
 	/* Queues with a policy (pg/policy_cache.hpp): skip messages read $4 (pop: $3) times, remember first visibility. */
 	kReadPolicy,      /* $1 qty, $2 now, $3 new vt, $4 max_deliveries int4, $5 lowest msg_id */
 	kReadWherePolicy, /* as kReadPolicy but $5 conditional, $6 lowest msg_id */

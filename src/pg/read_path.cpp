@@ -4,6 +4,7 @@
 #include "pg/read_path.hpp"
 
 #include "guc.hpp"
+#include "pg/counters.hpp"
 #include "pg/direct.hpp"
 #include "pg/plans.hpp"
 #include "pg/policy_cache.hpp"
@@ -35,6 +36,24 @@ constexpr int64 kProbeGap = 64;
 
 /* A grouped read walks at most this many rows in msg_id order before it lists the groups' heads. */
 constexpr int64 kWalkRows = 1024;
+
+/* NoteRead reports n messages read at now (each visible then) to new_vt to metrics (pg/counters.hpp). */
+void
+NoteRead(Oid relid, TimestampTz now, TimestampTz new_vt, uint64 n) {
+	if (n == 0)
+		return;
+	CountersNoteHorizon(relid, now);
+	CountersNoteVt(relid, new_vt, static_cast<int64>(n), now);
+}
+
+/* NotePopped reports n messages popped at now (each visible then) to metrics. */
+void
+NotePopped(Oid relid, TimestampTz now, uint64 n) {
+	if (n == 0)
+		return;
+	CountersNoteHorizon(relid, now);
+	CountersNoteRows(relid, -static_cast<int64>(n));
+}
 
 /*
  * ExecuteReadPlan runs one of pgmq's read statements (an UPDATE that hides
@@ -381,8 +400,11 @@ ReadGroupedOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *
 	uint64 n = 0;
 	if (nids > 0) {
 		Datum values[3] = {IdArray(ids, nids), TimestampTzGetDatum(now), TimestampTzGetDatum(new_vt)};
+		CountersExpectOwnStatement(queue->queue_relid);
 		n = ExecuteStatement(queue, policy ? Statement::kGroupTakePolicy : Statement::kGroupTake, values, nullptr,
 							 false);
+		CountersEndOwnStatement();
+		NoteRead(queue->queue_relid, now, new_vt, n);
 		PutSpiMessagesAsIs(fcinfo, n);
 	}
 	FinishSpi();
@@ -432,16 +454,21 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 	int32 max_deliveries;
 	/* Never hand out a message beyond its queue's max_deliveries (see pg/policy_cache.hpp). */
 	if (QueueHasPolicy(queue, &max_deliveries)) {
-		if (QueuePriorities(queue) && !FifoTurn())
-			return ReadByPriority(fcinfo, queue, &read, max_deliveries);
-		int64 first;
-		uint64 n = ReadWithPolicy(fcinfo, queue, &read, max_deliveries, &first);
-		ProbeHeadIfFar(queue, &ticket, n, first);
+		bool priority = QueuePriorities(queue) && !FifoTurn();
+		int64 first = 0;
+		CountersExpectOwnStatement(queue->queue_relid);
+		uint64 n = priority ? ReadByPriority(fcinfo, queue, &read, max_deliveries)
+							: ReadWithPolicy(fcinfo, queue, &read, max_deliveries, &first);
+		CountersEndOwnStatement();
+		NoteRead(queue->queue_relid, read.now, read.new_vt, n);
+		if (!priority)
+			ProbeHeadIfFar(queue, &ticket, n, first);
 		return n;
 	}
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	int64 taken = RunDirectRead(queue->queue_relid, &read, rsinfo->setResult, rsinfo->setDesc);
 	if (taken >= 0) {
+		NoteRead(queue->queue_relid, read.now, read.new_vt, static_cast<uint64>(taken));
 		/* The scan found where visible messages start: no separate probe. */
 		ReadHintStore(queue->queue_relid, &ticket, read.new_low, read.valid_until, read.first_timed);
 		/* Having taken nothing it walked every row from the hint on; those below it wait for the hint's time. */
@@ -451,7 +478,10 @@ ReadOnce(FunctionCallInfo fcinfo, const Queue *queue, const ReadRequest *request
 		return static_cast<uint64>(taken);
 	}
 	int64 first;
+	CountersExpectOwnStatement(queue->queue_relid);
 	uint64 n = ReadThroughStatement(fcinfo, queue, &read, &first);
+	CountersEndOwnStatement();
+	NoteRead(queue->queue_relid, read.now, read.new_vt, n);
 	ProbeHeadIfFar(queue, &ticket, n, first);
 	return n;
 }
@@ -577,6 +607,7 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 		ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 		int64 taken = RunDirectPop(queue->queue_relid, &pop, rsinfo->setResult, rsinfo->setDesc);
 		if (taken >= 0) {
+			NotePopped(queue->queue_relid, now, static_cast<uint64>(taken));
 			ReadHintStore(queue->queue_relid, &ticket, pop.new_low, pop.valid_until, pop.first_timed);
 			if (taken > 0)
 				NoteTouch(queue->queue_relid);
@@ -587,7 +618,11 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 	uint64 n;
 	if (policy && QueuePriorities(queue) && !FifoTurn()) {
 		Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries)};
-		n = ExecutePlan(PreparedPlan(queue, Statement::kPopPriority), values, nullptr, false);
+		SPIPlanPtr plan = PreparedPlan(queue, Statement::kPopPriority);
+		CountersExpectOwnStatement(queue->queue_relid);
+		n = ExecutePlan(plan, values, nullptr, false);
+		CountersEndOwnStatement();
+		NotePopped(queue->queue_relid, now, n);
 		PutSpiMessagesAsIs(fcinfo, n);
 		FinishSpi();
 		if (n > 0)
@@ -597,11 +632,17 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 	if (policy) {
 		Datum values[4] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries),
 						   Int64GetDatum(start)};
-		n = ExecutePlan(PreparedPlan(queue, Statement::kPopPolicy), values, nullptr, false);
+		SPIPlanPtr plan = PreparedPlan(queue, Statement::kPopPolicy);
+		CountersExpectOwnStatement(queue->queue_relid);
+		n = ExecutePlan(plan, values, nullptr, false);
 	} else {
 		Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int64GetDatum(start)};
-		n = ExecutePlan(PreparedPlan(queue, Statement::kPop), values, nullptr, false);
+		SPIPlanPtr plan = PreparedPlan(queue, Statement::kPop);
+		CountersExpectOwnStatement(queue->queue_relid);
+		n = ExecutePlan(plan, values, nullptr, false);
 	}
+	CountersEndOwnStatement();
+	NotePopped(queue->queue_relid, now, n);
 	PutSpiMessages(fcinfo, n);
 	int64 first = FirstSpiMsgId(n);
 	FinishSpi();

@@ -55,6 +55,23 @@ PutSpiMessages(FunctionCallInfo fcinfo, uint64 count) {
 }
 
 void
+PutSpiMessagesLeading(FunctionCallInfo fcinfo, uint64 count) {
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	if (count > 1)
+		qsort(SPI_tuptable->vals, count, sizeof(HeapTuple), CompareMsgId);
+	int natts = SPI_tuptable->tupdesc->natts;
+	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * natts));
+	bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * natts));
+	for (uint64 i = 0; i < count; i++) {
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+		/* The result's descriptor has the leading columns only: tuplestore_putvalues takes that many. */
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(values);
+	pfree(nulls);
+}
+
+void
 PutSpiMessagesAsIs(FunctionCallInfo fcinfo, uint64 count) {
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	for (uint64 i = 0; i < count; i++)

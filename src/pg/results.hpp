@@ -27,6 +27,12 @@ void PutSpiIds(FunctionCallInfo fcinfo, uint64 count);
 /* PutSpiMessages appends the SPI result rows (message_record columns), ordered by msg_id. */
 void PutSpiMessages(FunctionCallInfo fcinfo, uint64 count);
 
+/*
+ * PutSpiMessagesLeading is PutSpiMessages for rows whose message_record columns come first,
+ * followed by more (left out of the result).
+ */
+void PutSpiMessagesLeading(FunctionCallInfo fcinfo, uint64 count);
+
 /* PutSpiMessagesAsIs appends the SPI result rows (message_record columns) in the order they came. */
 void PutSpiMessagesAsIs(FunctionCallInfo fcinfo, uint64 count);
 

@@ -4,6 +4,7 @@
 #include "pg/send_path.hpp"
 
 #include "pg/dedup.hpp"
+#include "pg/counters.hpp"
 #include "pg/direct.hpp"
 #include "pg/partitions.hpp"
 #include "pg/plans.hpp"
@@ -57,9 +58,10 @@ InsertThroughStatement(const Queue *queue, TimestampTz vt, int count, const Datu
 	/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
 	ReadHintSetOwnSend(true);
 	/* A partitioned queue creates the partition a message finds missing (pg/partitions.hpp). */
-	uint64 n =
-		ExecuteInsertPlan(queue->queue_table, PreparedPlan(queue, batch ? Statement::kSendBatch : Statement::kSend),
-						  values, nulls, count);
+	SPIPlanPtr plan = PreparedPlan(queue, batch ? Statement::kSendBatch : Statement::kSend);
+	CountersExpectOwnStatement(queue->queue_relid);
+	uint64 n = ExecuteInsertPlan(queue->queue_table, plan, values, nulls, count);
+	CountersEndOwnStatement();
 	ReadHintSetOwnSend(false);
 	/* SPI_palloc: in the memory context that was current at SPI_connect, the caller's. */
 	*ids = static_cast<int64 *>(SPI_palloc(sizeof(int64) * Max(n, static_cast<uint64>(1))));
@@ -69,6 +71,13 @@ InsertThroughStatement(const Queue *queue, TimestampTz vt, int count, const Datu
 	}
 	FinishSpi();
 	return n;
+}
+
+/* NoteInserted reports n rows inserted with the vt vt to metrics (pg/counters.hpp). */
+void
+NoteInserted(Oid relid, TimestampTz vt, int64 n) {
+	CountersNoteRows(relid, n);
+	CountersNoteVt(relid, vt, n, GetCurrentTimestamp());
 }
 
 /* DedupOrder is qsort_arg's comparator of message indexes by their dedup ids (arg), then index. */
@@ -93,7 +102,10 @@ InsertWithIds(const Queue *queue, TimestampTz vt, int count, const Datum *messag
 	/* msg_ids from the sequence: the hint guard trigger need not reset the hint. */
 	ReadHintSetOwnSend(true);
 	/* As InsertThroughStatement: a row that finds no partition makes it; its msg_id is already taken. */
-	ExecuteInsertPlan(queue->queue_table, PreparedPlan(queue, Statement::kSendWithIds), values, nullptr, 0);
+	SPIPlanPtr plan = PreparedPlan(queue, Statement::kSendWithIds);
+	CountersExpectOwnStatement(queue->queue_relid);
+	ExecuteInsertPlan(queue->queue_table, plan, values, nullptr, 0);
+	CountersEndOwnStatement();
 	ReadHintSetOwnSend(false);
 	FinishSpi();
 }
@@ -168,6 +180,7 @@ SendDeduplicated(const Queue *queue, TimestampTz vt, int count, const Datum *mes
 	}
 	if (n_insert > 0) {
 		InsertWithIds(queue, vt, n_insert, new_messages, new_headers, new_ids);
+		NoteInserted(relid, vt, n_insert);
 		ReadHintNoteIds(relid, new_ids, n_insert);
 		NoteSend(relid);
 	}
@@ -214,6 +227,7 @@ SendMessages(const Queue *queue, TimestampTz vt, int count, const Datum *message
 		if (n > 0)
 			ReadHintNoteIds(relid, *ids, n);
 	}
+	NoteInserted(relid, vt, static_cast<int64>(n));
 	NoteSend(relid);
 	return n;
 }

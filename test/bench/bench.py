@@ -376,6 +376,41 @@ class Bench:
                 return o.grouped_cap_seconds * 1000.0
             return (time.perf_counter() - started) * 1000.0 / reads
 
+    def run_metrics(self, system, spread=0):
+        """ms per metrics call on a queue of opts.metrics_depth messages, a tenth of them invisible (sent with a
+        delay of an hour); with spread, spread more messages sent with delays of 1 ... spread seconds (as many
+        distinct future vts). Ours: pgmq.metrics(q) after one warm-up call (which rebuilds the counters with one
+        scan). Base: the statement PGMQ's metrics runs (count(*), count(*) FILTER (WHERE vt <= now()), the ages
+        from max/min(enqueued_at), the sequence), on the baseline table."""
+        depth = self.opts.metrics_depth
+        self.reset(system, backlog=depth - depth // 10, invisible=depth // 10)
+        c = self.c(system)
+        if system == "base":
+            if spread:
+                c.execute(f"INSERT INTO {BASE} (vt, message) SELECT clock_timestamp() + make_interval(secs => i), "
+                          f"%s::jsonb FROM generate_series(1, %s) i", (MSG, spread))
+            c.execute(f"VACUUM ANALYZE {BASE}")
+            statement = (f"SELECT count(*), count(*) FILTER (WHERE vt <= now()), "
+                         f"extract(epoch FROM now() - max(enqueued_at))::int, "
+                         f"extract(epoch FROM now() - min(enqueued_at))::int, "
+                         f"(SELECT last_value FROM public.bq_base_msg_id_seq) FROM {BASE}")
+        else:
+            if spread:
+                c.execute(f"SELECT count(*) FROM generate_series(1, %s) i, LATERAL pgmq.send('{Q}', %s::jsonb, i)",
+                          (spread, MSG))
+            c.execute(f"SELECT * FROM pgmq.metrics('{Q}')")
+            statement = f"SELECT * FROM pgmq.metrics('{Q}')"
+        calls = 0
+        started = time.perf_counter()
+        with psycopg.connect(dbname=self.db(system), autocommit=True) as m:
+            while True:
+                m.execute(statement, prepare=True).fetchall()
+                calls += 1
+                elapsed = time.perf_counter() - started
+                if elapsed >= self.opts.backlog_seconds and calls >= 3:
+                    break
+        return elapsed * 1000.0 / calls
+
     def run_memory(self, system):
         """Backend memory growth (kB) over opts.memory_calls calls, after a warm-up, in one session."""
         self.reset(system, backlog=1000)
@@ -586,6 +621,10 @@ class Bench:
             ("status", f"status(q, id), {o.status_rows:,} msgs in each of queue, archive, invalid queue (ms)", "ms",
              lambda s: self.run_status(s)),
             ("memory", f"backend memory growth over {o.memory_calls:,} calls (kB)", "kB", self.run_memory),
+            # Issue 12 item 5: metrics in O(1) per queue in depth.
+            ("metrics", f"metrics, {o.metrics_depth:,} msgs, a tenth invisible (ms)", "ms", self.run_metrics),
+            ("metrics_vt", f"metrics, {o.metrics_depth:,} msgs + 10,000 at distinct future vts (ms)", "ms",
+             lambda s: self.run_metrics(s, spread=10_000)),
             # Issue 12: storage at scale.
             ("pop1_4", f"pop 1, 4 clients ({o.backlog:,} backlog)", "rate", lambda s: self.run_pop(s, 4)),
             ("pipeline100", f"send_batch 100 x {o.pipeline_producers} + read 100 + archive x "
@@ -874,14 +913,16 @@ def parse():
                         status_rows=1_000_000,
                         held_seconds=120, held_window=10, grouped_cap_seconds=60, consumers_backlog=500_000,
                         pipeline_backlog=100_000,
-                        row_reps={"held_xmin": 1, "consumers_": 3, "grouped10_1m": 3})
+                        metrics_depth=10_000_000,
+                        row_reps={"held_xmin": 1, "consumers_": 3, "grouped10_1m": 3, "metrics": 1})
     else:
         defaults = dict(reps=5, seconds=3, backlog=200_000, mixed_backlog=20_000, invisible=100_000, tail=5_000,
                         backlog_seconds=2, samples=100, memory_calls=100_000, wake_samples=12,
                         status_rows=200_000,
                         held_seconds=30, held_window=5, grouped_cap_seconds=20, consumers_backlog=100_000,
                         pipeline_backlog=20_000,
-                        row_reps={"held_xmin": 1, "consumers_": 2, "grouped10_1m": 1, "pop1_4": 3,
+                        metrics_depth=1_000_000,
+                        row_reps={"held_xmin": 1, "consumers_": 2, "grouped10_1m": 1, "pop1_4": 3, "metrics": 2,
                                   "pipeline100": 3, "grouped10_8": 3})
     defaults.update(pipeline_producers=1, pipeline_consumers=3)
     for k, v in defaults.items():
@@ -894,7 +935,8 @@ if __name__ == "__main__":
     opts = parse()
     if opts.list:
         for key, title, kind, _ in Bench.rows(type("X", (), {"opts": opts, "run_mixed": None, "run_backlog": None,
-                                                              "run_latency": None, "run_memory": None})()):
+                                                              "run_latency": None, "run_memory": None,
+                                                              "run_metrics": None})()):
             print(f"{key:<12} {title}")
         sys.exit(0)
     Bench(opts).main()
