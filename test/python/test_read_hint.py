@@ -196,12 +196,13 @@ def test_expired_hint_restarts_from_its_floor(connect, queue):
     ids = [r[0] for r in conn.execute("SELECT * FROM pgmq.send_batch(%s, %s::jsonb[])",
                                       [queue, [Jsonb({"n": i}) for i in range(8)]])]
     conn.execute("SELECT pgmq.delete(%s, %s::bigint[])", [queue, ids[:4]])
-    assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 1, 1)", [queue])] == [ids[4]]
+    # 3 s: the next two statements run well inside it, even on a loaded machine.
+    assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3, 1)", [queue])] == [ids[4]]
     assert full_hint(conn, queue) == (ids[4], ids[5], True)
     # Taken for longer: the hint moves on, its floor stays below the message that comes back first.
     assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 1)", [queue])] == [ids[5]]
     assert full_hint(conn, queue) == (ids[4], ids[6], True)
-    conn.execute("SELECT pg_sleep(1.2)")
+    conn.execute("SELECT pg_sleep(3.2)")
     # ids[4] is visible again: the read starts from the floor and takes it, then ids[6] (ids[5] is hidden).
     assert [r[0] for r in conn.execute("SELECT msg_id FROM pgmq.read(%s, 3600, 2)", [queue])] == [ids[4], ids[6]]
     # A read from the floor raises it to the first message it passed for its vt: ids[4], taken again.
