@@ -12,7 +12,7 @@
  * below the hint) resets the hint when its transaction commits, unless it is
  * pgmq's own send; an UPDATE (a vt moved back by hand) or a TRUNCATE (RESTART
  * IDENTITY starts msg_ids over) resets the hint when its transaction commits,
- * unless the UPDATE is pgmq's own read (it moves vts later only).
+ * unless the UPDATE is a message path's own statement (pg/counters.hpp).
  * It also marks the queue for the long-poll wake-ups (pg/wakeup.hpp): an
  * INSERT wakes pollers at commit like a send, an UPDATE or TRUNCATE wakes
  * the pollers that watch rows held by others.
@@ -43,16 +43,18 @@ PGMQ_FUNCTION(pgmq_read_hint_guard) {
 	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
 	Oid relid = RelationGetRelid(trigger->tg_relation);
 	/* Any change but a message path's own counted statement: metrics must count the queue again. */
-	pgmq::pg::CountersNoteForeignChange(relid);
+	bool own = pgmq::pg::CountersNoteForeignChange(relid);
 	if (TRIGGER_FIRED_BY_DELETE(trigger->tg_event))
 		return PointerGetDatum(nullptr); /* a delete moves no vt back and frees nothing a poller waits for */
 	if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event)) {
 		pgmq::pg::ReadHintNoteInsert(relid);
 		pgmq::pg::NoteSend(relid); /* wakes pollers at commit, as a send does */
 	} else {
-		if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event))
-			pgmq::pg::ReadHintNoteUpdate(relid);
-		else
+		/*
+		 * A message path's own UPDATE only hides rows (reads), or notes the vts it moves earlier
+		 * itself (set_vt, nack): no reset for it.
+		 */
+		if (!own || !TRIGGER_FIRED_BY_UPDATE(trigger->tg_event))
 			pgmq::pg::ReadHintNoteVtChange(relid);
 		/* pgmq's own reads through statements UPDATE too: wake only watchers (wakeup.hpp), not every poller. */
 		pgmq::pg::NoteTouch(relid);

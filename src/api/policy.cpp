@@ -46,6 +46,32 @@ PutMoveRow(FunctionCallInfo fcinfo, const pg::QueuePolicy *policy, core::Overdue
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/* EndSubTransaction commits the internal subtransaction of MaintainQueue or MaintainPartitionedTable. */
+void
+EndSubTransaction(MemoryContext call_cxt, ResourceOwner owner) {
+	ReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(call_cxt);
+	CurrentResourceOwner = owner;
+}
+
+/*
+ * RollBackSubTransaction, in the PG_CATCH of such a subtransaction, rolls it
+ * back and returns the error, for the caller to report as a WARNING and free;
+ * a cancel is raised again.
+ */
+ErrorData *
+RollBackSubTransaction(MemoryContext call_cxt, ResourceOwner owner) {
+	MemoryContextSwitchTo(call_cxt);
+	ErrorData *error = CopyErrorData();
+	FlushErrorState();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(call_cxt);
+	CurrentResourceOwner = owner;
+	if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		ReThrowError(error);
+	return error;
+}
+
 /*
  * MaintainQueue runs batches for one queue until one comes back short,
  * inside an internal subtransaction: an error is reported as a WARNING, the
@@ -79,21 +105,12 @@ MaintainQueue(FunctionCallInfo fcinfo, const char *queue_name) {
 					break;
 			}
 		}
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(call_cxt);
-		CurrentResourceOwner = owner;
+		EndSubTransaction(call_cxt, owner);
 		committed = true;
 	}
 	PG_CATCH();
 	{
-		MemoryContextSwitchTo(call_cxt);
-		ErrorData *error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(call_cxt);
-		CurrentResourceOwner = owner;
-		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(error);
+		ErrorData *error = RollBackSubTransaction(call_cxt, owner);
 		ereport(WARNING, (errcode(error->sqlerrcode),
 						  errmsg("pgmq could not enforce the policy of queue \"%s\": %s", queue_name, error->message)));
 		FreeErrorData(error);
@@ -126,21 +143,12 @@ MaintainPartitionedTable(FunctionCallInfo fcinfo, const char *table) {
 	PG_TRY();
 	{
 		n = pg::MaintainPartitions(table, true, call_cxt, &actions, queue_name);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(call_cxt);
-		CurrentResourceOwner = owner;
+		EndSubTransaction(call_cxt, owner);
 		committed = true;
 	}
 	PG_CATCH();
 	{
-		MemoryContextSwitchTo(call_cxt);
-		ErrorData *error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(call_cxt);
-		CurrentResourceOwner = owner;
-		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(error);
+		ErrorData *error = RollBackSubTransaction(call_cxt, owner);
 		ereport(WARNING, (errcode(error->sqlerrcode), errmsg("pgmq could not maintain the partitions of table "
 															 "\"pgmq.%s\": %s",
 															 table, error->message)));

@@ -641,16 +641,17 @@ CountersEndOwnStatement() {
 	ClearOwnStatement();
 }
 
-void
+bool
 CountersNoteForeignChange(Oid queue_relid) {
 	for (Oid &own : own_statement_relids) {
 		if (OidIsValid(own) && own == queue_relid) {
 			/* The path's own statement fires the trigger once per table; any further statement is someone else's. */
 			own = InvalidOid;
-			return;
+			return true;
 		}
 	}
 	CountersForget(queue_relid);
+	return false;
 }
 
 void

@@ -90,8 +90,11 @@ void CountersNoteHorizon(Oid queue_relid, TimestampTz horizon);
 void CountersExpectOwnStatement(Oid queue_relid, Oid other_relid = InvalidOid);
 void CountersEndOwnStatement();
 
-/* CountersNoteForeignChange is called by the statement trigger: the counter is invalid unless the path expected it. */
-void CountersNoteForeignChange(Oid queue_relid);
+/*
+ * CountersNoteForeignChange is called by the statement trigger: the counter is invalid unless the path
+ * expected it. Returns whether the statement is a message path's own (CountersExpectOwnStatement).
+ */
+bool CountersNoteForeignChange(Oid queue_relid);
 
 /* CountersForget invalidates the queue's counter now and when this transaction commits (create, drop, partitions). */
 void CountersForget(Oid queue_relid);

@@ -56,19 +56,6 @@ NotePopped(Oid relid, TimestampTz now, uint64 n) {
 }
 
 /*
- * ExecuteReadPlan runs one of pgmq's read statements (an UPDATE that hides
- * the rows it takes): the hint trigger knows it for pgmq's own (no reset at
- * commit, readhint_protocol.hpp; an error unmarks it at abort).
- */
-uint64
-ExecuteReadPlan(SPIPlanPtr plan, Datum *values) {
-	ReadHintSetOwnRead(true);
-	uint64 n = ExecutePlan(plan, values, nullptr, false);
-	ReadHintSetOwnRead(false);
-	return n;
-}
-
-/*
  * FirstSpiMsgId is the msg_id of the first of the n rows SPI returned (0 when
  * none); after PutSpiMessages, which sorts them, the smallest.
  */
@@ -97,7 +84,7 @@ ReadWithPolicy(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *re
 					   Int64GetDatum(read->start)};
 	Statement statement = where ? Statement::kReadWherePolicy : Statement::kReadPolicy;
 	ConnectSpi();
-	uint64 n = ExecuteReadPlan(PreparedPlan(queue, statement), values);
+	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
 	PutSpiMessages(fcinfo, n);
 	*first = FirstSpiMsgId(n);
 	FinishSpi();
@@ -138,8 +125,8 @@ ReadByPriority(FunctionCallInfo fcinfo, const Queue *queue, const DirectRead *re
 	Datum values[5] = {Int32GetDatum(read->qty), TimestampTzGetDatum(read->now), TimestampTzGetDatum(read->new_vt),
 					   Int32GetDatum(max_deliveries), read->conditional};
 	ConnectSpi();
-	uint64 n =
-		ExecuteReadPlan(PreparedPlan(queue, where ? Statement::kReadWherePriority : Statement::kReadPriority), values);
+	uint64 n = ExecutePlan(PreparedPlan(queue, where ? Statement::kReadWherePriority : Statement::kReadPriority),
+						   values, nullptr, false);
 	PutSpiMessagesAsIs(fcinfo, n);
 	FinishSpi();
 	return n;
@@ -156,7 +143,7 @@ ReadThroughStatement(FunctionCallInfo fcinfo, const Queue *queue, const DirectRe
 					   where ? read->conditional : Int64GetDatum(read->start), Int64GetDatum(read->start)};
 	Statement statement = where ? Statement::kReadWhere : Statement::kRead;
 	ConnectSpi();
-	uint64 n = ExecuteReadPlan(PreparedPlan(queue, statement), values);
+	uint64 n = ExecutePlan(PreparedPlan(queue, statement), values, nullptr, false);
 	PutSpiMessages(fcinfo, n);
 	*first = FirstSpiMsgId(n);
 	FinishSpi();
@@ -614,41 +601,27 @@ PopMessages(FunctionCallInfo fcinfo, const Queue *queue, int32 qty) {
 			return static_cast<uint64>(taken);
 		}
 	}
+	/* Through a statement: a priority queue's in its index's order (no hint), else from the hint. */
+	bool priority = policy && QueuePriorities(queue) && !FifoTurn();
+	Statement statement = priority ? Statement::kPopPriority : policy ? Statement::kPopPolicy : Statement::kPop;
+	Datum values[4] = {Int32GetDatum(qty), TimestampTzGetDatum(now),
+					   policy ? Int32GetDatum(max_deliveries) : Int64GetDatum(start), Int64GetDatum(start)};
 	ConnectSpi();
-	uint64 n;
-	if (policy && QueuePriorities(queue) && !FifoTurn()) {
-		Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries)};
-		SPIPlanPtr plan = PreparedPlan(queue, Statement::kPopPriority);
-		CountersExpectOwnStatement(queue->queue_relid);
-		n = ExecutePlan(plan, values, nullptr, false);
-		CountersEndOwnStatement();
-		NotePopped(queue->queue_relid, now, n);
-		PutSpiMessagesAsIs(fcinfo, n);
-		FinishSpi();
-		if (n > 0)
-			NoteTouch(queue->queue_relid);
-		return n;
-	}
-	if (policy) {
-		Datum values[4] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int32GetDatum(max_deliveries),
-						   Int64GetDatum(start)};
-		SPIPlanPtr plan = PreparedPlan(queue, Statement::kPopPolicy);
-		CountersExpectOwnStatement(queue->queue_relid);
-		n = ExecutePlan(plan, values, nullptr, false);
-	} else {
-		Datum values[3] = {Int32GetDatum(qty), TimestampTzGetDatum(now), Int64GetDatum(start)};
-		SPIPlanPtr plan = PreparedPlan(queue, Statement::kPop);
-		CountersExpectOwnStatement(queue->queue_relid);
-		n = ExecutePlan(plan, values, nullptr, false);
-	}
+	SPIPlanPtr plan = PreparedPlan(queue, statement);
+	CountersExpectOwnStatement(queue->queue_relid);
+	uint64 n = ExecutePlan(plan, values, nullptr, false);
 	CountersEndOwnStatement();
 	NotePopped(queue->queue_relid, now, n);
-	PutSpiMessages(fcinfo, n);
+	if (priority)
+		PutSpiMessagesAsIs(fcinfo, n);
+	else
+		PutSpiMessages(fcinfo, n);
 	int64 first = FirstSpiMsgId(n);
 	FinishSpi();
 	if (n > 0)
 		NoteTouch(queue->queue_relid);
-	ProbeHeadIfFar(queue, &ticket, n, first);
+	if (!priority)
+		ProbeHeadIfFar(queue, &ticket, n, first);
 	return n;
 }
 

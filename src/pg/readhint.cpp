@@ -29,6 +29,7 @@ struct HintSlot {
 	uint32 unbounded_sends;  /* sends in progress without a bound (see SendBound): no store while any */
 	uint64 changes;          /* bumped at reset, when a send's ids undercut its bound or an unbounded send ends */
 	Oid published_relid;     /* the queue published is for (slots are shared by OID mod 1024) */
+	uint32 bounded_sends;    /* SendBounds of this slot's queues in use: reads look at them only when any */
 	int64 published;         /* the highest msg_id a send reported here (ReadHintNoteIds); PG_INT64_MIN: none */
 	int64 floor;             /* no visible row with msg_id < floor (<= low) until a reset; PG_INT64_MIN: none */
 	int64 low;               /* no visible row with msg_id < low ... */
@@ -73,7 +74,6 @@ uint64 reset_at_abort[kWords];  /* slots a probe of this transaction stored a hi
 bool any_marked = false;
 int probing_slot = -1; /* the slot whose probing flag this backend set */
 bool own_send = false; /* pgmq's send is inserting through SQL (ReadHintSetOwnSend) */
-bool own_read = false; /* pgmq's read is updating through SQL (ReadHintSetOwnRead) */
 
 int
 SlotOf(Oid relid) {
@@ -145,6 +145,7 @@ EndBoundedSends(bool disable) {
 		HintSlot *slot = &slots[SlotOf(my_bounds[i])];
 		SpinLockAcquire(&slot->mutex);
 		pg_atomic_write_u32(&MyBound(i)->relid, InvalidOid);
+		slot->bounded_sends--;
 		if (disable) {
 			slot->disabled = true;
 			ResetLocked(slot);
@@ -166,7 +167,6 @@ ClearMarks() {
 void
 OnXactEvent(XactEvent event, void *) {
 	own_send = false;
-	own_read = false;
 	if (!any_marked || slots == nullptr)
 		return;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_ABORT ||
@@ -224,7 +224,6 @@ OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	own_send = false;
-	own_read = false;
 	if (!any_marked || slots == nullptr)
 		return;
 	/* A probe runs within one call and opens no subtransaction: one still marked here has failed. */
@@ -255,6 +254,7 @@ ReadHintShmemInit() {
 			slots[i].disabled = false;
 			slots[i].probing = false;
 			slots[i].unbounded_sends = 0;
+			slots[i].bounded_sends = 0;
 			slots[i].changes = 0;
 			slots[i].published_relid = InvalidOid;
 			slots[i].published = PG_INT64_MIN;
@@ -302,15 +302,12 @@ BeginSend(Oid queue_relid, bool bounded) {
 		pg_write_barrier();
 		pg_atomic_write_u32(&mine->relid, queue_relid);
 		my_bounds[free] = queue_relid;
+		slot->bounded_sends++;
 		any_marked = true;
-		SpinLockRelease(&slot->mutex);
-		return;
+	} else {
+		slot->unbounded_sends++;
+		Mark(sending, n); /* bits in local memory: nothing between the count and its mark can fail */
 	}
-	SpinLockRelease(&slot->mutex);
-	/* Mark first: if the increment happened and marking failed, the count would never come down. */
-	Mark(sending, n);
-	SpinLockAcquire(&slot->mutex);
-	slot->unbounded_sends++;
 	SpinLockRelease(&slot->mutex);
 }
 
@@ -391,17 +388,6 @@ ReadHintSetOwnSend(bool on) {
 }
 
 void
-ReadHintSetOwnRead(bool on) {
-	own_read = on;
-}
-
-void
-ReadHintNoteUpdate(Oid queue_relid) {
-	if (!own_read)
-		ReadHintNoteVtChange(queue_relid);
-}
-
-void
 ReadHintForget(Oid queue_relid) {
 	if (slots == nullptr)
 		return;
@@ -461,9 +447,10 @@ ReadHintStart(Oid queue_relid, TimestampTz now, ReadHintTicket *ticket) {
 	bool known = slot->published_relid == queue_relid;
 	ticket->bound = !known || slot->published == PG_INT64_MAX ? PG_INT64_MAX : slot->published + 1;
 	ticket->may_probe = !slot->disabled && !slot->probing && slot->unbounded_sends == 0 && !IsolationUsesXactSnapshot();
+	bool any_bounded = slot->bounded_sends > 0;
 	SpinLockRelease(&slot->mutex);
-	/* And those in progress take none below their bounds. */
-	if (ticket->may_probe)
+	/* And those in progress take none below their bounds (those announced later are above published). */
+	if (ticket->may_probe && any_bounded)
 		ticket->bound = Min(ticket->bound, LowestBound(queue_relid));
 	return ticket->start;
 }

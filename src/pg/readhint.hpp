@@ -53,7 +53,7 @@
  * The send and read paths (send_path.cpp, read_path.cpp) follow this protocol
  * through readhint_protocol.hpp; other code needs only what is declared here.
  *
- * Shared memory used: 1024 * sizeof(HintSlot) (56 bytes each, 56 kB), and
+ * Shared memory used: 1024 * sizeof(HintSlot) (64 bytes each, 64 kB), and
  * 4 send bounds of 16 bytes per backend (MaxBackends).
  */
 #pragma once
@@ -92,13 +92,6 @@ void ReadHintNoteInsert(Oid queue_relid);
  * low and valid_until (for tests and diagnostics: pgmq._read_hint).
  */
 bool ReadHintPeek(Oid queue_relid, int64 *floor, int64 *low, TimestampTz *valid_until);
-
-/*
- * ReadHintNoteUpdate is called before an UPDATE statement of the queue: the
- * hint is reset at commit (ReadHintNoteVtChange), unless it is pgmq's own
- * read through SQL, which only hides rows.
- */
-void ReadHintNoteUpdate(Oid queue_relid);
 
 /* ReadHintForget resets the queue's hint (drop_queue; purge_queue's TRUNCATE resets it through the trigger). */
 void ReadHintForget(Oid queue_relid);

@@ -43,12 +43,6 @@ void ReadHintNoteIds(Oid queue_relid, const int64 *ids, uint64 n);
 void ReadHintSetOwnSend(bool on);
 
 /*
- * ReadHintSetOwnRead marks (on) or unmarks pgmq's own read through SQL, whose
- * UPDATE only moves vts later (no reset at commit); an abort unmarks it.
- */
-void ReadHintSetOwnRead(bool on);
-
-/*
  * ReadHintStart returns the msg_id a read at time now may scan from
  * (PG_INT64_MIN when there is no hint, or this transaction made changes that
  * reset the hint at its commit: it sees them already).

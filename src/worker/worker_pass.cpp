@@ -75,6 +75,17 @@ ExtensionReady() {
 	return OidIsValid(ns) && OidIsValid(get_relname_relid("queue_policy", ns));
 }
 
+/* AbortStep ends a step of the pass that raised: logs the error and rolls its transaction back. */
+void
+AbortStep(MemoryContext pass_cxt) {
+	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(pass_cxt);
+	EmitErrorReport();
+	AbortOutOfAnyTransaction();
+	FlushErrorState();
+	RESUME_INTERRUPTS();
+}
+
 /* QueueBatch runs one batch for a queue in its own transaction; returns whether more may be waiting. */
 bool
 QueueBatch(const char *queue_name, MemoryContext pass_cxt, pg::MoveCounts *totals) {
@@ -99,12 +110,7 @@ QueueBatch(const char *queue_name, MemoryContext pass_cxt, pg::MoveCounts *total
 	}
 	PG_CATCH();
 	{
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(pass_cxt);
-		EmitErrorReport();
-		AbortOutOfAnyTransaction();
-		FlushErrorState();
-		RESUME_INTERRUPTS();
+		AbortStep(pass_cxt);
 		more = false;
 	}
 	PG_END_TRY();
@@ -136,14 +142,7 @@ PartitionStep(const char *table, MemoryContext pass_cxt) {
 		EndWork();
 	}
 	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(pass_cxt);
-		EmitErrorReport();
-		AbortOutOfAnyTransaction();
-		FlushErrorState();
-		RESUME_INTERRUPTS();
-	}
+	{ AbortStep(pass_cxt); }
 	PG_END_TRY();
 	MemoryContextSwitchTo(pass_cxt);
 }
